@@ -133,6 +133,7 @@ class TreatmentAtom(_Atom):
     within_days: int | None = None
     ongoing: bool | None = None
     settings: tuple[str, ...] | None = None
+    min_lines: int | None = None  # at least N matching records (lines of therapy)
 
 
 class ConditionAtom(_Atom):

@@ -1,0 +1,201 @@
+"""Eligibility text -> compiled criteria.
+
+Pipeline: ``segment`` cuts the text into clauses with spans; each recognizer
+(``criteria.recognize.*``) finds the requirements of its family and the text
+they used; what no recognizer used and is not boilerplate becomes a
+``Review`` part, so a criterion compiled in part says so and never passes
+silently.  Structured registry fields (minimum/maximum age, sex) become
+criteria too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from criteria import ir
+from criteria.grammar import find_windows
+from criteria.recognize import (
+    biomarkers,
+    conditions,
+    demographics,
+    diagnosis,
+    findings,
+    labs,
+    performance,
+    therapy,
+)
+from criteria.recognize.base import Clause, Found
+from criteria.recognize.review import review_family
+from criteria.rules import display_rule
+from criteria.segment import segment
+from criteria.trial import CompiledTrial, Trial
+
+COMPILER_VERSION = "0.1.0"
+
+# Order matters: an earlier recognizer's text is not re-read by a later one.
+RECOGNIZERS: list[Callable[[Clause], list[Found]]] = [
+    labs.recognize,
+    performance.recognize,
+    demographics.recognize,
+    findings.recognize,
+    biomarkers.recognize,
+    therapy.recognize,
+    conditions.recognize,
+    diagnosis.recognize,
+]
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
+# A short "Label:" before the requirements ("Liver:", "Bone marrow function:").
+_LABEL = re.compile(r"^\s*(?P<label>[A-Za-z][^:;.]{0,60}?):\s*")
+
+
+@cache
+def _boilerplate() -> frozenset[str]:
+    path = Path(__file__).parent / "recognize" / "boilerplate.txt"
+    words = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip().lower()
+        if line:
+            words.update(line.split())
+    return frozenset(words)
+
+
+def criterion_id(trial_id: str, kind: str, text: str, seen: dict[str, int]) -> str:
+    """Stable across recompiles: the trial, the kind and the normalized text."""
+    norm = re.sub(r"\s+", " ", text.strip().lower())
+    digest = hashlib.sha1(f"{kind}|{norm}".encode()).hexdigest()[:10]
+    base = f"{trial_id}#{kind[0]}-{digest}"
+    seen[base] = seen.get(base, 0) + 1
+    return base if seen[base] == 1 else f"{base}-{seen[base]}"
+
+
+def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a[0] < e and s < a[1] for s, e in spans)
+
+
+def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
+    """Contiguous fragments holding content words that nothing used."""
+    stop = _boilerplate()
+    fragments: list[str] = []
+    covered = [False] * len(text)
+    for s, e in used:
+        for i in range(max(0, s), min(len(text), e)):
+            covered[i] = True
+    current: list[tuple[int, int]] = []
+    for m in _WORD.finditer(text):
+        is_content = m.group(0).lower().strip("'-") not in stop and len(m.group(0)) > 2
+        free = not any(covered[m.start():m.end()])
+        if free and is_content:
+            current.append((m.start(), m.end()))
+        elif free and current:
+            continue  # boilerplate inside a fragment: keep the fragment open
+        elif current:
+            fragments.append(text[current[0][0]:current[-1][1]])
+            current = []
+    if current:
+        fragments.append(text[current[0][0]:current[-1][1]])
+    return fragments
+
+
+def compile_clause(clause: Clause) -> tuple[ir.Node | None, str, list[str], list[str]]:
+    """-> (logic, family, review texts, notes)."""
+    text = clause.text
+    found: list[Found] = []
+    used: list[tuple[int, int]] = []
+    for recognize in RECOGNIZERS:
+        for f in recognize(clause):
+            if any(_overlaps(span, used) for span in f.used()[:1]) and f.node is not None:
+                continue
+            found.append(f)
+            used.extend(f.used())
+    nodes = [f.node for f in sorted(found, key=lambda f: f.start) if f.node is not None]
+    notes = [n for f in found for n in f.notes]
+    family = found[0].family if found else (review_family(text) or "other")
+    if not nodes:
+        if found:  # understood, and imposes nothing ("both sexes")
+            return None, family, [], notes
+        return None, family, [text.strip()], notes
+    label = _LABEL.match(text)
+    if label and len(label.group("label").split()) <= 8:
+        used.append((label.start(), label.end()))
+    if clause.kind == "exclusion" and len(nodes) > 1:
+        logic: ir.Node = ir.Or(items=tuple(nodes))  # any of them excludes
+    else:
+        logic = nodes[0] if len(nodes) == 1 else ir.And(items=tuple(nodes))
+    needs_person = review_family(text)
+    leftovers = _leftover(text, used)
+    review: list[str] = []
+    if needs_person in ("judgement", "consent", "capacity", "compliance"):
+        review = [text.strip()]
+    elif sum(len(_WORD.findall(f)) for f in leftovers) >= 2:
+        review = leftovers
+    if review:
+        logic = ir.And(items=(logic, *(ir.Review(text=r) for r in review)))
+    return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+def _compiled_state(logic: ir.Node | None, review: list[str]) -> str:
+    if logic is None:
+        return "none" if review else "full"
+    if review or any(isinstance(a, ir.Review) for a in ir.atoms(logic)):
+        return "partial"
+    return "full"
+
+
+def _structured(trial: Trial, seen: dict[str, int]) -> list[ir.Criterion]:
+    out = []
+    for bound, op, label in ((trial.minimum_age, ">=", "Minimum age"),
+                             (trial.maximum_age, "<=", "Maximum age")):
+        if bound is None:
+            continue
+        text = f"{label}: {bound:g} years (registry field)"
+        logic = ir.AgeAtom(op=op, value=bound)
+        out.append(ir.Criterion(
+            id=criterion_id(trial.trial_id, "inclusion", text, seen), kind="inclusion",
+            text=text, source="structured", family="age", compiled="full", logic=logic,
+            rule=display_rule("inclusion", logic)))
+    if trial.sex.upper() in ("FEMALE", "MALE"):
+        text = f"Sex: {trial.sex.lower()} (registry field)"
+        logic = ir.SexAtom(allowed=(trial.sex.lower(),))
+        out.append(ir.Criterion(
+            id=criterion_id(trial.trial_id, "inclusion", text, seen), kind="inclusion",
+            text=text, source="structured", family="sex", compiled="full", logic=logic,
+            rule=display_rule("inclusion", logic)))
+    return out
+
+
+def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
+                 ) -> list[ir.Criterion]:
+    seen = {} if seen is None else seen
+    out: list[ir.Criterion] = []
+    for seg in segment(text):
+        header_windows = [w for w in find_windows(seg.header) if w.kind == "within"]
+        clause = Clause(text=seg.text, kind=seg.kind, header=seg.header,
+                        lab_window_days=header_windows[0].days if header_windows else None)
+        # A window stated in the clause itself applies to its labs too.
+        own = [w for w in find_windows(seg.text) if w.kind == "within"]
+        if clause.lab_window_days is None and own and re.search(
+                r"\b(?:prior\s+to|before)\s+(?:treatment|enrol|registration|randomi|the\s+first"
+                r"|start|study\s+entry|day\s+1)", seg.text[own[0].end:own[0].end + 40],
+                re.IGNORECASE):
+            clause.lab_window_days = own[0].days
+        logic, family, review, notes = compile_clause(clause)
+        compiled = _compiled_state(logic, review)
+        review_parts = tuple(review) if logic is None else tuple(
+            a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))
+        out.append(ir.Criterion(
+            id=criterion_id(trial_id, seg.kind, seg.text, seen), kind=seg.kind, text=seg.text,
+            span=ir.Span(start=seg.start, end=seg.end), family=family, compiled=compiled,
+            logic=logic, review=() if logic is not None else review_parts,
+            notes=tuple(dict.fromkeys(notes)), rule=display_rule(seg.kind, logic)))
+    return out
+
+
+def compile_trial(trial: Trial) -> CompiledTrial:
+    seen: dict[str, int] = {}
+    criteria = _structured(trial, seen) + compile_text(trial.trial_id, trial.eligibility_text, seen)
+    return CompiledTrial(trial=trial, criteria=criteria, compiler_version=COMPILER_VERSION)

@@ -1,0 +1,193 @@
+"""Token-level grammar of eligibility text: comparators, numbers, units,
+multiples of the normal limits, time windows.
+
+Phrasings are data (the tables below, read top to bottom, longest first);
+the functions only scan.  Every hit keeps its character span so that the
+compiler can tell what it understood from what it did not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Comparator phrasings -> operator.  Garbled symbols seen in registry text
+# ("> =", "=>", "≧") are listed as what they evidently mean.
+COMPARATORS: list[tuple[str, str]] = [
+    (r"greater\s+than\s+or\s+equal\s+(?:to\s+)?", ">="),
+    (r"more\s+than\s+or\s+equal\s+(?:to\s+)?", ">="),
+    (r"higher\s+than\s+or\s+equal\s+(?:to\s+)?", ">="),
+    (r"less\s+than\s+or\s+equal\s+(?:to\s+)?", "<="),
+    (r"lower\s+than\s+or\s+equal\s+(?:to\s+)?", "<="),
+    (r"equal\s+to\s+or\s+(?:greater|more|higher)\s+than\s+", ">="),
+    (r"equal\s+to\s+or\s+(?:less|lower)\s+than\s+", "<="),
+    (r"(?:of\s+)?at\s+least\s+", ">="),
+    (r"not\s+less\s+than\s+", ">="),
+    (r"no\s+less\s+than\s+", ">="),
+    (r"(?:a\s+)?minimum\s+(?:of\s+)?", ">="),
+    (r"(?:of\s+)?at\s+most\s+", "<="),
+    (r"not\s+(?:more|greater|higher)\s+than\s+", "<="),
+    (r"no\s+(?:more|greater|higher)\s+than\s+", "<="),
+    (r"not\s+(?:to\s+)?exceed(?:ing)?\s+", "<="),
+    (r"(?:a\s+)?maximum\s+(?:of\s+)?", "<="),
+    (r"up\s+to\s+", "<="),
+    (r"(?:greater|more|higher)\s+than\s+", ">"),
+    (r"above\s+", ">"),
+    (r"exceed(?:ing|s)?\s+", ">"),
+    (r"over\s+", ">"),
+    (r"(?:less|lower|fewer)\s+than\s+", "<"),
+    (r"below\s+", "<"),
+    (r"under\s+", "<"),
+    (r"(?:≥|>\s*=|=\s*>|≧|⩾)\s*", ">="),
+    (r"(?:≤|<\s*=|=\s*<|≦|⩽)\s*", "<="),
+    (r">\s*", ">"),
+    (r"<\s*", "<"),
+    (r"=\s*", "=="),
+]
+
+_COMPARATOR_RE = re.compile("|".join(f"(?:{p})" for p, _ in COMPARATORS), re.IGNORECASE)
+_COMPARATOR_PARTS = [(re.compile(p, re.IGNORECASE), op) for p, op in COMPARATORS]
+
+WORD_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "eighteen": 18, "twenty": 20, "thirty": 30,
+}
+
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Scientific count units, including lost multiplication signs:
+# "4.0 x 10^9/L", "100*10^9/L", "4.010^9/L" (= 4.0 x 10^9/L), "1.5 × 10⁹/L".
+_SCI_UNIT = (r"(?:\s*[x×X\*·]\s*|\s*)10\s*(?:\^|\*\*|e|E)?\s*(?P<exp>\d{1,2}|⁹|¹²|⁶|³)"
+             r"\s*(?:cells\s*)?/\s*(?P<per>L|l|mm3|mm³|µL|μL|uL|ul|mcL)")
+_PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol/L|umol/l|"
+               r"mmol/L|mmol/l|mEq/L|U/L|IU/L|u/l|iu/l|mL/min(?:/1\.73\s*m(?:2|²))?|"
+               r"ml/min(?:/1\.73\s*m(?:2|²))?|/mm3|/mm³|/µL|/μL|/uL|/ul|/mcL|cells/mm3|"
+               r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"
+               r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
+               r"sec(?:onds)?|s|ms|msec)(?![A-Za-z0-9])")
+_ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+|\s*-?\s*fold\s+)?(?:the\s+)?(?:institutional\s+|"
+        r"laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+of\s+(?:the\s+)?normal"
+        r"(?:\s+(?:range|limits?|value))?|(?P<abbr>ULN|LLN|UNL|ULRR|LLRR))")
+
+# Tried first: a one-decimal mantissa glued to "10^N" ("4.010^9/L").
+_NUMBER_GLUED = r"\d+\.\d(?=10\s*(?:\^|\*\*)\s*\d)"
+
+THRESHOLD_RE = re.compile(
+    rf"(?P<cmp>{_COMPARATOR_RE.pattern})(?P<num>{_NUMBER_GLUED}|{_NUMBER})(?P<tail>{_SCI_UNIT}|{_ULN}|"
+    rf"\s*{_PLAIN_UNIT})?",
+    re.IGNORECASE,
+)
+_SCI_RE = re.compile(_SCI_UNIT, re.IGNORECASE)
+_ULN_RE = re.compile(_ULN, re.IGNORECASE)
+_SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "³": "3"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    op: str
+    value: float
+    unit: str | None  # normalized unit text; None when the text gives none
+    relative_to: str | None  # "uln" / "lln" for multiples of the normal limits
+    start: int
+    end: int
+    text: str
+    note: str | None = None
+
+
+def comparator(text: str) -> str:
+    """The operator of a comparator phrase as matched by THRESHOLD_RE."""
+    for pattern, op in _COMPARATOR_PARTS:
+        if pattern.fullmatch(text):
+            return op
+    raise ValueError(f"not a comparator: {text!r}")
+
+
+def parse_number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def find_thresholds(text: str) -> list[Threshold]:
+    out: list[Threshold] = []
+    for m in THRESHOLD_RE.finditer(text):
+        op = comparator(m.group("cmp"))
+        number = m.group("num")
+        tail = m.group("tail") or ""
+        note = None
+        unit: str | None = None
+        relative = None
+        sci = _SCI_RE.fullmatch(tail) if tail else None
+        uln = _ULN_RE.fullmatch(tail) if tail and not sci else None
+        if sci:
+            exp = _SUPERSCRIPT.get(sci.group("exp"), sci.group("exp"))
+            per = sci.group("per").replace("μ", "u").replace("µ", "u").replace("mcL", "uL")
+            per = "mm3" if per == "mm³" else per
+            unit = f"10^{exp}/{'L' if per.lower() == 'l' else per}"
+            # A lost multiplication sign glues the mantissa to "10^9":
+            # "4.010^9/L" is 4.0 x 10^9/L (see _NUMBER_GLUED).
+            if not re.match(r"\s*[x×X\*·]", tail) and not tail.startswith(" "):
+                note = (f'read "{m.group(0).strip()}" as {number} x {unit} '
+                        f"(multiplication sign lost in the source)")
+        elif uln:
+            relative = "lln" if (uln.group("side") or "").lower() == "lower" or \
+                (uln.group("abbr") or "").upper() in ("LLN", "LLRR") else "uln"
+        elif tail.strip():
+            unit = tail.strip()
+        out.append(Threshold(op, parse_number(number), unit, relative, m.start(), m.end(),
+                             m.group(0), note))
+    return out
+
+
+# ---------------------------------------------------------------- time windows
+
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_AMOUNT = r"(?P<n>\d+(?:\.\d+)?|" + "|".join(WORD_NUMBERS) + r")(?:\s*\(\d+\))?"
+_PERIOD = r"\s*[-‐]?\s*(?P<u>day|week|month|year|d\b|wk|mo|yr)s?"
+
+WINDOW_PATTERNS: list[tuple[str, str]] = [
+    # "within 4 weeks prior to", "in the last 6 months", "during the past year"
+    (rf"(?:within|in\s+the\s+(?:last|past|previous|preceding)|during\s+the\s+(?:last|past|"
+     rf"previous|preceding))\s+{_AMOUNT}{_PERIOD}", "within"),
+    (r"(?:within|in|during)\s+the\s+(?:last|past|previous|preceding)\s+(?P<u>year|month|week|day)",
+     "within1"),
+    # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"
+    (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
+     rf"\s+(?:prior|before|since|from|after|elapsed)", "since"),
+    (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
+]
+_WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
+
+
+@dataclass(frozen=True)
+class Window:
+    kind: str  # "within": in the last N days; "since": at least N days ago
+    days: int
+    start: int
+    end: int
+    text: str
+
+
+def _days(n: str, unit: str) -> int:
+    amount = WORD_NUMBERS.get(n.lower()) if not n[0].isdigit() else float(n)
+    key = {"d": "day", "wk": "week", "mo": "month", "yr": "year"}.get(unit.lower(), unit.lower())
+    return int(round(float(amount) * _UNIT_DAYS[key]))
+
+
+def find_windows(text: str) -> list[Window]:
+    out: list[Window] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, kind in _WINDOW_RES:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            if kind == "within1":
+                days, real = _days("1", m.group("u")), "within"
+            elif kind == "since_or_within":
+                # "4 weeks prior to": after "within" it is a window, else a washout
+                before = text[max(0, m.start() - 12):m.start()].lower()
+                real = "within" if "within" in before else "since"
+                days = _days(m.group("n"), m.group("u"))
+            else:
+                days, real = _days(m.group("n"), m.group("u")), kind
+            out.append(Window(real, days, m.start(), m.end(), m.group(0)))
+            taken.append((m.start(), m.end()))
+    return sorted(out, key=lambda w: w.start)

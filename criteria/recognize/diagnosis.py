@@ -1,0 +1,75 @@
+"""The index cancer: histology, site, disease status (recurrent, metastatic,
+locally advanced), how it was confirmed."""
+
+from __future__ import annotations
+
+import re
+
+from criteria import ir, vocab
+from criteria.recognize.base import Clause, Found
+
+STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
+     r"relapsed\s+or\s+metastatic", ("recurrent", "metastatic")),
+    (r"\blocally\s+advanced\b|\blocoregionally\s+advanced\b|\bunresectable\b|\binoperable\b",
+     ("locally advanced",)),
+    (r"\brecurren\w*|\brelapsed\b", ("recurrent",)),
+    (r"\bmetasta\w+|\bstage\s+IV\b|\badvanced\s+(?:or|and/or)\s+metastatic\b", ("metastatic",)),
+    (r"\bnewly\s+diagnosed\b", ("newly diagnosed",)),
+]
+_STATUS_RE = [(re.compile(p, re.IGNORECASE), s) for p, s in STATUS_WORDS]
+_CONFIRMED = re.compile(r"\b(?P<h>histolog\w*|patholog\w*)(?:\s*(?:and/or|or|/)\s*"
+                        r"(?P<c>cytolog\w*))?\s+(?:confirmed|proven|documented|diagnosed)|"
+                        r"\b(?P<c2>cytolog\w*)(?:\s*(?:and/or|or|/)\s*(?P<h2>histolog\w*))?\s+"
+                        r"(?:confirmed|proven|documented)", re.IGNORECASE)
+_CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lymphom|leuk|"
+                           r"melanom|myelom|glioma|blastom", re.IGNORECASE)
+_OTHER = re.compile(r"\b(?:other|second|another|additional|prior|previous)\b[^;.,]{0,20}$",
+                    re.IGNORECASE)
+
+
+def recognize(clause: Clause) -> list[Found]:
+    text = clause.text
+    histologies: list[str] = []
+    sites: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for m in vocab.find_conditions(text):
+        concept = vocab.condition(m.id)
+        if concept is None:
+            continue
+        if concept.kind == "histology":
+            target = histologies
+        elif concept.kind == "site" or (concept.kind == "condition"
+                                        and _CANCER_WORDS.search(concept.id + " " + m.text)):
+            target = sites
+        else:
+            continue
+        if _OTHER.search(text[max(0, m.start - 30):m.start]):
+            continue  # "other malignancies": a comorbidity, not the index cancer
+        target.append(concept.id)
+        spans.append((m.start, m.end))
+    if not histologies and not sites:
+        return []
+    statuses: list[str] = []
+    for pattern, values in _STATUS_RE:
+        for hit in pattern.finditer(text):
+            if any(s <= hit.start() < e for s, e in spans) and pattern.pattern.startswith(r"\bmet"):
+                continue  # "metastatic" inside a concept name
+            statuses.extend(v for v in values if v not in statuses)
+            spans.append((hit.start(), hit.end()))
+    confirmed: list[str] = []
+    conf = _CONFIRMED.search(text)
+    if conf:
+        if conf.group("h") or conf.group("h2"):
+            confirmed.append("histology")
+        if conf.group("c") or conf.group("c2"):
+            confirmed.append("cytology")
+        spans.append((conf.start(), conf.end()))
+    node = ir.DiagnosisAtom(
+        histologies=tuple(dict.fromkeys(histologies)) or None,
+        sites=tuple(dict.fromkeys(sites)) or None,
+        statuses=tuple(statuses) or None,
+        confirmed_by=tuple(confirmed) or None,
+    )
+    return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
+                  spans=spans)]

@@ -1,0 +1,77 @@
+"""Clinical findings: measurable disease, life expectancy, tumour tissue,
+pregnancy and breastfeeding, brain metastases."""
+
+from __future__ import annotations
+
+import re
+
+from criteria import ir
+from criteria.grammar import find_thresholds
+from criteria.recognize.base import Clause, Found, negated
+
+_MEASURABLE = re.compile(
+    r"\b(?:at\s+least\s+one\s+)?(?:(?:uni|bi)dimensionally\s+)?measurable\s+(?:and/or\s+evaluable\s+)?"
+    r"(?:disease|lesions?|tumou?rs?)(?:\s*\([^)]*\))?(?:[^;.]{0,40}?RECIST(?:\s*(?:v(?:ersion)?\.?\s*)?"
+    r"1\.[01])?(?:\s+criteria)?)?",
+    re.IGNORECASE,
+)
+_LIFE = re.compile(r"\b(?:life\s+expectancy|expected\s+survival|survival\s+expectancy|"
+                   r"estimated\s+survival|expected\s+to\s+survive)\b", re.IGNORECASE)
+_TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.]{0,30}?"
+                     r"\b(?:tumou?r\s+(?:tissue|samples?|specimens?|blocks?)|archival\s+"
+                     r"(?:tumou?r\s+)?(?:tissue|samples?|specimens?))|\b(?:tumou?r|archival)\s+"
+                     r"(?:tissue|samples?|specimens?)\b[^;.]{0,20}?\bavailab\w+", re.IGNORECASE)
+_PREGNANT = re.compile(r"\bpregnan\w*", re.IGNORECASE)
+_BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)
+_BRAIN = re.compile(
+    r"\b(?P<q>(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|known)\s+"
+    r"(?:and/or\s+\w+\s+)?)?(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial)\s+"
+    r"metastas[ie]s\b",
+    re.IGNORECASE,
+)
+_WEEKS = {"week": 1.0, "month": 4.345, "year": 52.18, "day": 1 / 7}
+
+
+def recognize(clause: Clause) -> list[Found]:
+    text = clause.text
+    out: list[Found] = []
+    m = _MEASURABLE.search(text)
+    if m:
+        neg, cue = negated(text, m.start())
+        node: ir.Node = ir.FindingAtom(key="measurable_disease", value=True)
+        out.append(Found(ir.Not(item=node) if neg else node, m.start(), m.end(), "measurable_disease",
+                         spans=[(m.start(), m.end())] + ([cue] if cue else [])))
+    life = _LIFE.search(text)
+    if life:
+        for th in find_thresholds(text[life.end():life.end() + 40]):
+            tail = text[life.end() + th.end:life.end() + th.end + 12]
+            unit = re.match(r"\s*(week|month|year|day)s?", tail, re.IGNORECASE)
+            if not unit or th.relative_to:
+                continue
+            weeks = round(th.value * _WEEKS[unit.group(1).lower()], 1)
+            end = life.end() + th.end + unit.end()
+            out.append(Found(ir.FindingAtom(key="life_expectancy_weeks", op=th.op, value=weeks),
+                             life.start(), end, "life_expectancy"))
+            break
+    tissue = _TISSUE.search(text)
+    if tissue:
+        out.append(Found(ir.FindingAtom(key="tumor_tissue_available", value=True),
+                         tissue.start(), tissue.end(), "tumor_tissue"))
+    for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
+        hit = pattern.search(text)
+        if hit and not re.search(r"test|contracept|childbearing|potential", text[max(0, hit.start()
+                                 - 30):hit.end() + 30], re.IGNORECASE):
+            neg, cue = negated(text, hit.start())
+            node = ir.FindingAtom(key=key, value=True)
+            out.append(Found(ir.Not(item=node) if neg else node, hit.start(), hit.end(), "pregnancy",
+                             spans=[(hit.start(), hit.end())] + ([cue] if cue else [])))
+    brain = _BRAIN.search(text)
+    if brain:
+        q = (brain.group("q") or "").lower()
+        values = ("active",) if q and "known" not in q else ("active", "treated_stable")
+        neg, cue = negated(text, brain.start())
+        node = ir.FindingAtom(key="brain_metastases", value=values)
+        out.append(Found(ir.Not(item=node) if neg else node, brain.start(), brain.end(),
+                         "cns_metastases",
+                         spans=[(brain.start(), brain.end())] + ([cue] if cue else [])))
+    return out

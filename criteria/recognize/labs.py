@@ -1,0 +1,264 @@
+"""Lab thresholds: analyte, operator, value with unit or multiple of ULN/LLN,
+AND/OR groups, lists of analytes sharing one threshold, qualitative results
+(serology, dipstick) and reflex testing ("if HBsAg positive, HBV DNA above ULN").
+
+Precedence: in "A or B, and C" the comma/"and" separate requirements and
+"or" joins alternatives, so OR binds tighter than AND: (A or B) and C.
+"""
+
+from __future__ import annotations
+
+import re
+
+from criteria import ir, units, vocab
+from criteria.grammar import Threshold, find_thresholds
+from criteria.recognize.base import Clause, Found
+
+_CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
+_OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
+_RESULT = re.compile(
+    r"\b(?P<word>positive|negative|reactive|non-?reactive|detectable|undetectable|detected|"
+    r"not\s+detected|seropositive|seronegative)\b|(?P<sign>\s[+]\s|<\s*\+|\+\s*$)",
+    re.IGNORECASE,
+)
+_NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
+                           re.IGNORECASE)
+_IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
+_ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
+                       re.IGNORECASE)
+
+
+def _analytes(text: str) -> list[vocab.Mention]:
+    """Analyte mentions, with adjacent mentions of the same analyte merged
+    ("aspartate aminotransferase (AST)")."""
+    merged: list[vocab.Mention] = []
+    for m in vocab.find_analytes(text):
+        if merged and merged[-1].id == m.id and re.fullmatch(r"[\s(]*", text[merged[-1].end:m.start]):
+            last = merged[-1]
+            end = m.end + (1 if text[m.end:m.end + 1] == ")" else 0)
+            merged[-1] = vocab.Mention(last.id, last.start, end, text[last.start:end])
+        else:
+            merged.append(m)
+    return merged
+
+
+def _canonical(analyte: vocab.Analyte, th: Threshold) -> tuple[float | None, str | None, list[str]]:
+    """The threshold in the analyte's canonical unit, with notes on how it was read.
+    None when it cannot be read safely (the clause then goes to review)."""
+    notes: list[str] = []
+    if th.note:
+        notes.append(th.note)
+    canonical = analyte.canonical_unit
+    if canonical is None:
+        return (th.value, th.unit, notes) if th.unit is None else (None, None, notes)
+    unit = th.unit
+    if unit is None:
+        if not analyte.conventional_units:
+            return None, None, notes + [f"{analyte.label}: threshold {th.text.strip()} has no unit"]
+        unit = analyte.conventional_units[0]
+        notes.append(f"{analyte.label} {th.text.strip()} has no unit: read in {unit}, "
+                     f"the analyte's conventional unit")
+    try:
+        value = units.convert(th.value, unit, canonical, analyte.molar_mass)
+    except units.UnitError as err:
+        return None, None, notes + [f"{analyte.label} threshold {th.text.strip()}: {err}"]
+    lo, hi = analyte.plausible_min, analyte.plausible_max
+    if lo is not None and hi is not None and not (lo <= value <= hi):
+        for alt in analyte.conventional_units:
+            try:
+                alt_value = units.convert(th.value, alt, canonical, analyte.molar_mass)
+            except units.UnitError:
+                continue
+            if lo <= alt_value <= hi:
+                notes.append(f"{analyte.label} {th.text.strip()} is implausible as written; "
+                             f"read as {th.value:g} {alt}")
+                return alt_value, canonical, notes
+        return None, None, notes + [f"{analyte.label} {th.text.strip()} is implausible for this "
+                                    f"analyte in any usual unit"]
+    return value, canonical, notes
+
+
+def _atom(analyte: vocab.Analyte, th: Threshold, window: int | None
+          ) -> tuple[ir.Node | None, list[str]]:
+    if th.relative_to is not None:
+        return ir.LabAtom(analyte=analyte.id, op=th.op, value=th.value,
+                          relative_to=th.relative_to, within_days=window,
+                          source_value=th.text.strip()), [th.note] if th.note else []
+    value, unit, notes = _canonical(analyte, th)
+    if value is None:
+        return None, notes
+    return ir.LabAtom(analyte=analyte.id, op=th.op, value=round(value, 6), unit=unit,
+                      within_days=window, source_value=th.text.strip(),
+                      note="; ".join(notes) or None), notes
+
+
+def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
+                 ) -> list[tuple[vocab.Mention, ir.Node, tuple[int, int]]]:
+    """Mentions of qualitative analytes with a result word before or after."""
+    out = []
+    for i, m in enumerate(mentions):
+        analyte = vocab.analyte(m.id)
+        if analyte is None or analyte.kind != "qualitative":
+            continue
+        prev_end = mentions[i - 1].end if i else 0
+        next_start = mentions[i + 1].start if i + 1 < len(mentions) else len(text)
+        after = _RESULT.search(text, m.end, min(next_start, m.end + 40))
+        before = None
+        for hit in _RESULT.finditer(text, max(0, prev_end, m.start - 40), m.start):
+            before = hit
+        # "positive HIV antibody or syphilis antibody": the result distributes over the list
+        if after is None and before is None and i and out and \
+                _CONNECT.match(text[mentions[i - 1].end:m.start]):
+            prev_node = out[-1][1]
+            assert isinstance(prev_node, ir.LabResultAtom)
+            node = ir.LabResultAtom(analyte=analyte.id, results=prev_node.results,
+                                    within_days=window)
+            out.append((m, node, (m.start, m.end)))
+            continue
+        hit = after or before
+        if hit is None:
+            continue
+        word = (hit.group("word") or "").lower()
+        sign = hit.group("sign") or ""
+        if "<" in sign:
+            results: tuple[str, ...] = ("negative", "trace")
+        elif sign or word in ("positive", "reactive", "detectable", "detected", "seropositive"):
+            results = ("positive",)
+        elif word in ("undetectable", "not detected"):
+            results = ("negative", "undetectable")
+        else:
+            results = ("negative",)
+        node = ir.LabResultAtom(analyte=analyte.id, results=results, within_days=window)
+        out.append((m, node, (min(m.start, hit.start()), max(m.end, hit.end()))))
+    return out
+
+
+def _reflex(clause: Clause) -> list[Found]:
+    """"If positive for HBsAg or HBcAb, additional HBV DNA testing (results above
+    the upper limit of the normal range)": (HBsAg+ or HBcAb+) and HBV DNA > ULN."""
+    out = []
+    text = clause.text
+    for sent in re.finditer(r"\bif\b[^.]*?\bpositive\b[^.]*?(?:above|exceed\w*|greater\s+than)"
+                            r"\s+the\s+upper\s+limit\s+of\s+(?:the\s+)?normal(?:\s+range)?\)?",
+                            text, re.IGNORECASE):
+        mentions = _analytes(sent.group(0))
+        first = [m for m in mentions if (a := vocab.analyte(m.id)) and a.kind == "qualitative"]
+        second = [m for m in mentions if (a := vocab.analyte(m.id)) and a.kind != "qualitative"]
+        if not first or len(second) != 1:
+            continue
+        screen = [ir.LabResultAtom(analyte=m.id, results=("positive",),
+                                   within_days=clause.lab_window_days) for m in first]
+        confirm = ir.LabAtom(analyte=second[0].id, op=">", value=1.0, relative_to="uln",
+                             within_days=clause.lab_window_days,
+                             source_value="above the upper limit of normal")
+        node = ir.And(items=(screen[0] if len(screen) == 1 else ir.Or(items=tuple(screen)),
+                             confirm))
+        out.append(Found(node, sent.start(), sent.end(), "lab"))
+    return out
+
+
+def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one place
+    text = clause.text
+    reflex = _reflex(clause)
+    if reflex:
+        return reflex
+    conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
+
+    def in_condition(pos: int) -> bool:
+        return any(s <= pos < e for s, e in conditions)
+
+    # Mentions inside "if <condition> then" state when the alternative applies:
+    # they are understood, not requirements.
+    all_mentions = _analytes(text)
+    mentions = [m for m in all_mentions if not in_condition(m.start)]
+    if not mentions:
+        return []
+    window = clause.lab_window_days
+    thresholds = [t for t in find_thresholds(text) if not in_condition(t.start)]
+    # Each threshold takes the analytes just before it, joined by connectors only.
+    items: list[tuple[int, int, ir.Node, str]] = []  # start, end, node, joiner-with-previous
+    notes: list[str] = []
+    used_mentions: set[int] = set()
+    prev_end = 0
+    for th in thresholds:
+        before = [m for m in mentions if prev_end <= m.start and m.end <= th.start]
+        quant = [m for m in before if (a := vocab.analyte(m.id)) and a.kind != "qualitative"]
+        if not quant:
+            prev_end = th.end
+            continue
+        group = [quant[-1]]
+        for m in reversed(quant[:-1]):
+            if _CONNECT.match(text[m.end:group[0].start]):
+                group.insert(0, m)
+            else:
+                break
+        gap = text[group[-1].end:th.start]
+        if len(gap) > 60 or re.search(r"[;.]\s", gap):
+            prev_end = th.end
+            continue
+        estimate = _ESTIMATE.match(text, th.end)
+        if estimate:  # "FEV1 > 800 ml expected post-surgery": not a measured value
+            a, b = group[0].start, estimate.end()
+            items.append((a, b, ir.Review(text=text[a:b].strip()), ""))
+            used_mentions.update(m.start for m in group)
+            prev_end = estimate.end()
+            continue
+        atoms: list[ir.Node] = []
+        for m in group:
+            analyte = vocab.analyte(m.id)
+            assert analyte is not None
+            node, why = _atom(analyte, th, window)
+            notes.extend(why)
+            used_mentions.add(m.start)
+            if node is None:
+                items.append((m.start, th.end, ir.Review(text=text[m.start:th.end]), ""))
+                continue
+            atoms.append(node)
+        if atoms:
+            joint = "or" if len(group) > 1 and _OR.search(text[group[0].end:group[-1].start]) \
+                else "and"
+            node = atoms[0] if len(atoms) == 1 else (
+                ir.Or(items=tuple(atoms)) if joint == "or" else ir.And(items=tuple(atoms)))
+            items.append((group[0].start, th.end, node, ""))
+        prev_end = th.end
+    for m, node, (s, e) in _qualitative(text, mentions, window):
+        if m.start not in used_mentions:
+            items.append((s, e, node, ""))
+            used_mentions.add(m.start)
+    for m in mentions:
+        analyte = vocab.analyte(m.id)
+        if m.start in used_mentions or analyte is None or analyte.kind == "qualitative":
+            continue
+        rng = _NORMAL_RANGE.search(text, m.end, m.end + 40)
+        if rng:  # "Blood glucose: within normal range"
+            node = ir.And(items=(
+                ir.LabAtom(analyte=analyte.id, op="<=", value=1.0, relative_to="uln",
+                           within_days=window, source_value="within normal range"),
+                ir.LabAtom(analyte=analyte.id, op=">=", value=1.0, relative_to="lln",
+                           within_days=window, source_value="within normal range")))
+            items.append((m.start, rng.end(), node, ""))
+            used_mentions.add(m.start)
+    if not items:
+        return []
+    items.sort(key=lambda i: i[0])
+    # Conditional alternatives: "A, or if <not A> then B" and "A; if ... then B" mean A or B.
+    groups: list[list[ir.Node]] = [[]]
+    spans: list[tuple[int, int]] = []
+    last_end = None
+    for start, end, node, _ in items:
+        if last_end is not None:
+            between = text[last_end:start]
+            if _OR.search(between) or re.search(r"\bif\b", between, re.IGNORECASE):
+                groups[-1].append(node)
+            else:
+                groups.append([node])
+        else:
+            groups[-1].append(node)
+        spans.append((start, end))
+        last_end = end
+    conj = [g[0] if len(g) == 1 else ir.Or(items=tuple(g)) for g in groups if g]
+    node = conj[0] if len(conj) == 1 else ir.And(items=tuple(conj))
+    spans.extend(conditions)
+    start = min(s for s, _ in spans)
+    end = max(e for _, e in spans)
+    return [Found(node, start, end, "lab", spans=spans, notes=list(dict.fromkeys(notes)))]

@@ -1,0 +1,74 @@
+"""Performance status: ECOG / WHO / Zubrod (one scale) and Karnofsky."""
+
+from __future__ import annotations
+
+import re
+
+from criteria import ir
+from criteria.grammar import comparator
+from criteria.recognize.base import Clause, Found
+
+_ECOG = re.compile(
+    r"\b(?:ECOG|Eastern\s+Cooperative\s+Oncology\s+Group|WHO|World\s+Health\s+Organi[sz]ation|"
+    r"Zubrod|performance\s+status|PS)\b",
+    re.IGNORECASE,
+)
+_KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
+_CMP = (r"(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|no\s+(?:more|greater)\s+than|"
+        r"not\s+(?:more|greater)\s+than|less\s+than\s+or\s+equal\s+to|at\s+least|"
+        r"greater\s+than\s+or\s+equal\s+to|of|=|:)?\s*")
+_SCORE_LIST = re.compile(
+    r"(?P<a>[0-5])(?:\s*(?:-|–|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*(?:\s*,?\s*(?:or|and)\s*"
+    r"(?P<c>[0-5])))?(?!\d|\.\d|\s*%)"
+)
+_KPS_VALUE = re.compile(r"(?P<a>\d{2,3})\s*%?(?:\s*(?:-|–|to)\s*(?P<b>\d{2,3})\s*%?)?")
+
+
+def _op(text: str | None) -> str | None:
+    if not text or text.strip().lower() in ("of", "=", ":"):
+        return None
+    words = {"at most": "<=", "at least": ">="}
+    t = re.sub(r"\s+", " ", text.strip().lower())
+    if t in words:
+        return words[t]
+    try:
+        return comparator(text.strip() + (" " if t[-1].isalpha() else ""))
+    except ValueError:
+        return None
+
+
+def recognize(clause: Clause) -> list[Found]:
+    text = clause.text
+    out: list[Found] = []
+    kps = _KPS.search(text)
+    if kps:
+        m = re.compile(_CMP + _KPS_VALUE.pattern, re.IGNORECASE).search(text, kps.end(),
+                                                                         kps.end() + 60)
+        if m:
+            a, b = int(m.group("a")), m.group("b")
+            op = _op(m.group("cmp"))
+            if b is not None:  # "60-100%": at least the lower bound
+                node = ir.PerformanceAtom(scale="Karnofsky", op=">=", value=min(a, int(b)))
+            else:
+                node = ir.PerformanceAtom(scale="Karnofsky", op=op or ">=", value=a)
+            if 0 <= node.value <= 100:
+                out.append(Found(node, kps.start(), m.end(), "performance_status"))
+    ecog = _ECOG.search(text)
+    if ecog and not (kps and ecog.start() >= kps.start() and ecog.end() <= kps.end() + 25):
+        m = re.compile(_CMP + _SCORE_LIST.pattern, re.IGNORECASE).search(text, ecog.end(),
+                                                                          ecog.end() + 45)
+        if m and not _KPS.search(text, ecog.end(), m.start()):
+            op = _op(m.group("cmp"))
+            a = int(m.group("a"))
+            hi = m.group("b") or m.group("c")
+            if hi is not None:
+                node: ir.Node = ir.PerformanceAtom(scale="ECOG", op="<=", value=int(hi))
+                if min(a, int(hi)) > 0:
+                    node = ir.And(items=(ir.PerformanceAtom(scale="ECOG", op=">=", value=a),
+                                         node))
+            elif op is not None:
+                node = ir.PerformanceAtom(scale="ECOG", op=op, value=a)
+            else:
+                node = ir.PerformanceAtom(scale="ECOG", op="==", value=a)
+            out.append(Found(node, ecog.start(), m.end(), "performance_status"))
+    return out

@@ -1,0 +1,167 @@
+"""Prior and current therapy: drugs and drug classes with cycles, lines,
+progression, washouts ("completed at least 4 weeks prior to the first dose"),
+recent exposure ("within 1 week"), current therapy; radiotherapy, surgery and
+transplants; participation in other trials."""
+
+from __future__ import annotations
+
+import re
+
+from criteria import ir, vocab
+from criteria.grammar import WORD_NUMBERS, find_windows
+from criteria.recognize.base import Clause, Found, negated
+
+# A class qualifier that carries over a coordination:
+# "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
+SPECIALIZE = {
+    ("tyrosine-kinase-inhibitor", "anti-egfr"): "egfr-tki",
+    ("tyrosine-kinase-inhibitor", "anti-egfr-antibody"): "egfr-tki",
+    ("monoclonal-antibody", "anti-egfr"): "anti-egfr-antibody",
+}
+_KINDS = [
+    (re.compile(r"\b(?:radiotherapy|radiation(?:\s+therapy)?|irradiation|chemoradi\w+|"
+                r"radiochemotherapy)\b", re.IGNORECASE), "radiotherapy"),
+    (re.compile(r"\b(?:major\s+)?surg(?:ery|ical\s+(?:procedure|resection))\b", re.IGNORECASE),
+     "surgery"),
+    (re.compile(r"\b(?:(?:allogeneic|autologous|haematopoietic|hematopoietic|stem[\s-]cell|"
+                r"bone[\s-]marrow|solid\s+organ|organ)\s+)+transplant\w*", re.IGNORECASE),
+     "transplant"),
+]
+_NUM = r"(\d+|" + "|".join(WORD_NUMBERS) + r")"
+_CYCLES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:full\s+)?(?:cycles?|doses?)",
+                     re.IGNORECASE)
+_LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+)?(?:lines?|"
+                    r"regimens?)", re.IGNORECASE)
+_PROGRESSION = re.compile(r"\b(?:progress\w*|refractory|resistan\w+|relapsed|failed|failure)\b",
+                          re.IGNORECASE)
+_PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physician)[^;.]*?"
+                              r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
+                              r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
+_CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
+                      r"ongoing|concomitant|are\s+receiving|is\s+receiving)\b", re.IGNORECASE)
+_PARTICIPATION = re.compile(
+    r"\bparticipat\w+\b[^;.]{0,60}?\b(?:clinical\s+(?:trial|study)|investigational|"
+    r"(?:another|other)\s+(?:trial|study))|\binvestigational\s+(?:agents?|drugs?|products?|"
+    r"devices?|therapy)\b",
+    re.IGNORECASE,
+)
+
+
+def _count(text: str) -> int:
+    return int(text) if text.isdigit() else WORD_NUMBERS[text.lower()]
+
+
+def _participation(clause: Clause) -> list[Found]:
+    text = clause.text
+    m = _PARTICIPATION.search(text)
+    if not m:
+        return []
+    windows = [w for w in find_windows(text) if w.kind == "within"]
+    if not windows:
+        return []
+    w = windows[0]
+    end = max(m.end(), w.end)
+    tail = re.match(r"[^;.]*?(?:first\s+dose|enrol\w+|randomi[sz]\w+|registration)(?:\s+of\s+"
+                    r"(?:the\s+)?study\s+(?:drug|treatment))?", text[end:], re.IGNORECASE)
+    if tail:
+        end += tail.end()
+    return [Found(ir.ParticipationAtom(within_days=w.days), m.start(), end, "participation",
+                  spans=[(m.start(), m.end()), (w.start, end)])]
+
+
+def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one grammar
+    text = clause.text
+    out = _participation(clause)
+    if out:
+        return out
+    drugs = vocab.find_drugs(text)
+    classes = vocab.find_drug_classes(text)
+    kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
+    if not drugs and not classes and not kinds:
+        return []
+    spans: list[tuple[int, int]] = [(m.start, m.end) for m in drugs + classes]
+    spans += [(m.start(), m.end()) for m, _ in kinds]
+    class_ids = [c.id for c in classes]
+    notes = []
+    for i, cid in enumerate(class_ids):
+        for other in class_ids:
+            special = SPECIALIZE.get((cid, other))
+            if special:
+                notes.append(f'"{classes[i].text}" read as {special} (qualifier "{other}" '
+                             f"carried over the coordination)")
+                class_ids[i] = special
+    negation = False
+    first = min(s for s, _ in spans)
+    neg, cue = negated(text, first, scope=30)
+    if neg and cue:
+        negation = True
+        spans.append(cue)
+    facets: dict[str, object] = {}
+    if (m := _CYCLES.search(text)):
+        facets["min_cycles"] = _count(m.group(1))
+        spans.append((m.start(), m.end()))
+    min_lines = None
+    if (m := _LINES.search(text)):
+        min_lines = _count(m.group(1))
+        spans.append((m.start(), m.end()))
+    progression_alt = None
+    if (m := _PROGRESSION.search(text)):
+        facets["progression"] = True
+        spans.append((m.start(), m.end()))
+        alt = _PROGRESSION_ALT.match(text, m.end()) or _PROGRESSION_ALT.match(
+            text, text.find(" ", m.end()) if " " in text[m.end():] else m.end())
+        conf = re.match(r"[^;.]{0,40}?(?=\s+or\s)", text[m.end():])
+        if not alt and conf:
+            alt = _PROGRESSION_ALT.match(text, m.end() + conf.end())
+        if alt:
+            progression_alt = alt.group("alt").strip()
+            spans.append((m.end(), alt.end()))
+    for w in find_windows(text):
+        if w.kind == "since":
+            facets["ended_days_before"] = w.days
+        else:
+            facets["within_days"] = w.days
+        spans.append((w.start, w.end))
+    if (m := _CURRENT.search(text)):
+        facets["ongoing"] = True
+        spans.append((m.start(), m.end()))
+    if min_lines is not None:
+        facets["min_cycles"] = facets.get("min_cycles")
+    kind_ids = sorted({k for _, k in kinds})
+    drug_ids = sorted({d.id for d in drugs})
+    if "transplant" in kind_ids and not drug_ids and not class_ids:
+        node: ir.Node = _transplant(text)
+    else:
+        facets = {k: v for k, v in facets.items() if v is not None}
+        base = dict(drugs=tuple(drug_ids), classes=tuple(dict.fromkeys(class_ids)),
+                    kinds=tuple(kind_ids))
+        if progression_alt:
+            # "with progression or clinician determination of no continued benefit":
+            # the treatment's other facets are rules; the alternative goes to a person.
+            plain = {k: v for k, v in facets.items() if k != "progression"}
+            node = ir.And(items=(
+                ir.TreatmentAtom(**base, **plain),
+                ir.Or(items=(ir.TreatmentAtom(**base, progression=True),
+                             ir.Review(text=progression_alt))),
+            ))
+        else:
+            node = ir.TreatmentAtom(**base, **facets)
+        if min_lines is not None:
+            node = ir.And(items=(node, ir.TreatmentAtom(**base, min_lines=min_lines)))
+    if negation:
+        node = ir.Not(item=node)
+    family = "current_therapy" if facets.get("ongoing") else (
+        "washout" if "within_days" in facets or "ended_days_before" in facets else "prior_therapy")
+    start = min(s for s, _ in spans)
+    end = max(e for _, e in spans)
+    return [Found(node, start, end, family, spans=spans, notes=notes)]
+
+
+def _transplant(text: str) -> ir.Node:
+    """A transplant may be recorded as a treatment or as a condition (history)."""
+    concepts = [m.id for m in vocab.find_conditions(text)
+                if "transplant" in m.id]
+    items: list[ir.Node] = [ir.TreatmentAtom(kinds=("transplant",))]
+    if concepts:
+        items.append(ir.ConditionAtom(concepts=tuple(dict.fromkeys(concepts))))
+    return items[0] if len(items) == 1 else ir.Or(items=tuple(items))

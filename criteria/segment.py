@@ -1,0 +1,175 @@
+"""Eligibility text -> sections -> items -> clauses, each with its span.
+
+Registry text comes as API v2 bullet lists ("* ..."), web bullets ("  • "),
+numbered and nested lists ("1.", "a)", "(i)"), wrapped legacy text blocks,
+and PDQ run-on paragraphs.  The segmenter only cuts; it never rewrites, so
+every segment's text is ``source[start:end]``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Section headings -> the kind of the criteria under them.
+HEADINGS: list[tuple[str, str]] = [
+    (r"(?:key\s+|main\s+|major\s+|general\s+)?inclusion\s+criteria", "inclusion"),
+    (r"(?:key\s+|main\s+|major\s+|general\s+)?exclusion\s+criteria", "exclusion"),
+    (r"(?:patients?|subjects?|participants?)\s+(?:must|should)\s+(?:not\s+)?"
+     r"(?:meet|fulfil+)\s+(?:all\s+)?(?:of\s+)?the\s+following", "same"),
+    (r"disease\s+characteristics", "inclusion"),
+    (r"patient\s+characteristics", "inclusion"),
+    (r"prior\s+concurrent\s+therapy", "inclusion"),
+    (r"eligibility\s+criteria", "inclusion"),
+]
+_HEADING_RE = [(re.compile(rf"^\s*[-*•#]*\s*{p}\s*:?", re.IGNORECASE), k) for p, k in HEADINGS]
+
+# A line opening a list item: bullets, numbers, letters, roman numerals.
+_MARKER = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<marker>[•·▪◦●○\-–*+]|\d{1,2}[.)](?!\d)|\(\d{1,2}\)|[a-zA-Z][.)](?=\s)|"
+    r"\([a-zA-Z]\)|(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)](?=\s)|\((?:i{1,3}|iv|v|vi{1,3}|ix|x)\))\s+"
+)
+
+# Run-on items that announce a list of sub-requirements after a colon.
+_LIST_INTRO = re.compile(
+    r"(?:i\.e\.,?\s*)?(?:meeting|meet|fulfil+(?:ing)?)\s+(?:all\s+)?(?:of\s+)?the\s+following"
+    r"(?:\s+criteria)?\s*:|including\s+(?:but\s+not\s+limited\s+to|any\s+of\s+the\s+following)\s*:"
+    r"|as\s+follows\s*:|the\s+following\s+(?:criteria|conditions|values|requirements)\s*:"
+    r"|defined\s+as\s*:",
+    re.IGNORECASE,
+)
+# PDQ style: "Hematopoietic: ANC at least 1,500/mm3 Platelet count at least ..."
+_PDQ_LABEL = re.compile(
+    r"(?<![A-Za-z])(?P<label>Age|Sex|Menopausal status|Performance status|Life expectancy|"
+    r"Hematopoietic|Hepatic|Renal|Cardiovascular|Pulmonary|Other|Biologic therapy|"
+    r"Chemotherapy|Endocrine therapy|Radiotherapy|Surgery|Immunotherapy)\s*:",
+)
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # inclusion | exclusion
+    start: int
+    end: int
+    text: str
+    header: str = ""  # the intro of a run-on item whose part this is ("Normal organ function ...")
+    header_start: int = -1
+
+
+def _heading(line: str) -> tuple[str, int] | None:
+    for pattern, kind in _HEADING_RE:
+        m = pattern.match(line)
+        if m:
+            rest = line[m.end():].strip()
+            # "Inclusion criteria: age over 18" keeps its text; a bare heading has none.
+            return kind, (m.end() if rest else len(line))
+    return None
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start] in " \t\r\n;,":
+        start += 1
+    while end > start and text[end - 1] in " \t\r\n;,":
+        end -= 1
+    return start, end
+
+
+def split_items(text: str, default_kind: str = "inclusion") -> list[Segment]:
+    """Sections and list items, continuation lines joined to their item."""
+    items: list[Segment] = []
+    kind = default_kind
+    current: list[int] | None = None  # [start, end] of the open item
+    pos = 0
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            s, e = _trim(text, current[0], current[1])
+            if e > s:
+                items.append(Segment(kind, s, e, text[s:e]))
+        current = None
+
+    for raw in text.splitlines(keepends=True):
+        line_start, line_end = pos, pos + len(raw.rstrip("\r\n"))
+        pos += len(raw)
+        line = text[line_start:line_end]
+        if not line.strip():
+            close()
+            continue
+        head = _heading(line)
+        if head is not None:
+            close()
+            if head[0] != "same":
+                kind = head[0]
+            if head[1] < len(line):
+                current = [line_start + head[1], line_end]
+            continue
+        marker = _MARKER.match(line)
+        if marker:
+            close()
+            current = [line_start + marker.end(), line_end]
+        elif current is None:
+            current = [line_start, line_end]
+        else:
+            current[1] = line_end
+    close()
+    return items
+
+
+def _split_on(text: str, start: int, end: int, seps: str) -> list[tuple[int, int]]:
+    """Cut [start, end) at separators outside parentheses."""
+    parts, depth, s = [], 0, start
+    for i in range(start, end):
+        ch = text[i]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch in seps and depth == 0:
+            parts.append(_trim(text, s, i))
+            s = i + 1
+    parts.append(_trim(text, s, end))
+    return [(a, b) for a, b in parts if b > a]
+
+
+_CONDITIONAL = re.compile(r"(?:or\s+)?(?:if|otherwise|unless|except)\b", re.IGNORECASE)
+
+
+def _merge_conditionals(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """"A; if not A then B" is one requirement (A or B): keep it in one clause."""
+    merged: list[tuple[int, int]] = []
+    for s, e in parts:
+        if merged and _CONDITIONAL.match(text, s):
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def split_clauses(text: str, item: Segment) -> list[Segment]:
+    """A run-on item -> its header (if any) and its ';'-separated parts."""
+    intro = _LIST_INTRO.search(text, item.start, item.end)
+    if intro is not None:
+        header = text[item.start:intro.end()]
+        parts = _merge_conditionals(text, _split_on(text, intro.end(), item.end, ";"))
+        if parts:
+            return [Segment(item.kind, s, e, text[s:e], header, item.start) for s, e in parts]
+    labels = list(_PDQ_LABEL.finditer(text, item.start, item.end))
+    if len(labels) >= 2:
+        cuts = [m.start() for m in labels] + [item.end]
+        out = []
+        if labels[0].start() > item.start:
+            cuts.insert(0, item.start)
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            s, e = _trim(text, a, b)
+            if e > s:
+                out.append(Segment(item.kind, s, e, text[s:e]))
+        return out
+    return [item]
+
+
+def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
+    out: list[Segment] = []
+    for item in split_items(text, default_kind):
+        out.extend(split_clauses(text, item))
+    return out

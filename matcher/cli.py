@@ -1,0 +1,126 @@
+"""The ``trialmatch`` command: match, compile, trials.
+
+Bad input exits 2 with a message naming the file and field path on stderr,
+never a traceback.  Patient values never appear in messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from criteria.sources import TrialFileError, load_seed_trials, read_trial_paths
+from criteria.trial import CompiledTrial
+from criteria.units import UnitError
+from criteria.vocab import KnowledgeError
+from matcher import render
+from matcher.library import compiled, load_trials
+from matcher.match import match_patient
+from matcher.patient import PatientError, load_patient
+
+
+class UsageError(Exception):
+    """Bad input named for the user; exit status 2."""
+
+
+def _read_patient(arg: str) -> Any:
+    if arg == "-":
+        return load_patient(sys.stdin.read(), "<stdin>")
+    path = Path(arg)
+    if not path.is_file():
+        raise UsageError(f"{arg}: no such patient file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{arg}: cannot read ({type(err).__name__})") from None
+    return load_patient(text, arg)
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError("--as-of: must be a date YYYY-MM-DD") from None
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    patient = _read_patient(args.patient)
+    as_of = patient.effective_as_of(_as_of(args.as_of))
+    trials = load_trials(args.trials)
+    result = match_patient(patient, trials, as_of, assume_absent=args.assume_absent,
+                           any_status=args.status == "any")
+    if args.format == "json":
+        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        render.match_table(result, sys.stdout)
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    trials: list[CompiledTrial] = compiled(read_trial_paths([Path(p) for p in args.trials])) \
+        if args.trials else compiled(list(load_seed_trials()))
+    if args.format == "json":
+        json.dump(render.compile_json(trials), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        render.compile_table(trials, sys.stdout)
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    trials = list(load_seed_trials())
+    if args.format == "json":
+        json.dump([t.model_dump(exclude={"eligibility_text"}) for t in trials], sys.stdout,
+                  indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        render.trials_table(trials, sys.stdout)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="trialmatch", description=(
+        "Compile clinical-trial eligibility text into executable criteria and match patients."))
+    sub = p.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("match", help="match a patient against trials")
+    m.add_argument("patient", help="patient document or FHIR R4 Bundle (JSON), or - for stdin")
+    m.add_argument("--trials", nargs="+", metavar="PATH",
+                   help="trial files or folders (default: the bundled library)")
+    m.add_argument("--as-of", help="evaluation date YYYY-MM-DD (default: the document's as_of)")
+    m.add_argument("--assume-absent", action="store_true",
+                   help="count unrecorded histories (conditions, treatments) as absent")
+    m.add_argument("--status", choices=["open", "any"], default="open",
+                   help="open: recruiting / not yet recruiting only (default); any: every trial")
+    m.add_argument("--format", choices=["table", "json"], default="table")
+    m.set_defaults(func=cmd_match)
+    c = sub.add_parser("compile", help="show the compiled criteria of trials")
+    c.add_argument("trials", nargs="*", metavar="TRIAL",
+                   help="trial files or folders (default: the bundled library)")
+    c.add_argument("--format", choices=["table", "json"], default="table")
+    c.set_defaults(func=cmd_compile)
+    t = sub.add_parser("trials", help="list the bundled trial library")
+    t.add_argument("--format", choices=["table", "json"], default="table")
+    t.set_defaults(func=cmd_trials)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, PatientError, TrialFileError, UnitError, KnowledgeError) as err:
+        print(f"trialmatch: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The per-patient executor: criteria x facts -> statuses, with reasons.
+
+Each atom is evaluated by rule-engine as a (certain, possible) pair of
+expressions (``criteria.rules``); connectives combine the three-valued
+results with Kleene logic.  Review leaves (text nobody could compile) are
+evaluated twice, as false and as true: when the answer does not depend on
+them, the compiled part decides; when it does, the criterion goes to a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import rule_engine
+
+from criteria import ir
+from criteria.rules import translate
+from matcher.explain import atom_reason, to_confirm_for
+from matcher.facts import Facts
+
+Tri = bool | None  # True pass, False fail, None unknown
+
+_CONTEXT = rule_engine.Context(default_value=None)
+
+
+@lru_cache(maxsize=8192)
+def _rule(expression: str) -> rule_engine.Rule:
+    return rule_engine.Rule(expression, context=_CONTEXT)
+
+
+@lru_cache(maxsize=8192)
+def _pair(atom: ir.Node) -> tuple[rule_engine.Rule, rule_engine.Rule]:
+    expr = translate(atom)
+    return _rule(expr.certain), _rule(expr.possible)
+
+
+def atom_value(atom: ir.Node, facts: Facts) -> Tri:
+    certain, possible = _pair(atom)
+    if certain.evaluate(facts.values):
+        return True
+    if not possible.evaluate(facts.values):
+        return False
+    return None
+
+
+def _and(values: list[Tri]) -> Tri:
+    if any(v is False for v in values):
+        return False
+    if any(v is None for v in values):
+        return None
+    return True
+
+
+def _or(values: list[Tri]) -> Tri:
+    if any(v is True for v in values):
+        return True
+    if any(v is None for v in values):
+        return None
+    return False
+
+
+def _not(value: Tri) -> Tri:
+    return None if value is None else not value
+
+
+def kleene(node: ir.Node, values: dict[ir.Node, Tri], review_as: Tri) -> Tri:
+    if isinstance(node, ir.And):
+        return _and([kleene(i, values, review_as) for i in node.items])
+    if isinstance(node, ir.Or):
+        return _or([kleene(i, values, review_as) for i in node.items])
+    if isinstance(node, ir.Not):
+        return _not(kleene(node.item, values, review_as))
+    if isinstance(node, ir.Review):
+        return review_as
+    return values[node]
+
+
+def relaxed(kind: str, logic: ir.Node) -> tuple[ir.Node | None, tuple[str, ...]]:
+    """Drop review parts whose removal can only make the criterion easier to
+    meet: the conjuncts of an inclusion, the disjuncts of an exclusion.  The
+    compiled rest decides; the dropped text is reported for review."""
+    joint = ir.And if kind == "inclusion" else ir.Or
+    if isinstance(logic, ir.Review):
+        return None, (logic.text,)
+    if isinstance(logic, joint):
+        kept = [i for i in logic.items if not isinstance(i, ir.Review)]
+        dropped = tuple(i.text for i in logic.items if isinstance(i, ir.Review))
+        if not kept:
+            return None, dropped
+        return (kept[0] if len(kept) == 1 else joint(items=tuple(kept))), dropped
+    return logic, ()
+
+
+@dataclass
+class CriterionResult:
+    criterion: ir.Criterion
+    status: str  # pass | fail | unknown | review
+    reason: str
+    data: list[str] = field(default_factory=list)  # the fact paths used
+    to_confirm: list[str] = field(default_factory=list)
+
+
+def _status(value: Tri) -> str:
+    return {True: "pass", False: "fail", None: "unknown"}[value]
+
+
+def evaluate_criterion(criterion: ir.Criterion, facts: Facts) -> CriterionResult:
+    review_texts = list(criterion.review)
+    if criterion.logic is None and criterion.compiled == "full":
+        return CriterionResult(criterion, "pass", "imposes no requirement (e.g. \"both sexes\")")
+    if criterion.logic is None:
+        text = "; ".join(review_texts) if review_texts else criterion.text
+        return CriterionResult(criterion, "review", "not compiled: needs a person",
+                               to_confirm=[f"Review: {text}"])
+    logic, dropped = relaxed(criterion.kind, criterion.logic)
+    review_texts.extend(dropped)
+    if logic is None:
+        return CriterionResult(criterion, "review", "not compiled: needs a person",
+                               to_confirm=[f"Review: {t}" for t in review_texts])
+    leaves = [a for a in ir.atoms(logic) if not isinstance(a, ir.Review)]
+    values = {a: atom_value(a, facts) for a in leaves}
+    if criterion.kind == "exclusion":
+        low = _not(kleene(logic, values, True))
+        high = _not(kleene(logic, values, False))
+    else:
+        low = kleene(logic, values, False)
+        high = kleene(logic, values, True)
+    if low == high:
+        status = _status(low)
+    elif low is None or high is None:
+        status = "unknown"
+    else:
+        status = "review"
+    has_review_leaf = any(isinstance(a, ir.Review) for a in ir.atoms(logic))
+    if has_review_leaf:
+        review_texts.extend(a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))
+    reasons, data, confirm = [], [], []
+    for atom in leaves:
+        text, used = atom_reason(atom, values[atom], facts)
+        reasons.append(text)
+        data.extend(p for p in used if p not in data)
+        if values[atom] is None:
+            confirm.append(to_confirm_for(atom, facts))
+    # Only what could change the answer is worth confirming.
+    if status in ("unknown", "review"):
+        confirm_list = [c for c in confirm if c]
+    else:
+        confirm_list = []
+    confirm_list.extend(f"Review: {t}" for t in review_texts)
+    reason = "; ".join(dict.fromkeys(reasons))
+    if review_texts and status != "review":
+        reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
+    elif status == "review":
+        reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
+    return CriterionResult(criterion, status, reason, data, confirm_list)
+
+
+def evaluate_trial(criteria: list[ir.Criterion], facts: Facts) -> list[CriterionResult]:
+    return [evaluate_criterion(c, facts) for c in criteria]

@@ -1,0 +1,337 @@
+"""Normalize a patient document into the facts the rules read.
+
+The facts are plain dicts (what rule-engine evaluates, and the shape the
+cohort executors flatten into columns).  Missing data is ``None``: the rules
+turn it into ``unknown``.  Beside each fact we keep ``evidence``: the text a
+reason shows (the value as recorded, its date, its source, how it was
+converted), so every result says which patient data it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from criteria import units, vocab
+from matcher.patient import PatientDocument
+
+_DATA = Path(__file__).parent / "data"
+
+
+@cache
+def _scales() -> dict[str, Any]:
+    return yaml.safe_load((_DATA / "performance_scales.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass
+class Facts:
+    as_of: date
+    assume_absent: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    # evidence[path] -> human text of the data behind the fact at ``path``
+    evidence: dict[str, str] = field(default_factory=dict)
+    # data the engine could not use (unrecognized lab names, bad units): field paths
+    unused: list[str] = field(default_factory=list)
+
+
+def _days(as_of: date, when: date | None) -> int | None:
+    return None if when is None else (as_of - when).days
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _ref(item: Any) -> str:
+    ref = getattr(item, "source_ref", None)
+    return f" [{ref}]" if ref else ""
+
+
+def build_facts(patient: PatientDocument, as_of: date, assume_absent: bool = False) -> Facts:
+    facts = Facts(as_of=as_of, assume_absent=assume_absent)
+    v = facts.values
+    v["history_complete"] = assume_absent
+    age = patient.age_at(as_of)
+    v["age"] = age
+    if age is not None:
+        how = f"born {patient.birth_date}" if patient.birth_date else "age as recorded"
+        facts.evidence["age"] = f"age {age} on {as_of} ({how})"
+    v["sex"] = patient.sex if patient.sex in ("male", "female") else None
+    facts.evidence["sex"] = f"sex {patient.sex}" if patient.sex else "sex not recorded"
+    _performance(patient, facts)
+    _labs(patient, facts)
+    _biomarkers(patient, facts)
+    _diagnoses(patient, facts)
+    _treatments(patient, facts)
+    _conditions(patient, facts)
+    _findings(patient, facts)
+    return facts
+
+
+def _latest(items: list[Any], when: str = "date") -> list[Any]:
+    """Newest first; undated records last (they cannot be shown recent)."""
+    return sorted(items, key=lambda i: (getattr(i, when) is not None, getattr(i, when) or date.min),
+                  reverse=True)
+
+
+def _performance(patient: PatientDocument, facts: Facts) -> None:
+    perf: dict[str, Any] = {"ecog": None, "karnofsky": None}
+    for record in _latest(list(patient.performance_status)):
+        scale = record.scale.lower()
+        if perf[scale] is None:
+            days = _days(facts.as_of, record.date)
+            perf[scale] = {"low": record.value, "high": record.value, "days_ago": days}
+            facts.evidence[f"performance.{scale}"] = (
+                f"{record.scale} {record.value} on {record.date or 'an unknown date'}{_ref(record)}"
+            )
+    scales = _scales()
+    if perf["ecog"] is None and perf["karnofsky"] is not None:
+        kps = perf["karnofsky"]["low"]
+        for band in scales["karnofsky_to_ecog"]:
+            if band["karnofsky_min"] <= kps <= band["karnofsky_max"]:
+                perf["ecog"] = {"low": band["ecog"], "high": band["ecog"],
+                                "days_ago": perf["karnofsky"]["days_ago"]}
+                facts.evidence["performance.ecog"] = (
+                    f"ECOG {band['ecog']} converted from "
+                    f"{facts.evidence['performance.karnofsky']}")
+    elif perf["karnofsky"] is None and perf["ecog"] is not None:
+        band = scales["ecog_to_karnofsky"].get(int(perf["ecog"]["low"]))
+        if band:
+            perf["karnofsky"] = {"low": band["min"], "high": band["max"],
+                                 "days_ago": perf["ecog"]["days_ago"]}
+            facts.evidence["performance.karnofsky"] = (
+                f"Karnofsky {band['min']}-{band['max']} converted from "
+                f"{facts.evidence['performance.ecog']}")
+    facts.values["performance"] = perf
+
+
+def _resolve_analyte(lab: Any) -> vocab.Analyte | None:
+    if lab.code is not None and lab.code.code:
+        found = vocab.analyte_by_loinc(lab.code.code)
+        if found is not None:
+            return found
+    if lab.name:
+        return vocab.analyte(lab.name)
+    return None
+
+
+def _labs(patient: PatientDocument, facts: Facts) -> None:
+    labs: dict[str, Any] = {}
+    indexed = list(enumerate(patient.labs))
+    indexed.sort(key=lambda p: (p[1].date is not None, p[1].date or date.min), reverse=True)
+    for index, lab in indexed:
+        analyte = _resolve_analyte(lab)
+        if analyte is None:
+            facts.unused.append(f"labs[{index}]: analyte not recognized")
+            continue
+        if analyte.id in labs:  # an older result of the same analyte
+            continue
+        labs[analyte.id] = _lab_fact(analyte, lab, index, facts)
+    facts.values["labs"] = labs
+
+
+def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dict[str, Any]:
+    when = lab.date
+    entry: dict[str, Any] = {"value": None, "x_uln": None, "x_lln": None, "result": None,
+                             "days_ago": _days(facts.as_of, when)}
+    dated = f" on {when}" if when else " (undated)"
+    path = f"labs.{analyte.id}"
+    if lab.value is None:
+        entry["result"] = vocab.normalize_result(lab.result or "") or (lab.result or "").lower()
+        facts.evidence[path] = f"{analyte.label} {lab.result}{dated}{_ref(lab)}"
+        return entry
+    shown = f"{analyte.label} {_fmt(lab.value)} {lab.unit}{dated}{_ref(lab)}"
+    canonical = analyte.canonical_unit
+    try:
+        value = units.convert(lab.value, lab.unit, canonical, analyte.molar_mass) \
+            if canonical else lab.value
+    except units.UnitError as err:
+        facts.evidence[path] = f"{shown}: unit not usable ({err})"
+        facts.unused.append(f"labs[{index}].unit: not convertible to {canonical}")
+        entry["problem"] = str(err)
+        return entry
+    entry["value"] = value
+    if canonical and units.parse_unit(lab.unit) != units.parse_unit(canonical):
+        shown += f" = {_fmt(value)} {canonical}"
+    uln, uln_how = _limit(analyte, lab, lab.upper_limit_normal, "high", canonical)
+    lln, lln_how = _limit(analyte, lab, lab.lower_limit_normal, "low", canonical)
+    if uln:
+        entry["x_uln"] = value / uln
+        shown += f"; {_fmt(value / uln)} x ULN (ULN {_fmt(uln)} {canonical or ''}, {uln_how})"
+    if lln:
+        entry["x_lln"] = value / lln
+        facts.evidence[path + ".lln"] = f"LLN {_fmt(lln)} {canonical or ''} ({lln_how})"
+    facts.evidence[path] = shown
+    return entry
+
+
+def _limit(analyte: vocab.Analyte, lab: Any, own: float | None, side: str,
+           canonical: str | None) -> tuple[float | None, str]:
+    """The patient's own reference limit, else the documented default range."""
+    if own is not None:
+        try:
+            limit = units.convert(own, lab.unit, canonical, analyte.molar_mass) if canonical \
+                else own
+        except units.UnitError:
+            return None, ""
+        return limit, "the lab's own limit"
+    default = analyte.default_high if side == "high" else analyte.default_low
+    if default is None or not analyte.default_range_unit:
+        return None, ""
+    try:
+        limit = units.convert(default, analyte.default_range_unit, canonical, analyte.molar_mass) \
+            if canonical else default
+    except units.UnitError:
+        return None, ""
+    source = analyte.default_range_source or "default adult range"
+    return limit, f"default range: {source}"
+
+
+def _biomarkers(patient: PatientDocument, facts: Facts) -> None:
+    markers: dict[str, Any] = {}
+    for record in _latest(list(patient.biomarkers)):
+        found = vocab.biomarker(record.name)
+        if found is None or found.id in markers:
+            continue
+        result = vocab.normalize_result(record.result) if record.result else None
+        method = vocab.normalize_method(record.method) if record.method else None
+        markers[found.id] = {"result": result or (record.result or None), "value": record.value,
+                             "method": method, "days_ago": _days(facts.as_of, record.date)}
+        shown = record.result if record.result else f"{_fmt(record.value)} {record.unit or ''}"
+        facts.evidence[f"biomarkers.{found.id}"] = (
+            f"{record.name} {shown.strip()}" + (f" by {record.method}" if record.method else "")
+            + (f" on {record.date}" if record.date else "") + _ref(record))
+    facts.values["biomarkers"] = markers
+
+
+def _concepts(*texts: str | None, code: Any = None) -> set[str]:
+    concepts: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        for mention in vocab.find_conditions(text):
+            concepts |= vocab.condition_ancestors(mention.id)
+        whole = vocab.condition(text)
+        if whole is not None:
+            concepts |= vocab.condition_ancestors(whole.id)
+    if code is not None and code.code and "icd" in (code.system or "").lower():
+        concepts |= set(vocab.conditions_for_icd10(code.code))
+    return concepts
+
+
+def _has_kind(concepts: set[str], kind: str) -> bool:
+    for cid in concepts:
+        concept = vocab.condition(cid)
+        if concept is not None and concept.kind == kind:
+            return True
+    return False
+
+
+def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
+    out = []
+    for i, d in enumerate(patient.diagnoses):
+        concepts = _concepts(d.condition, d.histology, d.site, code=d.code)
+        out.append({
+            "concepts": sorted(concepts),
+            "has_histology": bool(d.histology) or _has_kind(concepts, "histology"),
+            "has_site": bool(d.site) or _has_kind(concepts, "site"),
+            "statuses": list(d.status or []),
+            "confirmed_by": d.confirmed_by,
+        })
+        facts.evidence[f"diagnoses[{i}]"] = (
+            f"{d.condition}" + (f" ({', '.join(d.status)})" if d.status else "")
+            + (f", confirmed by {d.confirmed_by}" if d.confirmed_by else "") + _ref(d))
+    facts.values["diagnoses"] = out
+
+
+def _treatments(patient: PatientDocument, facts: Facts) -> None:
+    out = []
+    for i, t in enumerate(patient.treatments):
+        drug = vocab.drug(t.name) if t.kind == "drug" else None
+        classes = sorted(vocab.classes_of_drug(t.name)) if t.kind == "drug" else []
+        ongoing = t.ongoing
+        if ongoing is None and t.end is not None and t.end <= facts.as_of:
+            ongoing = False
+        days_since_end = _days(facts.as_of, t.end)
+        if ongoing:
+            last = 0
+        elif t.end is not None:
+            last = days_since_end
+        else:
+            last = None
+        progressed = True if t.progression is not None else (False if facts.assume_absent else None)
+        out.append({
+            "kind": t.kind, "drug": drug.id if drug else None, "classes": classes,
+            "cycles": t.cycles, "ongoing": ongoing, "days_since_end": days_since_end,
+            "days_since_last": last, "progressed": progressed, "setting": t.setting,
+        })
+        when = f"{t.start or '?'} to {t.end or ('ongoing' if t.ongoing else '?')}"
+        extra = []
+        if t.cycles is not None:
+            extra.append(f"{t.cycles} cycles")
+        if t.progression is not None:
+            extra.append(f"progression {t.progression.date or ''}".strip())
+        label = t.name if drug is None or drug.id == t.name.lower() else f"{t.name} ({drug.id})"
+        facts.evidence[f"treatments[{i}]"] = (
+            f"{label} {when}" + (f", {', '.join(extra)}" if extra else "") + _ref(t))
+        if t.kind == "drug" and drug is None:
+            facts.unused.append(f"treatments[{i}].name: drug not recognized")
+    facts.values["treatments"] = out
+
+
+def _conditions(patient: PatientDocument, facts: Facts) -> None:
+    out = []
+    for i, c in enumerate(patient.conditions):
+        concepts = _concepts(c.name, code=c.code)
+        when = c.date or c.onset
+        out.append({
+            "concepts": sorted(concepts), "status": c.status or "active",
+            "controlled": c.controlled, "grade": c.grade,
+            "nyha_class": getattr(c, "nyha_class", None), "days_ago": _days(facts.as_of, when),
+        })
+        facts.evidence[f"conditions[{i}]"] = (
+            f"{c.name} ({c.status or 'active'}"
+            + (", controlled" if c.controlled else (", not controlled" if c.controlled is False
+                                                     else "")) + ")" + _ref(c))
+        if not concepts:
+            facts.unused.append(f"conditions[{i}].name: condition not recognized")
+    facts.values["conditions"] = out
+
+
+def _findings(patient: PatientDocument, facts: Facts) -> None:
+    f = patient.findings
+    values: dict[str, Any] = {}
+    participation_days = None
+    if f is not None:
+        md = f.measurable_disease
+        if md is not None and not isinstance(md, bool):
+            md_value = md.value
+            facts.evidence["findings.measurable_disease"] = (
+                f"measurable disease {md.value}" + (f" ({md.criteria})" if md.criteria else ""))
+        else:
+            md_value = md
+            if md is not None:
+                facts.evidence["findings.measurable_disease"] = f"measurable disease {md}"
+        values["measurable_disease"] = md_value
+        for key in ("life_expectancy_weeks", "tumor_tissue_available", "pregnant",
+                    "breastfeeding", "childbearing_potential", "brain_metastases"):
+            val = getattr(f, key, None)
+            values[key] = val
+            if val is not None:
+                facts.evidence[f"findings.{key}"] = f"{key.replace('_', ' ')}: {val}"
+        if f.trial_participation_end is not None:
+            participation_days = _days(facts.as_of, f.trial_participation_end)
+            facts.evidence["participation"] = (
+                f"last investigational treatment {f.trial_participation_end}")
+    if patient.sex == "male":
+        for key in ("pregnant", "breastfeeding"):
+            if values.get(key) is None:
+                values[key] = False
+                facts.evidence[f"findings.{key}"] = f"{key}: no (male patient)"
+    facts.values["findings"] = values
+    facts.values["participation"] = {"days_ago": participation_days}
