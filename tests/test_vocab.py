@@ -485,3 +485,31 @@ def test_normalize_result(text: str, result: str | None) -> None:
 )
 def test_normalize_method(text: str, method: str | None) -> None:
     assert v.normalize_method(text) == method
+
+
+# ------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    ("file", "extra", "message"),
+    [
+        ("drugs.yaml", "- {id: newdrug, brands: [Keytruda], classes: [anti-pd-1]}\n", "Keytruda"),
+        ("drugs.yaml", "- {id: newdrug, classes: [no-such-class]}\n", "no-such-class"),
+        ("drugs.yaml", "- {id: newdrug}\n", "newdrug"),
+        ("drug_classes.yaml", "- {id: new-class, parents: [nowhere], phrases: [x]}\n", "nowhere"),
+        ("drug_classes.yaml", "- {id: Bad_Id, parents: [], phrases: [y]}\n", "Bad_Id"),
+        ("conditions.yaml", "- {id: new-c, icd10: [X1], parents: []}\n", "X1"),
+        ("analytes.yaml", "- {id: newlab, canonical_unit: zorkmids/L}\n", "zorkmids"),
+    ],
+)
+def test_bad_knowledge_is_rejected_naming_file_and_entry(
+    tmp_path, monkeypatch, file: str, extra: str, message: str
+) -> None:
+    for src in v.KNOWLEDGE_DIR.iterdir():
+        (tmp_path / src.name).write_bytes(src.read_bytes())
+    with (tmp_path / file).open("a", encoding="utf-8") as fh:
+        fh.write("\n" + extra)
+    monkeypatch.setattr(v, "KNOWLEDGE_DIR", tmp_path)
+    with pytest.raises(v.KnowledgeError) as err:
+        v._Knowledge()
+    assert file in str(err.value) and message in str(err.value)
