@@ -28,7 +28,7 @@ from criteria.recognize import (
     performance,
     therapy,
 )
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import Clause, Found, connector
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
 from criteria.segment import segment
@@ -43,9 +43,9 @@ RECOGNIZERS: list[Callable[[Clause], list[Found]]] = [
     demographics.recognize,
     findings.recognize,
     biomarkers.recognize,
+    diagnosis.recognize,
     therapy.recognize,
     conditions.recognize,
-    diagnosis.recognize,
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
@@ -73,8 +73,12 @@ def criterion_id(trial_id: str, kind: str, text: str, seen: dict[str, int]) -> s
     return base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
-def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
-    return any(a[0] < e and s < a[1] for s, e in spans)
+def _overlap_share(spans: list[tuple[int, int]], used: list[tuple[int, int]]) -> float:
+    total = sum(e - s for s, e in spans) or 1
+    covered = 0
+    for s, e in spans:
+        covered += len({i for us, ue in used for i in range(max(s, us), min(e, ue))})
+    return covered / total
 
 
 def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
@@ -108,34 +112,53 @@ def compile_clause(clause: Clause) -> tuple[ir.Node | None, str, list[str], list
     used: list[tuple[int, int]] = []
     for recognize in RECOGNIZERS:
         for f in recognize(clause):
-            if any(_overlaps(span, used) for span in f.used()[:1]) and f.node is not None:
-                continue
+            if f.node is not None and _overlap_share(f.used(), used) > 0.5:
+                continue  # mostly text an earlier recognizer already read
             found.append(f)
             used.extend(f.used())
-    nodes = [f.node for f in sorted(found, key=lambda f: f.start) if f.node is not None]
+    label = _LABEL.match(text)
+    if label and len(label.group("label").split()) <= 8:
+        # "Patients with active hepatitis B or C: If positive for HBsAg ...": the
+        # label names what the rest defines; when the rest compiles, it decides.
+        outside = [f for f in found if f.end > label.end()]
+        if outside:
+            found = outside
+        used.append((label.start(), label.end()))
+    found.sort(key=lambda f: f.start)
+    nodes = [f.node for f in found if f.node is not None]
     notes = [n for f in found for n in f.notes]
     family = found[0].family if found else (review_family(text) or "other")
     if not nodes:
         if found:  # understood, and imposes nothing ("both sexes")
             return None, family, [], notes
         return None, family, [text.strip()], notes
-    label = _LABEL.match(text)
-    if label and len(label.group("label").split()) <= 8:
-        used.append((label.start(), label.end()))
-    if clause.kind == "exclusion" and len(nodes) > 1:
-        logic: ir.Node = ir.Or(items=tuple(nodes))  # any of them excludes
-    else:
-        logic = nodes[0] if len(nodes) == 1 else ir.And(items=tuple(nodes))
+    logic = _join(text, clause.kind, [f for f in found if f.node is not None])
     needs_person = review_family(text)
     leftovers = _leftover(text, used)
     review: list[str] = []
     if needs_person in ("judgement", "consent", "capacity", "compliance"):
         review = [text.strip()]
-    elif sum(len(_WORD.findall(f)) for f in leftovers) >= 2:
+    elif leftovers:
         review = leftovers
     if review:
         logic = ir.And(items=(logic, *(ir.Review(text=r) for r in review)))
     return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
+    """Requirements of one clause in text order; OR binds tighter than AND.
+    An exclusion's parts are alternatives unless the text joins them by "and"."""
+    groups: list[list[ir.Node]] = [[found[0].node]]
+    for prev, cur in zip(found, found[1:], strict=False):
+        joint = connector(text[prev.end:cur.start])
+        if kind == "exclusion" and not re.search(r"\band\b", text[prev.end:cur.start]):
+            joint = "or"
+        if joint == "or":
+            groups[-1].append(cur.node)
+        else:
+            groups.append([cur.node])
+    conj = [g[0] if len(g) == 1 else ir.Or(items=tuple(g)) for g in groups]
+    return conj[0] if len(conj) == 1 else ir.And(items=tuple(conj))
 
 
 def _compiled_state(logic: ir.Node | None, review: list[str]) -> str:

@@ -18,6 +18,7 @@ patient's records; whether an unrecorded history counts as absent is the fact
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from criteria import ir
@@ -36,6 +37,15 @@ def _q(value: str) -> str:
 
 def _num(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _key(base: str, key: str) -> str:
+    """``base.key``, or null-safe ``base&["key"]`` for ids that are not identifiers
+    (biomarker and analyte ids may hold hyphens)."""
+    return f"{base}.{key}" if _IDENT.fullmatch(key) else f'{base}&[{_q(key)}]'
 
 
 def _list(values: tuple[str, ...]) -> str:
@@ -91,11 +101,14 @@ def _interval(base: str, op: str, value: str) -> Expr:
                 f"({low} == null or {maybe})")
 
 
-def _within(path: str, days: int | None) -> Expr | None:
-    """The fact at ``path`` (age of the data in days) is at most ``days``."""
+def _recent(test: Expr, path: str, days: int | None) -> Expr:
+    """``test`` on data at most ``days`` old (age in days at ``path``).  Stale or
+    undated data decides nothing: the test is unknown, whatever the value."""
     if days is None:
-        return None
-    return _cmp(path, "<=", str(days))
+        return test
+    fresh = f"({path} != null and {path} <= {days})"
+    return Expr(f"({test.display}) and {path} <= {days}", f"({fresh} and {test.certain})",
+                f"(not {fresh} or {test.possible})")
 
 
 def _membership(path: str, values: tuple[str, ...]) -> Expr:
@@ -155,22 +168,23 @@ def translate(node: ir.Node) -> Expr:  # noqa: C901 - one branch per atom family
             return _membership("sex", allowed)
         case ir.PerformanceAtom(scale=scale, op=op, value=value, within_days=days):
             base = f"performance.{scale.lower()}"
-            return _and(_interval(base, op, _num(value)), _within(f"{base}.days_ago", days))
+            return _recent(_interval(base, op, _num(value)), f"{base}.days_ago", days)
         case ir.LabAtom(analyte=a, op=op, value=value, relative_to=rel, within_days=days):
             field = {"uln": "x_uln", "lln": "x_lln", None: "value"}[rel]
-            return _and(_cmp(f"labs.{a}.{field}", op, _num(value)),
-                        _within(f"labs.{a}.days_ago", days))
+            lab = _key("labs", a)
+            return _recent(_cmp(f"{lab}.{field}", op, _num(value)), f"{lab}.days_ago", days)
         case ir.LabResultAtom(analyte=a, results=results, within_days=days):
-            return _and(_membership(f"labs.{a}.result", results),
-                        _within(f"labs.{a}.days_ago", days))
+            lab = _key("labs", a)
+            return _recent(_membership(f"{lab}.result", results), f"{lab}.days_ago", days)
         case ir.BiomarkerAtom(marker=m, results=results, op=op, value=value, methods=methods):
             parts: list[Expr] = []
+            marker = _key("biomarkers", m)
             if results:
-                parts.append(_membership(f"biomarkers.{m}.result", results))
+                parts.append(_membership(f"{marker}.result", results))
             if op is not None and value is not None:
-                parts.append(_cmp(f"biomarkers.{m}.value", op, _num(value)))
+                parts.append(_cmp(f"{marker}.value", op, _num(value)))
             if methods:
-                parts.append(_membership(f"biomarkers.{m}.method", methods))
+                parts.append(_membership(f"{marker}.method", methods))
             return _and(*parts)
         case ir.FindingAtom(key=key, op=op, value=value):
             if isinstance(value, tuple):
@@ -191,7 +205,8 @@ def translate(node: ir.Node) -> Expr:  # noqa: C901 - one branch per atom family
             return Expr(
                 plain,
                 f"(participation.days_ago != null and {plain})",
-                f"({plain} or (participation.days_ago == null and not history_complete))",
+                f"((participation.days_ago == null and not history_complete) or "
+                f"(participation.days_ago != null and {plain}))",
             )
     raise TypeError(f"no translation for {type(node).__name__}")
 
@@ -220,7 +235,8 @@ def _diagnosis(node: ir.DiagnosisAtom) -> Expr:
     display = f"any diagnosis d: {body.display}"
     certain = f"([{var} for {var} in diagnoses if {body.certain}].length > 0)"
     # No diagnosis recorded at all: unknown, whatever the policy (it is no history).
-    possible = f"([{var} for {var} in diagnoses if {body.possible}].length > 0 or diagnoses.length == 0)"
+    possible = (f"([{var} for {var} in diagnoses if {body.possible}].length > 0"
+                " or diagnoses.length == 0)")
     return Expr(display, certain, possible)
 
 

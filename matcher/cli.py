@@ -44,6 +44,8 @@ def _as_of(value: str | None) -> date | None:
     if value is None:
         return None
     try:
+        if len(value) != 10 or value[4] != "-" or value[7] != "-":
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError("--as-of: must be a date YYYY-MM-DD") from None

@@ -9,6 +9,7 @@ them, the compiled part decides; when it does, the criterion goes to a person.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,6 +23,10 @@ from matcher.facts import Facts
 Tri = bool | None  # True pass, False fail, None unknown
 
 _CONTEXT = rule_engine.Context(default_value=None)
+# Rules read facts with dot syntax (``labs.hemoglobin.value``), which rule-engine 5
+# resolves on mappings with a deprecation warning; rule-engine is pinned to 5.1.0
+# and the rule syntax must move to mapping access before an upgrade to 6.
+warnings.filterwarnings("ignore", category=rule_engine.errors.MappingAttributeLookupDeprecation)
 
 
 @lru_cache(maxsize=8192)

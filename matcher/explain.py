@@ -84,6 +84,8 @@ def _paths(atom: ir.Node, facts: Facts) -> list[str]:
             return ["sex"]
         case ir.PerformanceAtom(scale=s):
             return [f"performance.{s.lower()}"]
+        case ir.LabAtom(analyte=a, relative_to=rel) if rel is not None:
+            return [f"labs.{a}", f"labs.{a}.{rel}"]
         case ir.LabAtom(analyte=a) | ir.LabResultAtom(analyte=a):
             return [f"labs.{a}"]
         case ir.BiomarkerAtom(marker=m):

@@ -162,10 +162,12 @@ def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dic
     lln, lln_how = _limit(analyte, lab, lab.lower_limit_normal, "low", canonical)
     if uln:
         entry["x_uln"] = value / uln
-        shown += f"; {_fmt(value / uln)} x ULN (ULN {_fmt(uln)} {canonical or ''}, {uln_how})"
+        facts.evidence[path + ".uln"] = (
+            f"{_fmt(value / uln)} x ULN (ULN {_fmt(uln)} {canonical or ''}, {uln_how})")
     if lln:
         entry["x_lln"] = value / lln
-        facts.evidence[path + ".lln"] = f"LLN {_fmt(lln)} {canonical or ''} ({lln_how})"
+        facts.evidence[path + ".lln"] = (
+            f"{_fmt(value / lln)} x LLN (LLN {_fmt(lln)} {canonical or ''}, {lln_how})")
     facts.evidence[path] = shown
     return entry
 

@@ -64,3 +64,15 @@ def combine(kind: str, nodes: list[ir.Node]) -> ir.Node:
     if len(nodes) == 1:
         return nodes[0]
     return ir.And(items=tuple(nodes)) if kind == "and" else ir.Or(items=tuple(nodes))
+
+
+def connector(between: str) -> str:
+    """The connective joining two requirements, from the text between them.
+    Only the words after the last comma/semicolon count: in "A without X or Y,
+    B" the "or" belongs to A's qualifier.  "A; if not A then B" is "A or B"."""
+    if re.search(r"\bif\b|\botherwise\b", between, re.IGNORECASE):
+        return "or"
+    tail = re.split(r"[,;]", between)[-1]
+    if re.search(r"\b(?:or|and/or)\b", tail, re.IGNORECASE):
+        return "or"
+    return "and"

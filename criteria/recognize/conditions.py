@@ -1,5 +1,5 @@
 """Comorbidities and history: concept lists with negation, activity,
-control, NYHA class, CTCAE grade and time windows."""
+control, NYHA class, CTCAE grade, severity and time windows."""
 
 from __future__ import annotations
 
@@ -10,93 +10,155 @@ from criteria.grammar import find_windows
 from criteria.recognize.base import Clause, Found, negated
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
-                     r"unstable|poorly\s+controlled|uncontrollable|symptomatic|untreated)\b",
-                     re.IGNORECASE)
+                     r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
 _UNCONTROLLED = re.compile(r"\b(?:uncontrolled|poorly\s+controlled|not\s+(?:well\s+)?controlled|"
-                           r"unstable|uncontrollable)\b", re.IGNORECASE)
+                           r"unstable|uncontrollable|inadequately\s+controlled)\b", re.IGNORECASE)
+_CONTROLLED = re.compile(r"\b(?:well[\s-]controlled|(?:under|with)\s+(?:stable\s+|good\s+|"
+                         r"adequate\s+)?(?:\w+\s+)?control|controlled|stable)\b", re.IGNORECASE)
+# Severity words a record cannot show: the atom is decided together with a person.
+_SEVERITY = re.compile(r"\b(?:severe|significant|clinically\s+significant|serious|massive|"
+                       r"symptomatic|major|life[\s-]threatening)\b", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:history\s+of|previous|prior|past)\b", re.IGNORECASE)
 _NYHA = re.compile(r"\b(?:NYHA\s+)?class\s+(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or|-|–)\s*"
                    r"(?:IV|III|[1-4]))?\b", re.IGNORECASE)
 _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
-# Cancer concepts belong to the diagnosis recognizer, except a "second/other" malignancy.
-_TUMOUR_KINDS = {"histology", "site"}
+# The patient's other cancers are recorded as conditions (the index cancer is a
+# diagnosis), so "other malignancy" means any malignancy among the conditions.
+CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
 
 
 def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mention) -> bool:
-    if concept.kind in _TUMOUR_KINDS:
-        return True
-    if "malignan" in concept.id or "cancer" in concept.id or "carcinoma" in concept.id:
+    if concept.id in CONCEPT_REWRITE:
+        return False
+    ancestors = vocab.condition_ancestors(concept.id)
+    if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
         before = text[max(0, m.start - 25):m.start].lower()
-        return not re.search(r"other|second|prior|previous|history|additional|another",
-                             before + m.text.lower())
+        return not re.search(r"other|second|prior|previous|history|additional|another", before)
     return False
 
 
-def recognize(clause: Clause, header: str = "") -> list[Found]:  # noqa: C901
+def _umbrellas(text: str, mentions: list[vocab.Mention]) -> set[int]:
+    """Mentions defined by a parenthesis of other mentions: "Active lung disease
+    (interstitial pneumonia, asthma)" means the listed ones."""
+    out = set()
+    for i, m in enumerate(mentions):
+        close = text.find(")", m.end)
+        if re.match(r"\s*\(", text[m.end:]) and close > 0 and any(
+                m.end < o.start < close for o in mentions[i + 1:]):
+            out.add(i)
+    return out
+
+
+def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: str,
+            inherited: dict[str, object], context_active: bool,
+            windows: list, spans: list[tuple[int, int]]) -> dict[str, object]:
+    facets: dict[str, object] = dict(inherited)
+    history = _HISTORY.search(lead)
+    if (_ACTIVE.search(lead) or _ACTIVE.search(m.text) or context_active) and not history:
+        facets["active_only"] = True
+    # A qualifier inside the mention counts unless the concept's own name has it
+    # ("poorly controlled diabetes" is diabetes, uncontrolled; "unstable angina" is a concept).
+    own = m.text if not _UNCONTROLLED.search(concept.label) else ""
+    if _UNCONTROLLED.search(lead + " " + own):
+        facets["uncontrolled"] = True
+        facets["active_only"] = True
+    elif _CONTROLLED.search(text[m.end:m.end + 60]) and not _UNCONTROLLED.search(
+            text[m.end:m.end + 60]):
+        hit = _CONTROLLED.search(text, m.end, m.end + 60)
+        facets["uncontrolled"] = False
+        if hit:
+            spans.append((hit.start(), hit.end()))
+    near = text[max(0, m.start - 30):m.end + 60]
+    nyha = _NYHA.search(near)
+    if nyha and ("heart" in concept.id or "cardiac" in concept.id):
+        c = nyha.group("c").upper()
+        facets["min_class"] = _ROMAN.get(c) or int(c)
+        base = max(0, m.start - 30)
+        spans.append((base + nyha.start(), base + nyha.end()))
+        if (ny := re.search(r"(?:as\s+)?defined\s+by\s+the\s+New\s+York\s+Heart\s+Association"
+                            r"(?:\s*\(NYHA\))?", text, re.IGNORECASE)):
+            spans.append((ny.start(), ny.end()))
+    grade = _GRADE.search(text[m.end:m.end + 30])
+    if grade:
+        facets["min_grade"] = int(grade.group("g"))
+        spans.append((m.end + grade.start(), m.end + grade.end()))
+    for w in windows:
+        if w.start >= m.end and ";" not in text[m.end:w.start]:
+            facets["within_days"] = w.days
+            facets.pop("active_only", None)  # the window says how recent
+            spans.append((w.start, w.end))
+            tail = re.match(r"\s*(?:prior\s+to|before)\s+(?:the\s+)?(?:first\s+dose|enrol\w*|"
+                            r"randomi\w+|registration|study\s+(?:entry|treatment))"
+                            r"(?:\s+of\s+(?:the\s+)?study\s+drug)?", text[w.end:], re.IGNORECASE)
+            if tail:
+                spans.append((w.end, w.end + tail.end()))
+            break
+    return facets
+
+
+def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     text = clause.text
-    mentions = []
+    raw = []
+    lab_names = [(a.start, a.end) for a in vocab.find_analytes(text)]
     for m in vocab.find_conditions(text):
+        if any(s < m.end and m.start < e for s, e in lab_names):
+            continue  # "HBV DNA", "HIV antibody": a lab test, read by the lab recognizer
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m):
             continue
-        mentions.append((m, concept))
-    if not mentions:
+        raw.append((m, concept))
+    if not raw:
         return []
+    umbrellas = _umbrellas(text, [m for m, _ in raw])
     windows = [w for w in find_windows(text) if w.kind == "within"]
-    context_active = bool(_ACTIVE.search(header)) or bool(
-        re.search(r"uncontroll", clause.header, re.IGNORECASE))
+    context_active = bool(re.search(r"uncontroll|active", clause.header, re.IGNORECASE))
     atoms: list[ir.Node] = []
-    spans: list[tuple[int, int]] = []
     joints: list[str] = []
-    prev_end = None
-    for m, concept in mentions:
-        lead = text[max(0, (prev_end if prev_end is not None else 0), m.start - 40):m.start]
-        lead_all = text[max(0, m.start - 40):m.start]
-        facets: dict[str, object] = {}
-        qualifier = _ACTIVE.search(lead_all) or _ACTIVE.search(text[m.end:m.end + 3])
-        if qualifier or context_active:
-            facets["active_only"] = True
-            if qualifier and qualifier.start() + max(0, m.start - 40) >= 0:
-                s = max(0, m.start - 40) + qualifier.start()
-                spans.append((s, max(0, m.start - 40) + qualifier.end()))
-        unc = _UNCONTROLLED.search(lead_all)
-        if unc:
-            facets["uncontrolled"] = True
-            facets.pop("active_only", None)
-            facets["active_only"] = True
-        nyha = _NYHA.search(text[max(0, m.start - 30):m.end + 60])
-        if nyha and "heart" in concept.id or nyha and "cardiac" in concept.id:
-            c = nyha.group("c").upper()
-            facets["min_class"] = _ROMAN.get(c) or int(c)
-            base = max(0, m.start - 30)
-            spans.append((base + nyha.start(), base + nyha.end()))
-        grade = _GRADE.search(text[m.end:m.end + 30]) or _GRADE.search(lead)
-        if grade:
-            facets["min_grade"] = int(grade.group("g"))
-        # A window after the mention (same ';' part) applies to it.
-        for w in windows:
-            if w.start >= m.end and ";" not in text[m.end:w.start]:
-                facets["within_days"] = w.days
-                spans.append((w.start, w.end))
-                break
-        node: ir.Node = ir.ConditionAtom(concepts=(concept.id,), **facets)
+    spans: list[tuple[int, int]] = []
+    inherited: dict[str, object] = {}
+    paren_close = -1
+    prev_end: int | None = None
+    for i, (m, concept) in enumerate(raw):
+        lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
+        lead = text[lead_start:m.start]
+        if i in umbrellas:
+            # Its qualifiers pass to the listed members; it adds no atom itself.
+            inherited = {}
+            paren_close = text.find(")", m.end)
+            if _ACTIVE.search(lead + " " + m.text) and not _HISTORY.search(lead):
+                inherited["active_only"] = True
+            spans.append((m.start, m.end))
+            if (q := _ACTIVE.search(lead)):
+                spans.append((lead_start + q.start(), lead_start + q.end()))
+            prev_end = m.end
+            continue
+        facets = _facets(text, m, concept, lead, inherited if m.start < paren_close else {},
+                         context_active, windows, spans)
+        cid = CONCEPT_REWRITE.get(concept.id, concept.id)
+        node: ir.Node = ir.ConditionAtom(concepts=(cid,), **facets)
+        severity = _SEVERITY.search(lead)
+        if severity:
+            s = lead_start + severity.start()
+            node = ir.And(items=(node, ir.Review(text=f"{severity.group(0)} {m.text}")))
+            spans.append((s, lead_start + severity.end()))
+        for pattern in (_ACTIVE, _HISTORY, _UNCONTROLLED):
+            for q in pattern.finditer(lead):
+                spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
         if neg and cue:
             node = ir.Not(item=node)
             spans.append(cue)
-        if prev_end is not None:
+        if atoms and prev_end is not None:
             between = text[prev_end:m.start]
-            joints.append("and" if re.search(r"\band\b(?!/)", between) and not re.search(
-                r"\bor\b", between) and clause.kind == "inclusion" else "or")
+            joints.append("and" if clause.kind == "inclusion" and re.search(
+                r"\band\b(?!/)", between) and not re.search(r"\bor\b", between) else "or")
         atoms.append(node)
         spans.append((m.start, m.end))
         prev_end = m.end
-        hist = _HISTORY.search(lead)
-        if hist:
-            spans.append((max(0, m.start - 40) + hist.start(), max(0, m.start - 40) + hist.end())
-                         if lead is lead_all else (m.start, m.end))
+    if not atoms:
+        return []
     # Inclusion "no A; no B" are separate requirements (AND); exclusion lists are
     # alternatives (any of them excludes).
     if clause.kind == "inclusion" and all(isinstance(a, ir.Not) for a in atoms):
@@ -105,6 +167,5 @@ def recognize(clause: Clause, header: str = "") -> list[Found]:  # noqa: C901
         node = atoms[0] if len(atoms) == 1 else ir.Or(items=tuple(atoms))
     else:
         node = atoms[0] if len(atoms) == 1 else ir.And(items=tuple(atoms))
-    start = min(s for s, _ in spans)
-    end = max(e for _, e in spans)
-    return [Found(node, start, end, "comorbidity", spans=spans)]
+    return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "comorbidity",
+                  spans=sorted(spans))]

@@ -28,9 +28,16 @@ _SEX_ONE = re.compile(r"^(?:\W*)(?:(?:patients?|subjects?)\s+(?:must\s+be\s+)?)?
                       re.IGNORECASE)
 
 
+# "paraffin specimens less than 2 years old": the age of a sample, not of the patient.
+_NOT_PATIENT = re.compile(r"\b(?:specimens?|samples?|tissue|blocks?|slides?|biops\w+|scans?|"
+                          r"imaging|images?|archival)\b", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     found: list[Found] = []
+    if _NOT_PATIENT.search(text) and not re.search(r"\bage[ds]?\b", text, re.IGNORECASE):
+        return found
     if _AGE_CUE.search(text) or re.search(r"\d\s*(?:years|yrs)", text, re.IGNORECASE):
         m = _RANGE.search(text)
         if m and _AGE_CUE.search(text):

@@ -28,6 +28,30 @@ _OTHER = re.compile(r"\b(?:other|second|another|additional|prior|previous)\b[^;.
                     re.IGNORECASE)
 
 
+def _decompose(concept: vocab.ConditionConcept) -> tuple[list[str], list[str]] | None:
+    """A disease concept defined as histology x site (HNSCC = squamous cell
+    carcinoma of the head and neck) is matched facet by facet, since patient
+    records state histology and site separately."""
+    if concept.kind != "condition":
+        return None
+    hist, site = [], []
+    for pid in concept.parents:
+        parent = vocab.condition(pid)
+        if parent is None:
+            continue
+        if parent.kind == "histology":
+            hist.append(pid)
+        elif parent.kind == "site":
+            site.append(pid)
+    if hist and site:
+        return hist, site
+    # "HER2-positive breast cancer": the site it belongs to (biomarkers are atoms of their own).
+    sites = [a for a in vocab.condition_ancestors(concept.id) if a != concept.id
+             and (c := vocab.condition(a)) is not None and c.kind == "site"]
+    nearest = [a for a in sites if a in concept.parents] or sites[:1]
+    return ([], nearest) if nearest else None
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     histologies: list[str] = []
@@ -35,7 +59,17 @@ def recognize(clause: Clause) -> list[Found]:
     spans: list[tuple[int, int]] = []
     for m in vocab.find_conditions(text):
         concept = vocab.condition(m.id)
-        if concept is None:
+        if concept is None or concept.id == "other-malignancy":
+            continue
+        parts = _decompose(concept)
+        if parts is not None:
+            if _OTHER.search(text[max(0, m.start - 30):m.start]):
+                continue
+            histologies.extend(parts[0])
+            sites.extend(parts[1])
+            if not parts[0] and not parts[1]:
+                continue
+            spans.append((m.start, m.end))
             continue
         if concept.kind == "histology":
             target = histologies

@@ -12,7 +12,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import Clause, Found, connector
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -33,7 +33,8 @@ def _analytes(text: str) -> list[vocab.Mention]:
     ("aspartate aminotransferase (AST)")."""
     merged: list[vocab.Mention] = []
     for m in vocab.find_analytes(text):
-        if merged and merged[-1].id == m.id and re.fullmatch(r"[\s(]*", text[merged[-1].end:m.start]):
+        gap = text[merged[-1].end:m.start] if merged else ""
+        if merged and merged[-1].id == m.id and re.fullmatch(r"[\s(]*", gap):
             last = merged[-1]
             end = m.end + (1 if text[m.end:m.end + 1] == ")" else 0)
             merged[-1] = vocab.Mention(last.id, last.start, end, text[last.start:end])
@@ -61,7 +62,16 @@ def _canonical(analyte: vocab.Analyte, th: Threshold) -> tuple[float | None, str
     try:
         value = units.convert(th.value, unit, canonical, analyte.molar_mass)
     except units.UnitError as err:
-        return None, None, notes + [f"{analyte.label} threshold {th.text.strip()}: {err}"]
+        # A 24-hour total written as a plain amount ("24-hour protein < 500 mg").
+        per_day = canonical.replace(" ", "").endswith("/24h")
+        try:
+            if not per_day:
+                raise
+            value = units.convert(th.value, f"{unit}/24h", canonical, analyte.molar_mass)
+            notes.append(f"{analyte.label} {th.text.strip()} read as {th.value:g} {unit} "
+                         f"per 24 hours")
+        except units.UnitError:
+            return None, None, notes + [f"{analyte.label} threshold {th.text.strip()}: {err}"]
     lo, hi = analyte.plausible_min, analyte.plausible_max
     if lo is not None and hi is not None and not (lo <= value <= hi):
         for alt in analyte.conventional_units:
@@ -247,8 +257,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     last_end = None
     for start, end, node, _ in items:
         if last_end is not None:
-            between = text[last_end:start]
-            if _OR.search(between) or re.search(r"\bif\b", between, re.IGNORECASE):
+            if connector(text[last_end:start]) == "or":
                 groups[-1].append(node)
             else:
                 groups.append([node])

@@ -28,12 +28,13 @@ _KINDS = [
      "transplant"),
 ]
 _NUM = r"(\d+|" + "|".join(WORD_NUMBERS) + r")"
-_CYCLES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:full\s+)?(?:cycles?|doses?)",
-                     re.IGNORECASE)
+_CYCLES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:(?:full|complete|prior|"
+                     r"previous)\s+)*(?:cycles?|doses?)", re.IGNORECASE)
 _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+)?(?:lines?|"
                     r"regimens?)", re.IGNORECASE)
-_PROGRESSION = re.compile(r"\b(?:progress\w*|refractory|resistan\w+|relapsed|failed|failure)\b",
-                          re.IGNORECASE)
+_PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:confirm\w*|"
+                          r"evidence|documentation)\s+of\s+(?:disease\s+)?)?(?:progress\w*|"
+                          r"refractory|resistan\w+|relapsed|failed|failure)\b", re.IGNORECASE)
 _PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physician)[^;.]*?"
                               r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
                               r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
@@ -45,6 +46,12 @@ _PARTICIPATION = re.compile(
     r"devices?|therapy)\b",
     re.IGNORECASE,
 )
+
+
+_NOT_EXPOSURE = re.compile(r"\b(?:hypersensitiv\w*|allerg\w*|intoleran\w*|contraindicat\w*)\b",
+                           re.IGNORECASE)
+_THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
+_SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 
 
 def _count(text: str) -> int:
@@ -74,8 +81,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     out = _participation(clause)
     if out:
         return out
+    if _NOT_EXPOSURE.search(text):
+        return []  # "hypersensitivity to cetuximab" is a condition, not a treatment
     drugs = vocab.find_drugs(text)
     classes = vocab.find_drug_classes(text)
+    if _THRESHOLD_CUE.search(text):
+        # "hemoglobin >= 100 g/L without transfusion or colony-stimulating factor
+        # support": a qualifier of a lab value; the lab recognizer owns the clause.
+        drugs = [d for d in drugs if not _SUPPORT.search(text, max(0, d.start - 40), d.start)]
+        classes = [c for c in classes
+                   if not _SUPPORT.search(text, max(0, c.start - 40), c.start)]
     kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
     if not drugs and not classes and not kinds:
         return []
