@@ -40,7 +40,8 @@ def recognize(clause: Clause) -> list[Found]:
         neg, cue = negated(text, m.start())
         node: ir.Node = ir.FindingAtom(key="measurable_disease", value=True)
         out.append(Found(ir.Not(item=node) if neg else node, m.start(), m.end(),
-                         "measurable_disease", spans=[(m.start(), m.end())] + ([cue] if cue else [])))
+                         "measurable_disease",
+                         spans=[(m.start(), m.end())] + ([cue] if cue else [])))
     life = _LIFE.search(text)
     if life:
         for th in find_thresholds(text[life.end():life.end() + 40]):
@@ -64,7 +65,8 @@ def recognize(clause: Clause) -> list[Found]:
             neg, cue = negated(text, hit.start())
             node = ir.FindingAtom(key=key, value=True)
             out.append(Found(ir.Not(item=node) if neg else node, hit.start(), hit.end(),
-                             "pregnancy", spans=[(hit.start(), hit.end())] + ([cue] if cue else [])))
+                             "pregnancy",
+                             spans=[(hit.start(), hit.end())] + ([cue] if cue else [])))
     brain = _BRAIN.search(text)
     if brain:
         q = (brain.group("q") or "").lower()
