@@ -115,10 +115,17 @@ def convert(value: float, from_unit: str, to_unit: str, molar_mass: float | None
 
     ``molar_mass`` (g/mol) enables mass <-> amount-of-substance conversion
     (e.g. creatinine mg/dL <-> umol/L).  Raises :class:`UnitError` if the
-    units are not convertible.
+    units are not convertible.  Clinical units are all multiplicative (no
+    offsets), so the conversion is a cached factor: pint is asked once per
+    pair of unit texts, not once per value.
     """
+    return value * _factor(from_unit, to_unit, molar_mass)
+
+
+@lru_cache(maxsize=4096)
+def _factor(from_unit: str, to_unit: str, molar_mass: float | None) -> float:
     ureg = registry()
-    q = _quantity(value, from_unit)
+    q = _quantity(1.0, from_unit)
     target = parse_unit(to_unit)
     try:
         return float(q.to(target).magnitude)
@@ -130,7 +137,7 @@ def convert(value: float, from_unit: str, to_unit: str, molar_mass: float | None
     try:
         mw = ureg.Quantity(molar_mass, "g/mol")
         return float(q.to(target, "chemistry", mw=mw).magnitude)
-    except pint.errors.DimensionalityError:
+    except (pint.errors.DimensionalityError, ZeroDivisionError):
         raise UnitError(
             f"cannot convert {from_unit!r} to {to_unit!r} even with molar mass {molar_mass} g/mol"
         ) from None

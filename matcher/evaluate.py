@@ -40,13 +40,51 @@ def _pair(atom: ir.Node) -> tuple[rule_engine.Rule, rule_engine.Rule]:
     return _rule(expr.certain), _rule(expr.possible)
 
 
+def _project(atom: ir.Node, values: dict) -> dict:
+    """The facts one atom reads.  rule-engine coerces every value it resolves,
+    recursively: handing it only the atom's own facts keeps that cost small."""
+    match atom:
+        case ir.LabAtom(analyte=a) | ir.LabResultAtom(analyte=a):
+            return {"labs": {a: values["labs"].get(a)}}
+        case ir.BiomarkerAtom(marker=m):
+            return {"biomarkers": {m: values["biomarkers"].get(m)}}
+        case ir.FindingAtom(key=k):
+            return {"findings": {k: values["findings"].get(k)}}
+        case ir.PerformanceAtom(scale=scale):
+            key = scale.lower()
+            return {"performance": {key: values["performance"].get(key)}}
+        case ir.TreatmentAtom(drugs=drugs, classes=classes, kinds=kinds):
+            # Only records the rule's own selector can match (the rule re-checks it).
+            wanted = set(classes)
+            records = [t for t in values["treatments"]
+                       if (not drugs and not classes and not kinds) or t["drug"] in drugs
+                       or t["kind"] in kinds or wanted.intersection(t["classes"])]
+            return {"treatments": records, "history_complete": values["history_complete"]}
+        case ir.ConditionAtom(concepts=concepts):
+            wanted = set(concepts)
+            records = [c for c in values["conditions"] if wanted.intersection(c["concepts"])]
+            return {"conditions": records, "history_complete": values["history_complete"]}
+        case ir.ParticipationAtom():
+            return {"participation": values["participation"],
+                    "history_complete": values["history_complete"]}
+        case ir.DiagnosisAtom():
+            return {"diagnoses": values["diagnoses"]}
+    return values
+
+
 def atom_value(atom: ir.Node, facts: Facts) -> Tri:
+    cached = facts.cache.get(atom, facts)
+    if cached is not facts:
+        return cached
     certain, possible = _pair(atom)
-    if certain.evaluate(facts.values):
-        return True
-    if not possible.evaluate(facts.values):
-        return False
-    return None
+    thing = _project(atom, facts.values)
+    value: Tri = None
+    if certain.evaluate(thing):
+        value = True
+    elif not possible.evaluate(thing):
+        value = False
+    facts.cache[atom] = value
+    return value
 
 
 def _and(values: list[Tri]) -> Tri:

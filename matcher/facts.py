@@ -37,6 +37,8 @@ class Facts:
     evidence: dict[str, str] = field(default_factory=dict)
     # data the engine could not use (unrecognized lab names, bad units): field paths
     unused: list[str] = field(default_factory=list)
+    # atom -> value, for atoms shared by several criteria or trials
+    cache: dict[Any, Any] = field(default_factory=dict)
 
 
 def _days(as_of: date, when: date | None) -> int | None:
