@@ -195,10 +195,19 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                  ) -> list[ir.Criterion]:
     seen = {} if seen is None else seen
     out: list[ir.Criterion] = []
-    for seg in segment(text):
+    segments = segment(text)
+    # The window closing a run-on list ("...; cerebral embolism within 6 months").
+    list_windows: dict[int, int] = {}
+    for seg in segments:
+        if seg.header:
+            own = [w for w in find_windows(seg.text) if w.kind == "within"]
+            if own:
+                list_windows[seg.header_start] = own[-1].days
+    for seg in segments:
         header_windows = [w for w in find_windows(seg.header) if w.kind == "within"]
         clause = Clause(text=seg.text, kind=seg.kind, header=seg.header,
-                        lab_window_days=header_windows[0].days if header_windows else None)
+                        lab_window_days=header_windows[0].days if header_windows else None,
+                        list_window_days=list_windows.get(seg.header_start) if seg.header else None)
         # A window stated in the clause itself applies to its labs too.
         own = [w for w in find_windows(seg.text) if w.kind == "within"]
         if clause.lab_window_days is None and own and re.search(

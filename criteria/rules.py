@@ -184,7 +184,9 @@ def translate(node: ir.Node) -> Expr:  # noqa: C901 - one branch per atom family
             if op is not None and value is not None:
                 parts.append(_cmp(f"{marker}.value", op, _num(value)))
             if methods:
-                parts.append(_membership(f"{marker}.method", methods))
+                # A result by another method is no result by this one: unknown, not fail.
+                method = f"{marker}.method in {_list(methods)}"
+                parts.append(Expr(method, f"({marker}.method != null and {method})", "true"))
             return _and(*parts)
         case ir.FindingAtom(key=key, op=op, value=value):
             if isinstance(value, tuple):

@@ -134,7 +134,40 @@ def _labs(patient: PatientDocument, facts: Facts) -> None:
         if analyte.id in labs:  # an older result of the same analyte
             continue
         labs[analyte.id] = _lab_fact(analyte, lab, index, facts)
+    for rule in _derived_rules():
+        source = labs.get(rule["source"])
+        if rule["target"] in labs or source is None or source["value"] is None:
+            continue
+        _derive(rule, source, labs, facts)
     facts.values["labs"] = labs
+
+
+@cache
+def _derived_rules() -> list[dict[str, Any]]:
+    return yaml.safe_load((_DATA / "derived_labs.yaml").read_text(encoding="utf-8"))
+
+
+def _derive(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
+            facts: Facts) -> None:
+    src, target = vocab.analyte(rule["source"]), vocab.analyte(rule["target"])
+    if src is None or target is None or not src.canonical_unit or not target.canonical_unit:
+        return
+    try:
+        amount = units.convert(source["value"], src.canonical_unit, rule["via_unit"],
+                               src.molar_mass)
+        value = units.convert(amount, rule["via_unit"], target.canonical_unit, target.molar_mass)
+    except units.UnitError:
+        return
+    entry = {"value": value, "x_uln": None, "x_lln": None, "result": None,
+             "days_ago": source["days_ago"]}
+    if target.default_high and target.default_range_unit:
+        uln = units.convert(target.default_high, target.default_range_unit,
+                            target.canonical_unit, target.molar_mass)
+        entry["x_uln"] = value / uln
+    labs[target.id] = entry
+    facts.evidence[f"labs.{target.id}"] = (
+        f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
+        f"{facts.evidence.get('labs.' + src.id, src.label)} ({rule['why'].strip()})")
 
 
 def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dict[str, Any]:
@@ -146,6 +179,10 @@ def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dic
     if lab.value is None:
         entry["result"] = vocab.normalize_result(lab.result or "") or (lab.result or "").lower()
         facts.evidence[path] = f"{analyte.label} {lab.result}{dated}{_ref(lab)}"
+        if analyte.kind != "qualitative" and entry["result"] in ("undetectable", "negative"):
+            # "HBV DNA undetectable": below any threshold a criterion can set.
+            entry["value"], entry["x_uln"] = 0.0, 0.0
+            facts.evidence[path + ".uln"] = "below the limit of detection (read as 0 x ULN)"
         return entry
     shown = f"{analyte.label} {_fmt(lab.value)} {lab.unit}{dated}{_ref(lab)}"
     canonical = analyte.canonical_unit
@@ -258,6 +295,10 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
     for i, t in enumerate(patient.treatments):
         drug = vocab.drug(t.name) if t.kind == "drug" else None
         classes = sorted(vocab.classes_of_drug(t.name)) if t.kind == "drug" else []
+        if t.kind == "drug" and drug is None:
+            # Recorded by class ("G-CSF", "erythropoietin"): the class and its ancestors.
+            classes = sorted(_class_closure([m.id for m in vocab.find_drug_classes(t.name)
+                                             if m.start == 0 and m.end >= len(t.name.strip())]))
         ongoing = t.ongoing
         if ongoing is None and t.end is not None and t.end <= facts.as_of:
             ongoing = False
@@ -283,15 +324,64 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
         label = t.name if drug is None or drug.id == t.name.lower() else f"{t.name} ({drug.id})"
         facts.evidence[f"treatments[{i}]"] = (
             f"{label} {when}" + (f", {', '.join(extra)}" if extra else "") + _ref(t))
-        if t.kind == "drug" and drug is None:
+        if t.kind == "drug" and drug is None and not classes:
             facts.unused.append(f"treatments[{i}].name: drug not recognized")
     facts.values["treatments"] = out
 
 
+_GENERIC_SITES = frozenset({"solid-tumor", "malignant-neoplasm"})
+
+
+def _sites(concepts: set[str] | list[str]) -> set[str]:
+    out = set()
+    for cid in concepts:
+        concept = vocab.condition(cid)
+        if concept is not None and concept.kind == "site" and cid not in _GENERIC_SITES:
+            out.add(cid)
+    return out
+
+
+def _class_closure(class_ids: list[str]) -> set[str]:
+    out: set[str] = set()
+    todo = list(class_ids)
+    while todo:
+        cid = todo.pop()
+        if cid in out:
+            continue
+        out.add(cid)
+        todo.extend(vocab.drug_class(cid).parents)
+    return out
+
+
+def _is_index(concepts: set[str], diagnoses: list[dict[str, Any]]) -> bool:
+    """A cancer condition naming nothing beyond what a diagnosis already says
+    (its specific concepts all among that diagnosis's) is that diagnosis."""
+    specific = {c for c in concepts if c not in _GENERIC_SITES}
+    return any(specific <= set(d["concepts"]) for d in diagnoses)
+
+
 def _conditions(patient: PatientDocument, facts: Facts) -> None:
+    """Comorbidities and history.  A cancer listed here that shares a site with
+    a diagnosis is the index cancer again, not an "other malignancy"; a second
+    diagnosis at another site (diagnoses[1:]) is one, dated by its diagnosis."""
     out = []
+    diagnoses = facts.values["diagnoses"]
+    index_sites = _sites(diagnoses[0]["concepts"]) if diagnoses else set()
+    for i, d in enumerate(diagnoses[1:], start=1):
+        if _sites(d["concepts"]) & index_sites:
+            continue
+        out.append({"concepts": d["concepts"], "status": "active", "controlled": None,
+                    "grade": None, "nyha_class": None,
+                    "days_ago": _days(facts.as_of, patient.diagnoses[i].date)})
+        facts.evidence[f"conditions[d{i}]"] = (
+            f"second cancer: {patient.diagnoses[i].condition} "
+            f"(diagnoses[{i}], {patient.diagnoses[i].date or 'undated'})")
     for i, c in enumerate(patient.conditions):
         concepts = _concepts(c.name, code=c.code)
+        if "malignant-neoplasm" in concepts and _is_index(concepts, diagnoses):
+            # The patient's own cancer listed again among the conditions.
+            concepts = {x for x in concepts if vocab.condition(x) is None
+                        or "malignant-neoplasm" not in vocab.condition_ancestors(x)}
         when = c.date or c.onset
         out.append({
             "concepts": sorted(concepts), "status": c.status or "active",

@@ -16,6 +16,7 @@ class Clause:
     kind: str  # inclusion | exclusion
     header: str = ""  # the run-on item's intro, for context (windows)
     lab_window_days: int | None = None  # "within 2 weeks prior to treatment" from the header
+    list_window_days: int | None = None  # a window closing the run-on list this clause is in
 
 
 @dataclass

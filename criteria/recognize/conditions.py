@@ -24,6 +24,12 @@ _NYHA = re.compile(r"\b(?:NYHA\s+)?class\s+(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or
 _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+_JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
+_TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"
+                    r"requiring|who|that)\b[^,;.]*?)(?=\s+or\s+|[,;.]|$)", re.IGNORECASE)
+# "Massive pleural or ascites fluid": the head noun ends an elliptical coordination.
+_ELLIPSIS = re.compile(r"\b(?P<w>pleural|pericardial|peritoneal)\s+(?:or|and|/)\s+"
+                       r"(?:\w+\s+){0,2}?(?:fluid|effusions?)\b", re.IGNORECASE)
 # The patient's other cancers are recorded as conditions (the index cancer is a
 # diagnosis), so "other malignancy" means any malignancy among the conditions.
 CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
@@ -109,6 +115,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept is None or _is_index_cancer(concept, text, m):
             continue
         raw.append((m, concept))
+    for e in _ELLIPSIS.finditer(text):
+        concept = vocab.condition(f"{e.group('w')} effusion")
+        if concept is not None and not any(c.id == concept.id for _, c in raw):
+            raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
+                        concept))
+    raw.sort(key=lambda mc: mc[0].start)
     if not raw:
         return []
     umbrellas = _umbrellas(text, [m for m, _ in raw])
@@ -119,6 +131,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     spans: list[tuple[int, int]] = []
     inherited: dict[str, object] = {}
     paren_close = -1
+    last_lead = ""
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
         lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
@@ -134,15 +147,48 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 spans.append((lead_start + q.start(), lead_start + q.end()))
             prev_end = m.end
             continue
+        coordinated = bool(atoms) and _JOIN_ONLY.fullmatch(lead) is not None
+        if coordinated:
+            # "severe or unstable arrhythmia or angina": the qualifiers before the
+            # first member qualify the whole coordination.
+            lead = last_lead + " " + lead
+        concept_before, swapped, orig_lead = concept, False, lead
+        for word in _UNCONTROLLED.findall(lead):
+            # "unstable" + angina is the concept unstable angina, not a control facet
+            specific = vocab.condition(f"{word} {m.text}")
+            if specific is not None and specific.id != concept.id:
+                concept, swapped = specific, True
+                lead = lead.replace(word, " ")
+                break
         facets = _facets(text, m, concept, lead, inherited if m.start < paren_close else {},
                          context_active, windows, spans)
         cid = CONCEPT_REWRITE.get(concept.id, concept.id)
         node: ir.Node = ir.ConditionAtom(concepts=(cid,), **facets)
+        if "within_days" not in facets and clause.list_window_days and context_active:
+            # A window closing a list ("...; cerebral embolism within 6 months") is
+            # read as applying to every member too: active now, or within the window.
+            recent = {k: v for k, v in facets.items() if k != "active_only"}
+            node = ir.Or(items=(node, ir.ConditionAtom(
+                concepts=(cid,), within_days=clause.list_window_days, **recent)))
         severity = _SEVERITY.search(lead)
         if severity:
             s = lead_start + severity.start()
-            node = ir.And(items=(node, ir.Review(text=f"{severity.group(0)} {m.text}")))
-            spans.append((s, lead_start + severity.end()))
+            review = ir.Review(text=f"{severity.group(0)} {m.text}")
+            if re.search(r"\bor\s+(?:unstable|uncontrolled|poorly\s+controlled)", orig_lead,
+                         re.IGNORECASE) and ("uncontrolled" in facets or swapped):
+                # "severe or unstable angina": severe (a person judges) OR unstable.
+                plain = {k: v for k, v in facets.items() if k != "uncontrolled"}
+                base = ir.ConditionAtom(concepts=(concept_before.id,), **plain)
+                node = ir.Or(items=(ir.And(items=(base, review)), node))
+            else:
+                node = ir.And(items=(node, review))
+            if s >= 0 and not coordinated:
+                spans.append((s, lead_start + severity.end()))
+        trail = _TRAIL.match(text, m.end)
+        if trail:  # "substance abuse and unable to abstain": a qualifier for a person
+            node = ir.And(items=(node, ir.Review(text=trail.group("q").strip())))
+            spans.append((trail.start(), trail.end()))
+        last_lead = lead
         for pattern in (_ACTIVE, _HISTORY, _UNCONTROLLED):
             for q in pattern.finditer(lead):
                 spans.append((lead_start + q.start(), lead_start + q.end()))

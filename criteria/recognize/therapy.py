@@ -143,6 +143,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if min_lines is not None:
         facets["min_cycles"] = facets.get("min_cycles")
     kind_ids = sorted({k for _, k in kinds})
+    if "antineoplastic" in class_ids and "radiotherapy" not in kind_ids:
+        # "antineoplastic / anticancer therapy" includes radiotherapy.
+        kind_ids.append("radiotherapy")
     drug_ids = sorted({d.id for d in drugs})
     if "transplant" in kind_ids and not drug_ids and not class_ids:
         node: ir.Node = _transplant(text)
