@@ -17,6 +17,18 @@ def _labname(analyte_id: str) -> str:
     return found.label if found else analyte_id
 
 
+def _cond(cid: str) -> str:
+    found = vocab.condition(cid)
+    return found.label if found else cid
+
+
+def _cls(cid: str) -> str:
+    try:
+        return vocab.drug_class(cid).label
+    except KeyError:
+        return cid
+
+
 def requirement(atom: ir.Node) -> str:  # noqa: C901 - one line per family
     """The atom as a short human sentence."""
     match atom:
@@ -37,12 +49,13 @@ def requirement(atom: ir.Node) -> str:  # noqa: C901 - one line per family
         case ir.FindingAtom(key=k, op=op, value=v):
             return f"{k.replace('_', ' ')} {op} {v}"
         case ir.DiagnosisAtom(histologies=h, sites=s, statuses=st, confirmed_by=c):
-            parts = [" / ".join(h or ()), "of " + " / ".join(s) if s else "",
+            parts = [" / ".join(_cond(x) for x in h or ()),
+                     "of " + " / ".join(_cond(x) for x in s) if s else "",
                      "(" + " or ".join(st) + ")" if st else "",
                      f"confirmed by {'/'.join(c)}" if c else ""]
             return "diagnosis " + " ".join(p for p in parts if p)
         case ir.TreatmentAtom():
-            names = list(atom.drugs) + list(atom.classes) + list(atom.kinds)
+            names = list(atom.drugs) + [_cls(c) for c in atom.classes] + list(atom.kinds)
             parts = [" or ".join(names) or "any treatment"]
             if atom.min_cycles and atom.min_cycles > 1:
                 parts.append(f">= {atom.min_cycles} cycles")
@@ -56,7 +69,7 @@ def requirement(atom: ir.Node) -> str:  # noqa: C901 - one line per family
                 parts.append("ongoing")
             return "treatment: " + ", ".join(parts)
         case ir.ConditionAtom():
-            parts = [" or ".join(atom.concepts)]
+            parts = [" or ".join(_cond(c) for c in atom.concepts)]
             if atom.active_only:
                 parts.append("active")
             if atom.uncontrolled is True:
@@ -125,9 +138,12 @@ def atom_reason(atom: ir.Node, value: bool | None, facts: Facts) -> tuple[str, l
     if shown:
         return f"{req}: {_WORD[value]} ({'; '.join(shown)})", paths
     if isinstance(atom, ir.TreatmentAtom | ir.ConditionAtom | ir.ParticipationAtom):
+        collection = "treatments" if isinstance(atom, ir.TreatmentAtom) else "conditions"
+        unread = [u.split(":")[0] for u in facts.unused if u.startswith(collection)]
+        also = f"; not recognized, so not read: {', '.join(unread)}" if unread else ""
         if facts.assume_absent:
-            return f"{req}: {_WORD[value]} (none recorded; assumed absent)", []
-        return f"{req}: {_WORD[value]} (none recorded; history may be incomplete)", []
+            return f"{req}: {_WORD[value]} (none recorded; assumed absent{also})", []
+        return f"{req}: {_WORD[value]} (none recorded; history may be incomplete{also})", []
     return f"{req}: {_WORD[value]} (no data)", []
 
 
