@@ -725,3 +725,41 @@ def normalize_result(text: str) -> str | None:
 def normalize_method(text: str) -> str | None:
     """Canonical assay method ("IHC", "PCR", "ISH", "NGS", "ELISA"...) or None."""
     return _kb().methods.get(_key(text))
+
+
+# Words that make a site concept's name a tumour name; what remains is the organ
+# ("carcinoma of the breast" -> "breast").  Used to read anatomical sites as
+# records state them ("Breast structure", "oral cavity"), never in trial text.
+_TUMOUR_WORDS = frozenset(
+    "cancer cancers carcinoma carcinomas tumor tumors tumour tumours neoplasm neoplasms "
+    "malignancy malignancies malignant squamous cell cell adenocarcinoma of the and or "
+    "primary metastatic advanced mbc structure structures entire region".split())
+
+
+@cache
+def _organ_index() -> tuple[tuple[tuple[str, ...], str], ...]:
+    out = set()
+    for concept in _kb().conditions.values():
+        if concept.kind != "site":
+            continue
+        for name in (concept.label, *concept.synonyms):
+            organ = tuple(t for t in _tokens(name) if t not in _TUMOUR_WORDS)
+            if organ and not any(t.isdigit() for t in organ) and len(" ".join(organ)) > 3:
+                out.add((organ, concept.id))
+    # longest organ phrases first, so "oral tongue" wins over "tongue"
+    return tuple(sorted(out, key=lambda o: -len(o[0])))
+
+
+def site_concepts(text: str) -> frozenset[str]:
+    """Site concepts (with ancestors) whose organ a record's text names:
+    "Breast structure" -> breast-cancer; "oral cavity" -> oral-cavity-cancer."""
+    tokens = _tokens(text)
+    found: set[str] = set()
+    used: set[int] = set()
+    for organ, cid in _organ_index():
+        n = len(organ)
+        for i in range(len(tokens) - n + 1):
+            if tokens[i:i + n] == organ and not used.intersection(range(i, i + n)):
+                found |= condition_ancestors(cid)
+                used.update(range(i, i + n))
+    return frozenset(found)

@@ -9,6 +9,7 @@ converted), so every result says which patient data it used.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -273,14 +274,37 @@ def _has_kind(concepts: set[str], kind: str) -> bool:
     return False
 
 
+_SECONDARY = re.compile(r"\bsecondary\b|\bmetasta\w*\s+(?:to|in|of)\b", re.IGNORECASE)
+
+
+def _is_secondary(d: Any) -> bool:
+    """A metastasis recorded as a diagnosis of its own (FHIR/mCODE secondary
+    cancer condition, ICD-10 C77-C79): it tells the primary's status, not a
+    second primary cancer."""
+    code = (d.code.code or "").upper() if d.code is not None else ""
+    return bool(_SECONDARY.search(d.condition)) or code[:3] in ("C77", "C78", "C79")
+
+
 def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
     out = []
+    primaries = [d for d in patient.diagnoses if not _is_secondary(d)]
     for i, d in enumerate(patient.diagnoses):
+        if primaries and _is_secondary(d):
+            first = out[0] if out else None
+            if first is not None and "metastatic" not in first["statuses"]:
+                first["statuses"].append("metastatic")
+            facts.evidence[f"diagnoses[{i}]"] = (
+                f"{d.condition} (a metastasis: the primary is metastatic){_ref(d)}")
+            continue
         concepts = _concepts(d.condition, d.histology, d.site, code=d.code)
+        if not _has_kind(concepts, "site"):
+            concepts |= vocab.site_concepts(" ".join(filter(None, (d.site, d.condition))))
         out.append({
             "concepts": sorted(concepts),
-            "has_histology": bool(d.histology) or _has_kind(concepts, "histology"),
-            "has_site": bool(d.site) or _has_kind(concepts, "site"),
+            # A facet is known only when a concept of its kind was recognized: text
+            # nobody could read leaves it unknown, never a mismatch.
+            "has_histology": _has_kind(concepts, "histology"),
+            "has_site": _has_kind(concepts, "site"),
             "statuses": list(d.status or []),
             "confirmed_by": d.confirmed_by,
         })

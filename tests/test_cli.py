@@ -171,3 +171,30 @@ def test_trials_lists_the_bundled_library():
     assert proc.returncode == 0
     for trial_id in ("NCT06935188", "NCT05721443", "PMID:28559019"):
         assert trial_id in proc.stdout
+
+
+MCODE = ROOT.parent / "shared" / "data" / "patients" / "mcode_ctms_test_patients"
+
+
+def test_fhir_bundle_matches_without_false_diagnosis_fail():
+    """A breast-cancer FHIR bundle: the breast trial's diagnosis passes, the
+    head-and-neck trials' diagnosis fails (metastases are not second primaries)."""
+    bundle = MCODE / "TrialMatching_Patient01.json"
+    if not bundle.exists():
+        pytest.skip("../shared/data is absent (a user's clone has none)")
+    out = match_json(str(bundle), "--status", "any", "--as-of", "2026-11-20")
+    by_id = {r["trial_id"]: r for r in out["results"]}
+    breast = by_id["CITE:BreastCancerResTreat.2021;189(1):177-185"]["criteria"][0]
+    assert "Breast cancer" in breast["reason"] and "diagnosis of Breast cancer (metastatic): met" \
+        in breast["reason"]
+    hn = next(c for c in by_id["NCT05721443"]["criteria"] if c["family"] == "diagnosis")
+    assert hn["status"] == "fail"
+    assert "[Condition/" in hn["reason"]  # the FHIR resource behind the fact
+
+
+def test_invalid_fhir_bundle_exits_2_with_paths():
+    bundle = MCODE / "patient_data_missing_birthdate_invalid_ecog_karnofsky.json"
+    if not bundle.exists():
+        pytest.skip("../shared/data is absent (a user's clone has none)")
+    proc = run("match", str(bundle))
+    assert proc.returncode == 2 and "entry[" in proc.stderr and "Traceback" not in proc.stderr
