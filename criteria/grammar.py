@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Comparator phrasings -> operator.  Garbled symbols seen in registry text
 # ("> =", "=>", "≧") are listed as what they evidently mean.
@@ -107,6 +108,11 @@ def parse_number(text: str) -> float:
 
 
 def find_thresholds(text: str) -> list[Threshold]:
+    return list(_thresholds(text))
+
+
+@lru_cache(maxsize=8192)
+def _thresholds(text: str) -> tuple[Threshold, ...]:
     out: list[Threshold] = []
     for m in THRESHOLD_RE.finditer(text):
         op = comparator(m.group("cmp"))
@@ -134,7 +140,7 @@ def find_thresholds(text: str) -> list[Threshold]:
             unit = tail.strip()
         out.append(Threshold(op, parse_number(number), unit, relative, m.start(), m.end(),
                              m.group(0), note))
-    return out
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- time windows
@@ -154,6 +160,7 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
      rf"\s+(?:prior|before|since|from|after|elapsed)", "since"),
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
 ]
+_WINDOW_GATE = re.compile(r"day|week|month|year|\bd\b|\bwk|\bmo\b|\byr", re.IGNORECASE)
 _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 
 
@@ -173,7 +180,14 @@ def _days(n: str, unit: str) -> int:
 
 
 def find_windows(text: str) -> list[Window]:
+    return list(_windows(text))
+
+
+@lru_cache(maxsize=8192)
+def _windows(text: str) -> tuple[Window, ...]:
     out: list[Window] = []
+    if not _WINDOW_GATE.search(text):
+        return ()
     taken: list[tuple[int, int]] = []
     for pattern, kind in _WINDOW_RES:
         for m in pattern.finditer(text):
@@ -190,4 +204,4 @@ def find_windows(text: str) -> list[Window]:
                 days, real = _days(m.group("n"), m.group("u")), kind
             out.append(Window(real, days, m.start(), m.end(), m.group(0)))
             taken.append((m.start(), m.end()))
-    return sorted(out, key=lambda w: w.start)
+    return tuple(sorted(out, key=lambda w: w.start))

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -199,49 +199,69 @@ class _Scanner:
         return pat_tok.endswith("y") and t == pat_tok[:-1] + "ies"
 
     def find(self, text: str) -> list[Mention]:
-        toks = list(_TOKEN.finditer(text))
+        toks, positions = _scan_tokens(text)
+        # Only positions whose token opens a name of this vocabulary are tried.
+        candidates = sorted(i for tok in positions.keys() & self.by_first.keys()
+                            for i in positions[tok])
         out: list[Mention] = []
-        i, n = 0, len(toks)
-        while i < n:
-            m0 = toks[i]
-            start = m0.start()
-            if start > 0 and text[start - 1].isalnum():
-                i += 1
+        n = len(toks)
+        taken_until = 0
+        for i in candidates:
+            if i < taken_until:
                 continue
-            best: tuple[int, _Pattern] | None = None
-            for pat in self.by_first.get(m0.group(0).lower(), ()):
+            raw0, low0, start, _end0, word_start, _gap0 = toks[i]
+            if not word_start:
+                continue
+            best: _Pattern | None = None
+            for pat in self.by_first.get(low0, ()):
                 k = len(pat.tokens)
                 if i + k > n:
                     continue
                 ok = True
                 for j in range(k):
-                    tm = toks[i + j]
-                    if j:
-                        gap = text[toks[i + j - 1].end() : tm.start()]
-                        if _GAP.fullmatch(gap) is None:
-                            ok = False
-                            break
-                    last = j == k - 1
-                    if not self._tok_eq(
-                        pat.tokens[j], tm.group(0), pat.case_sensitive, last and pat.plural
-                    ):
+                    raw, low, _s, _e, _ws, gap_ok = toks[i + j]
+                    if j and not gap_ok:
+                        ok = False
+                        break
+                    if not self._tok_eq(pat.tokens[j], raw if pat.case_sensitive else low,
+                                        True, j == k - 1 and pat.plural):
                         ok = False
                         break
                 if not ok:
                     continue
-                end = toks[i + k - 1].end()
+                end = toks[i + k - 1][3]
                 if end < len(text) and text[end].isalnum():
                     continue
-                best = (k, pat)
+                best = pat
                 break  # bucket is sorted longest first
             if best is None:
-                i += 1
                 continue
-            k, pat = best
-            end = toks[i + k - 1].end()
-            out.append(Mention(pat.id, start, end, text[start:end]))
-            i += k
+            k = len(best.tokens)
+            end = toks[i + k - 1][3]
+            out.append(Mention(best.id, start, end, text[start:end]))
+            taken_until = i + k
         return out
+
+
+@lru_cache(maxsize=8192)
+def _scan_tokens(text: str) -> tuple[tuple[tuple[str, str, int, int, bool, bool], ...],
+                                     dict[str, list[int]]]:
+    """Tokens of a text, once for all vocabularies: (raw, lower, start, end,
+    starts a word, gap to the previous token allows a multi-word name), and
+    the positions of each lower-case token."""
+    out = []
+    positions: dict[str, list[int]] = {}
+    prev_end = None
+    for m in _TOKEN.finditer(text):
+        start, end = m.start(), m.end()
+        raw = m.group(0)
+        word_start = start == 0 or not text[start - 1].isalnum()
+        gap_ok = prev_end is not None and _GAP.fullmatch(text, prev_end, start) is not None
+        low = raw.lower()
+        positions.setdefault(low, []).append(len(out))
+        out.append((raw, low, start, end, word_start, gap_ok))
+        prev_end = end
+    return tuple(out), positions
 
 
 # --------------------------------------------------------------------------- loading
@@ -623,14 +643,26 @@ def drugs_in_class(class_id: str) -> tuple[Drug, ...]:
 
 
 def find_drugs(text: str) -> list[Mention]:
-    return _kb().drug_scanner.find(text)
+    return list(_find_drugs_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_drugs_cached(text: str) -> tuple[Mention, ...]:
+    return tuple(_kb().drug_scanner.find(text))
+
 
 
 def find_drug_classes(text: str) -> list[Mention]:
-    return _kb().class_scanner.find(text)
+    return list(_find_drug_classes_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_drug_classes_cached(text: str) -> tuple[Mention, ...]:
+    return tuple(_kb().class_scanner.find(text))
 
 
 # --------------------------------------------------------------------------- analytes
+
 
 
 def analyte(name_or_id: str) -> Analyte | None:
@@ -648,10 +680,16 @@ def analyte_by_loinc(code: str) -> Analyte | None:
 
 
 def find_analytes(text: str) -> list[Mention]:
-    return _kb().analyte_scanner.find(text)
+    return list(_find_analytes_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_analytes_cached(text: str) -> tuple[Mention, ...]:
+    return tuple(_kb().analyte_scanner.find(text))
 
 
 # --------------------------------------------------------------------------- conditions
+
 
 
 def condition(name_or_id: str) -> ConditionConcept | None:
@@ -699,10 +737,16 @@ def condition_ancestors(concept_id: str) -> frozenset[str]:
 
 
 def find_conditions(text: str) -> list[Mention]:
-    return _kb().condition_scanner.find(text)
+    return list(_find_conditions_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_conditions_cached(text: str) -> tuple[Mention, ...]:
+    return tuple(_kb().condition_scanner.find(text))
 
 
 # --------------------------------------------------------------------------- biomarkers
+
 
 
 def biomarker(name: str) -> Biomarker | None:
@@ -714,7 +758,12 @@ def biomarker(name: str) -> Biomarker | None:
 
 
 def find_biomarkers(text: str) -> list[Mention]:
-    return _kb().biomarker_scanner.find(text)
+    return list(_find_biomarkers_cached(text))
+
+
+@lru_cache(maxsize=8192)
+def _find_biomarkers_cached(text: str) -> tuple[Mention, ...]:
+    return tuple(_kb().biomarker_scanner.find(text))
 
 
 def normalize_result(text: str) -> str | None:

@@ -33,9 +33,15 @@ _NOT_PATIENT = re.compile(r"\b(?:specimens?|samples?|tissue|blocks?|slides?|biop
                           r"imaging|images?|archival)\b", re.IGNORECASE)
 
 
+_GATE = re.compile(r"\bage|year|\byrs?\b|\bsex|gender|male|\bwom[ae]n\b|\bm[ae]n\b",
+                   re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     found: list[Found] = []
+    if not _GATE.search(text):
+        return found
     if _NOT_PATIENT.search(text) and not re.search(r"\bage[ds]?\b", text, re.IGNORECASE):
         return found
     if _AGE_CUE.search(text) or re.search(r"\d\s*(?:years|yrs)", text, re.IGNORECASE):

@@ -32,9 +32,15 @@ _BRAIN = re.compile(
 _WEEKS = {"week": 1.0, "month": 4.345, "year": 52.18, "day": 1 / 7}
 
 
+_GATE = re.compile(r"measurable|expectancy|survival|survive|tissue|specimen|sample|block|pregnan|"
+                   r"feeding|lactat|nursing|metasta", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
+    if not _GATE.search(text):
+        return out
     m = _MEASURABLE.search(text)
     if m:
         neg, cue = negated(text, m.start())

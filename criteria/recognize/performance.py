@@ -37,9 +37,15 @@ def _op(text: str | None) -> str | None:
         return None
 
 
+_GATE = re.compile(r"ECOG|Eastern|WHO|World|Zubrod|performance|\bPS\b|Karnofsky|KPS|Lansky",
+                   re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
+    if not _GATE.search(text):
+        return out
     kps = _KPS.search(text)
     if kps:
         m = re.compile(_CMP + _KPS_VALUE.pattern, re.IGNORECASE).search(text, kps.end(),

@@ -4,6 +4,7 @@ They are recognized so that they are reported as such, never guessed."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 REVIEW_ONLY: list[tuple[str, str]] = [
     (r"informed\s+consent|consent\s+form|\bsign(?:ed)?\b[^.;]{0,30}\bconsent", "consent"),
@@ -16,12 +17,21 @@ REVIEW_ONLY: list[tuple[str, str]] = [
     (r"\bgeographic\w*|\bfollow-?up\s+visits?\b", "logistics"),
     (r"\bcontracept\w+|\bbirth\s+control\b", "contraception"),
 ]
-_REVIEW_RE = [(re.compile(p, re.IGNORECASE), family) for p, family in REVIEW_ONLY]
+# One alternation with a named group per family: one scan per clause.
+_REVIEW_RE = re.compile("|".join(f"(?P<{family}>{p})" for p, family in REVIEW_ONLY),
+                        re.IGNORECASE)
+_ORDER = [family for _, family in REVIEW_ONLY]
 
 
+_GATE = re.compile(r"consent|judg|opinion|discretion|assessment|investigator|physician|"
+                   r"complian|comply|adhere|willing|understand|geograph|follow|contracept|"
+                   r"birth\s+control", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8192)
 def review_family(text: str) -> str | None:
-    """The non-computable family of a clause, if it is one."""
-    for pattern, family in _REVIEW_RE:
-        if pattern.search(text):
-            return family
-    return None
+    """The non-computable family of a clause, if it is one (first in table order)."""
+    if not _GATE.search(text):
+        return None
+    hits = {m.lastgroup for m in _REVIEW_RE.finditer(text)}
+    return next((family for family in _ORDER if family in hits), None)
