@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from criteria.sources import TrialFileError, load_seed_trials, read_trial_paths
-from criteria.trial import CompiledTrial
 from criteria.units import UnitError
 from criteria.vocab import KnowledgeError
 from matcher import render
-from matcher.library import compiled, load_trials
+from matcher.library import (
+    CompileOutcome,
+    CompileReport,
+    compile_each,
+    load_trials,
+)
 from matcher.match import match_patient
 from matcher.patient import PatientError, load_patient
 
@@ -65,14 +69,58 @@ def cmd_match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compile_error_line(outcome: CompileOutcome) -> str:
+    where = f" (at {outcome.where})" if outcome.where else ""
+    return f"trialmatch: compile error: {outcome.trial_id}: {outcome.error}{where}"
+
+
+def _indented_json(value: Any, indent: str) -> str:
+    """``value`` as ``json.dump(..., indent=2)`` writes it nested at ``indent``."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + indent)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
-    trials: list[CompiledTrial] = compiled(read_trial_paths([Path(p) for p in args.trials])) \
-        if args.trials else compiled(list(load_seed_trials()))
+    """Compile trials and show their criteria.
+
+    One trial's compiler error never ends the run: it is reported on stderr and
+    in the JSON summary (``errors``), and the other trials go on; the exit status
+    stays 0.  Trials compiling for longer than a second are listed as ``slow``.
+    Output is written trial by trial, so a corpus is never held twice.
+    """
+    items = read_trial_paths([Path(p) for p in args.trials]) if args.trials \
+        else list(load_seed_trials())
+    workers = args.workers if args.workers and args.workers > 0 else 1
+    report = CompileReport()
+    out = sys.stdout
+    first = True
     if args.format == "json":
-        json.dump(render.compile_json(trials), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        out.write('{\n  "trials": [')
+    for outcome in compile_each(items, workers=workers):
+        if outcome.compiled is None:
+            report.add(outcome)
+            print(_compile_error_line(outcome), file=sys.stderr)
+            continue
+        if args.format == "json":
+            entry = render.compile_json([outcome.compiled])["trials"][0]
+            report.add(outcome, entry)
+            out.write(("\n    " if first else ",\n    ") + _indented_json(entry, "    "))
+            first = False
+        else:
+            report.add(outcome, render.compile_json([outcome.compiled])["trials"][0])
+            render.compile_table([outcome.compiled], out)
+    summary = report.summary()
+    if args.format == "json":
+        out.write(("]" if first else "\n  ]") + ',\n  "summary": '
+                  + _indented_json(summary, "  ") + "\n}\n")
     else:
-        render.compile_table(trials, sys.stdout)
+        for s in summary["slow"]:
+            print(f"trialmatch: slow compile: {s['trial_id']}: {s['seconds']:.1f} s",
+                  file=sys.stderr)
+        if summary["errors"]:
+            print(f"trialmatch: {len(summary['errors'])} of "
+                  f"{summary['trials'] + len(summary['errors'])} trials failed to compile",
+                  file=sys.stderr)
     return 0
 
 
@@ -106,6 +154,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("trials", nargs="*", metavar="TRIAL",
                    help="trial files or folders (default: the bundled library)")
     c.add_argument("--format", choices=["table", "json"], default="table")
+    c.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="compile in N processes (default 1)")
     c.set_defaults(func=cmd_compile)
     t = sub.add_parser("trials", help="list the bundled trial library")
     t.add_argument("--format", choices=["table", "json"], default="table")

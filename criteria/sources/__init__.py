@@ -1,4 +1,5 @@
-"""Reading trial files: ClinicalTrials.gov API v2 JSON, legacy XML, compiled trials.
+"""Reading trial files: ClinicalTrials.gov API v2 JSON, legacy XML, compiled trials,
+and the research-corpus shapes (legacy-subset JSONL, TrialGPT trial_info and corpus).
 
 Public API::
 
@@ -23,6 +24,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from criteria.sources.ages import parse_age
+from criteria.sources.corpus import (
+    corpus_doc_to_trial,
+    is_corpus_doc,
+    is_legacy_record,
+    is_trialgpt_info,
+    is_trialgpt_info_map,
+    legacy_record_to_trial,
+    trialgpt_info_map_to_trials,
+    trialgpt_info_to_trial,
+)
 from criteria.sources.ctgov_json import (
     RecordError,
     normalize_phases,
@@ -116,7 +127,8 @@ def _compiled(obj: dict[str, Any], field: str) -> CompiledTrial:
 
 
 def _records_from_json(value: Any, source: str, field: str = "") -> list[TrialRecord]:
-    """Trials in one decoded JSON value (compiled trial, v2 study, v2 page, or a list)."""
+    """Trials in one decoded JSON value (compiled trial, v2 study, v2 page, a corpus
+    record -- legacy subset, TrialGPT trial_info or corpus document -- or a list)."""
     pre = f"{field}." if field else ""
     if isinstance(value, list):
         out: list[TrialRecord] = []
@@ -142,6 +154,15 @@ def _records_from_json(value: Any, source: str, field: str = "") -> list[TrialRe
         return [
             study_to_trial(study, source, f"{pre}studies[{i}]") for i, study in enumerate(studies)
         ]
+    if fmt is None:
+        if is_legacy_record(value):
+            return [legacy_record_to_trial(value, source, field)]
+        if is_trialgpt_info(value):
+            return [trialgpt_info_to_trial(value, source, field)]
+        if is_corpus_doc(value):
+            return [corpus_doc_to_trial(value, source, field)]
+        if is_trialgpt_info_map(value):
+            return list(trialgpt_info_map_to_trials(value, source, field))
     if fmt is not None:
         raise RecordError(
             f"unknown format {fmt!r} (expected {COMPILED_FORMAT_PREFIX}/...)", f"{pre}format"
@@ -149,8 +170,9 @@ def _records_from_json(value: Any, source: str, field: str = "") -> list[TrialRe
     keys = ", ".join(sorted(map(str, value))[:8]) or "none"
     raise RecordError(
         'not a trial record: expected a compiled trial ("format": '
-        f'"{COMPILED_FORMAT_PREFIX}/1"), an API v2 study ("protocolSection") or a page '
-        f'("studies"); keys found: {keys}',
+        f'"{COMPILED_FORMAT_PREFIX}/1"), an API v2 study ("protocolSection"), a page '
+        '("studies"), a legacy-subset record ("nct_id"), a TrialGPT trial ("NCT_ID") or a '
+        f'corpus document ("_id", "text"); keys found: {keys}',
         field or None,
     )
 
@@ -196,7 +218,10 @@ def read_trial_file(path: Path | str) -> list[TrialRecord]:
       (a list of them is also accepted);
     * JSON with ``"protocolSection"`` (a study) or ``"studies"`` (a page) -> API v2;
     * XML whose root is ``<clinical_study>`` -> legacy XML;
-    * ``.jsonl`` / ``.ndjson`` -> one JSON value per line (v2 or compiled).
+    * a legacy-subset record (``nct_id``, ``eligibility_criteria``, ...), a TrialGPT
+      trial_info record (``NCT_ID``, ``inclusion_criteria``, ...) or a whole
+      ``{nct_id: trial_info}`` map, a TrialGPT corpus document (``_id``, ``text``);
+    * ``.jsonl`` / ``.ndjson`` -> one JSON value per line (any of the above).
 
     Anything else raises TrialFileError.
     """
