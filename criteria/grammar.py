@@ -39,6 +39,10 @@ COMPARATORS: list[tuple[str, str]] = [
     (r"(?:less|lower|fewer)\s+than\s+", "<"),
     (r"below\s+", "<"),
     (r"under\s+", "<"),
+    (r"(?:>\s*or\s*=|>\s*/\s*=|=\s*or\s*>)\s*", ">="),
+    (r"(?:<\s*or\s*=|<\s*/\s*=|=\s*or\s*<)\s*", "<="),
+    (r"equal\s+(?:to\s+)?or\s+(?:above|over|older\s+than)\s+", ">="),
+    (r"equal\s+(?:to\s+)?or\s+(?:below|under|younger\s+than)\s+", "<="),
     (r"(?:≥|>\s*=|=\s*>|≧|⩾)\s*", ">="),
     (r"(?:≤|<\s*=|=\s*<|≦|⩽)\s*", "<="),
     (r">\s*", ">"),
@@ -66,16 +70,23 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
                r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"
                r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
                r"sec(?:onds)?|s|ms|msec)(?![A-Za-z0-9])")
-_ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+|\s*-?\s*fold\s+)?(?:the\s+)?(?:institutional\s+|"
+_ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+|\s*-?\s*fold\s+|\s+)?(?:the\s+)?(?:institutional\s+|"
         r"laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+of\s+(?:the\s+)?normal"
-        r"(?:\s+(?:range|limits?|value))?|(?P<abbr>ULN|LLN|UNL|ULRR|LLRR))")
+        r"(?:\s+(?:range|limits?|value))?|(?P<abbr>ULN|LLN|UNL|ULRR|LLRR)|maximum\s+normal\s+"
+        r"(?:value|limit)|(?<=times\s)normal(?:\s+(?:value|limit))?)")
 
 # Tried first: a one-decimal mantissa glued to "10^N" ("4.010^9/L").
 _NUMBER_GLUED = r"\d+\.\d(?=10\s*(?:\^|\*\*)\s*\d)"
 
+# A unit the table does not know but that looks like one ("mIU/mL", "cells/ml"):
+# kept as written, so that conversion decides (and refuses) rather than a guess.
+_OTHER_UNIT = r"[A-Za-zµμ]{1,6}(?:/[A-Za-zµμ0-9.^]{1,8})+(?![A-Za-z0-9])"
+# "6,1 mmol/l": a decimal comma (one or two digits after it, then no digit).
+_NUMBER_COMMA = r"\d+,\d{1,2}(?![\d,])"
+
 THRESHOLD_RE = re.compile(
-    rf"(?P<cmp>{_COMPARATOR_RE.pattern})(?P<num>{_NUMBER_GLUED}|{_NUMBER})(?P<tail>{_SCI_UNIT}|{_ULN}|"
-    rf"\s*{_PLAIN_UNIT})?",
+    rf"(?P<cmp>{_COMPARATOR_RE.pattern})(?P<num>{_NUMBER_GLUED}|{_NUMBER_COMMA}|{_NUMBER})"
+    rf"(?P<tail>{_SCI_UNIT}|{_ULN}|\s*{_PLAIN_UNIT}|\s*{_OTHER_UNIT})?",
     re.IGNORECASE,
 )
 _SCI_RE = re.compile(_SCI_UNIT, re.IGNORECASE)
@@ -104,6 +115,8 @@ def comparator(text: str) -> str:
 
 
 def parse_number(text: str) -> float:
+    if re.fullmatch(_NUMBER_COMMA, text):
+        return float(text.replace(",", "."))
     return float(text.replace(",", ""))
 
 

@@ -233,6 +233,25 @@ class Span(BaseModel):
     end: int
 
 
+class Curation(BaseModel):
+    """A curator's override of a criterion (``criteria.overrides``).
+
+    ``status`` "active": the curated rule is in force; "stale": the criterion's
+    source text changed since ``source_text`` was reviewed, so the compiler's
+    rule stands until a curator reviews the override again.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["replace", "add", "review"]
+    status: Literal["active", "stale"]
+    curator: str
+    date: str | None = None  # ISO date of the review
+    note: str = ""
+    source_text: str = ""  # the criterion text the curator reviewed
+    origin: str = ""  # the override file
+
+
 class Criterion(BaseModel):
     """One criterion as users see it: its source text and its rule."""
 
@@ -242,13 +261,14 @@ class Criterion(BaseModel):
     kind: Kind
     text: str  # a substring of the trial's eligibility text (or the structured field)
     span: Span | None = None  # where ``text`` sits in the eligibility text
-    source: Literal["eligibility_text", "structured"] = "eligibility_text"
+    source: Literal["eligibility_text", "structured", "curated"] = "eligibility_text"
     family: str  # the main family: age, lab, treatment, ..., or "other"
     compiled: Compiled
     logic: Node | None = None  # None when nothing was compiled
     review: tuple[str, ...] = ()  # parts of the text left for a person
     notes: tuple[str, ...] = ()  # how the compiler read odd text
     rule: str = ""  # the rule as shown to users (rule-engine syntax)
+    curation: Curation | None = None  # set when a curator's override applies (criteria.overrides)
 
 
 def atoms(node: Node | None) -> list[Node]:

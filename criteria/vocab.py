@@ -198,11 +198,21 @@ class _Scanner:
             return True
         return pat_tok.endswith("y") and t == pat_tok[:-1] + "ies"
 
+    def _bucket(self, low: str) -> list[_Pattern]:
+        """Patterns opening with ``low`` or, for a one-word plural, its singular;
+        longest first."""
+        hit = [k for k in _singulars(low) if k in self.by_first]
+        if len(hit) <= 1:
+            return self.by_first.get(hit[0], []) if hit else []
+        pats = [p for k in hit for p in self.by_first[k]]
+        return sorted(pats, key=lambda p: (-len(p.tokens), -sum(map(len, p.tokens))))
+
     def find(self, text: str) -> list[Mention]:
         toks, positions = _scan_tokens(text)
-        # Only positions whose token opens a name of this vocabulary are tried.
-        candidates = sorted(i for tok in positions.keys() & self.by_first.keys()
-                            for i in positions[tok])
+        # Only positions whose token (or its singular) opens a name are tried.
+        keys = self.by_first.keys()
+        candidates = sorted(i for tok, where in positions.items()
+                            if any(k in keys for k in _singulars(tok)) for i in where)
         out: list[Mention] = []
         n = len(toks)
         taken_until = 0
@@ -213,7 +223,7 @@ class _Scanner:
             if not word_start:
                 continue
             best: _Pattern | None = None
-            for pat in self.by_first.get(low0, ()):
+            for pat in self._bucket(low0):
                 k = len(pat.tokens)
                 if i + k > n:
                     continue
@@ -241,6 +251,19 @@ class _Scanner:
             out.append(Mention(best.id, start, end, text[start:end]))
             taken_until = i + k
         return out
+
+
+@lru_cache(maxsize=65536)
+def _singulars(tok: str) -> tuple[str, ...]:
+    """The token and the singulars a plural ending allows ("inhibitors", "therapies")."""
+    out = [tok]
+    if tok.endswith("ies") and len(tok) > 4:
+        out.append(tok[:-3] + "y")
+    if tok.endswith("es") and len(tok) > 3:
+        out.append(tok[:-2])
+    if tok.endswith("s") and len(tok) > 2:
+        out.append(tok[:-1])
+    return tuple(out)
 
 
 @lru_cache(maxsize=8192)

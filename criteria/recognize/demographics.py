@@ -10,17 +10,50 @@ from criteria.recognize.base import Clause, Found
 
 _AGE_CUE = re.compile(r"\bage[ds]?\b|\byears?\s+(?:of\s+age|old)\b|\byears?\s+or\s+(?:older|over)",
                       re.IGNORECASE)
+_UNIT = r"(?P<u{n}>years?|yrs?|y\b|months?|mos?\b|weeks?|wks?|days?|hours?|h\b)"
+_YEARS_PER = {"y": 1.0, "m": 1 / 12, "w": 7 / 365.25, "d": 1 / 365.25, "h": 1 / 8766}
 _RANGE = re.compile(
-    r"(?:\bage[ds]?\b|between)[^0-9;.]{0,25}?(?P<lo>\d{1,3})\s*(?:-|–|to|and)\s*(?P<hi>\d{1,3})"
-    r"\s*(?:years?|yrs?|y\b)?(?:\s+(?:of\s+age|old))?(?:,?\s*inclusive)?"
-    r"|(?P<lo2>\d{1,3})\s*(?:-|–|to)\s*(?P<hi2>\d{1,3})\s*(?:years?|yrs?)\s*(?:of\s+age|old)?",
+    r"(?:\bage[ds]?\b|between)[^0-9;.]{0,25}?(?P<lo>\d{1,3})\s*" + _UNIT.format(n=1) + "?"
+    r"\s*(?:-|–|to|and)\s*(?P<hi>\d{1,3})\s*" + _UNIT.format(n=2) + "?"
+    r"(?:\s+(?:of\s+age|old))?(?:,?\s*inclusive)?"
+    r"|(?P<lo2>\d{1,3})\s*(?:-|–|to)\s*(?P<hi2>\d{1,3})\s*" + _UNIT.format(n=3)
+    + r"\s*(?:of\s+age|old)?",
     re.IGNORECASE,
 )
 _MIN_PLAIN = re.compile(
     r"(?P<n>\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age)?\s*(?:or|and)\s+(?:older|over|above|greater)"
-    r"|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)",
+    r"(?!\s*(?:than\s*)?\d)|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)",
     re.IGNORECASE,
 )
+
+
+def _years(value: float, unit: str | None) -> float:
+    key = (unit or "y").lower()[0]
+    return round(value * _YEARS_PER.get(key, 1.0), 4)
+
+
+def _age_thresholds(text: str) -> list[Found]:
+    """Comparisons bound to an age cue: "age >= 18", "aged < 72 hours", "below
+    18 years or above 80 years" (each comparison its own atom)."""
+    out: list[Found] = []
+    cue = _AGE_CUE.search(text)
+    for th in find_thresholds(text):
+        if th.relative_to is not None or th.unit is not None or not 0 <= th.value <= 130:
+            continue
+        tail = re.match(r"\s*" + _UNIT.format(n=0), text[th.end:th.end + 12], re.IGNORECASE)
+        near_cue = cue is not None and (0 <= th.start - cue.end() <= 25
+                                        or 0 <= cue.start() - th.end <= 3)
+        if not near_cue and not (tail and tail.group("u0").lower().startswith("y") and cue):
+            continue
+        unit = tail.group("u0") if tail else None
+        end = th.end + (tail.end() if tail else 0)
+        out.append(Found(ir.AgeAtom(op=th.op, value=_years(th.value, unit)), th.start, end,
+                         "age"))
+        if cue is not None:
+            out[-1].spans = [(cue.start(), cue.end()), (th.start, end)]
+    return out
+
+
 _SEX_ANY = re.compile(r"\b(?:both\s+sexes|both\s+genders|all\s+sexes|male\s+(?:or|and)\s+female|"
                       r"men\s+(?:or|and)\s+women|either\s+sex|any\s+gender)\b", re.IGNORECASE)
 _SEX_ONE = re.compile(r"^(?:\W*)(?:(?:patients?|subjects?)\s+(?:must\s+be\s+)?)?"
@@ -47,10 +80,13 @@ def recognize(clause: Clause) -> list[Found]:
     if _AGE_CUE.search(text) or re.search(r"\d\s*(?:years|yrs)", text, re.IGNORECASE):
         m = _RANGE.search(text)
         if m and _AGE_CUE.search(text):
-            lo = int(m.group("lo") or m.group("lo2"))
-            hi = int(m.group("hi") or m.group("hi2"))
-            if 0 <= lo < hi <= 120:
-                node = ir.And(items=(ir.AgeAtom(op=">=", value=lo), ir.AgeAtom(op="<=", value=hi)))
+            lo, hi = m.group("lo") or m.group("lo2"), m.group("hi") or m.group("hi2")
+            unit_hi = m.group("u2") or m.group("u3")
+            unit_lo = m.group("u1") or unit_hi
+            low, high = _years(int(lo), unit_lo), _years(int(hi), unit_hi)
+            if 0 <= low < high <= 130:
+                node = ir.And(items=(ir.AgeAtom(op=">=", value=low),
+                                     ir.AgeAtom(op="<=", value=high)))
                 found.append(Found(node, m.start(), m.end(), "age"))
         if not found:
             m2 = _MIN_PLAIN.search(text)
@@ -58,16 +94,14 @@ def recognize(clause: Clause) -> list[Found]:
                 n = int(m2.group("n") or m2.group("n2"))
                 op = ">=" if m2.group("n") else ">"
                 found.append(Found(ir.AgeAtom(op=op, value=n), m2.start(), m2.end(), "age"))
-        if not found and _AGE_CUE.search(text):
-            for th in find_thresholds(text):
-                if th.relative_to is None and th.unit is None and 0 < th.value <= 120:
-                    tail = text[th.end:th.end + 20]
-                    yrs = re.match(r"\s*(?:years?|yrs?)", tail, re.IGNORECASE)
-                    end = th.end + (yrs.end() if yrs else 0)
-                    found.append(Found(ir.AgeAtom(op=th.op, value=th.value), th.start, end, "age"))
-            if found:
-                cue = _AGE_CUE.search(text)
-                found[0].spans = [(cue.start(), cue.end())] + [(f.start, f.end) for f in found]
+        if not found:
+            found = _age_thresholds(text)
+            if len(found) > 1 and clause.kind == "exclusion":
+                # "age below 18 or above 80": either excludes.
+                joined = ir.Or(items=tuple(f.node for f in found))
+                spans = [sp for f in found for sp in f.used()]
+                found = [Found(joined, min(a for a, _ in spans), max(b for _, b in spans), "age",
+                               spans=spans)]
     m3 = _SEX_ANY.search(text)
     if m3:
         # No restriction: recognized (node None) so that nothing is left for review.

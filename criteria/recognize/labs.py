@@ -74,7 +74,11 @@ def _canonical(analyte: vocab.Analyte, th: Threshold) -> tuple[float | None, str
             return None, None, notes + [f"{analyte.label} threshold {th.text.strip()}: {err}"]
     lo, hi = analyte.plausible_min, analyte.plausible_max
     if lo is not None and hi is not None and not (lo <= value <= hi):
-        for alt in analyte.conventional_units:
+        # Try the analyte's usual units, those of the written unit's kind first
+        # ("17 mmol/L" bilirubin is evidently 17 umol/L, not 17 mg/dL).
+        same_kind = [u for u in analyte.conventional_units if units.same_dimension(u, unit)]
+        others = [u for u in analyte.conventional_units if u not in same_kind]
+        for alt in same_kind + others:
             try:
                 alt_value = units.convert(th.value, alt, canonical, analyte.molar_mass)
             except units.UnitError:

@@ -8,10 +8,10 @@ from criteria import ir
 from criteria.grammar import comparator
 from criteria.recognize.base import Clause, Found
 
+# Acronyms match with their case ("WHO" is not "who", "PS" not "ps").
 _ECOG = re.compile(
-    r"\b(?:ECOG|Eastern\s+Cooperative\s+Oncology\s+Group|WHO|World\s+Health\s+Organi[sz]ation|"
-    r"Zubrod|performance\s+status|PS)\b",
-    re.IGNORECASE,
+    r"\b(?:ECOG|WHO|PS|(?i:Eastern\s+Cooperative\s+Oncology\s+Group|World\s+Health\s+"
+    r"Organi[sz]ation|Zubrod|ecog|performance\s+status))\b"
 )
 _KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
 _CMP = (r"(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|no\s+(?:more|greater)\s+than|"
