@@ -21,7 +21,9 @@ from matcher.library import (
     CompileOutcome,
     CompileReport,
     compile_each,
+    curate_outcomes,
     load_trials,
+    override_files,
 )
 from matcher.match import match_patient
 from matcher.patient import PatientError, load_patient
@@ -58,7 +60,7 @@ def _as_of(value: str | None) -> date | None:
 def cmd_match(args: argparse.Namespace) -> int:
     patient = _read_patient(args.patient)
     as_of = patient.effective_as_of(_as_of(args.as_of))
-    trials = load_trials(args.trials)
+    trials = load_trials(args.trials, args.overrides)
     result = match_patient(patient, trials, as_of, assume_absent=args.assume_absent,
                            any_status=args.status == "any")
     if args.format == "json":
@@ -90,13 +92,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     """
     items = read_trial_paths([Path(p) for p in args.trials]) if args.trials \
         else list(load_seed_trials())
+    overrides = override_files(args.overrides, bundled=not args.trials)
     workers = args.workers if args.workers and args.workers > 0 else 1
     report = CompileReport()
     out = sys.stdout
     first = True
     if args.format == "json":
         out.write('{\n  "trials": [')
-    for outcome in compile_each(items, workers=workers):
+    for outcome in curate_outcomes(compile_each(items, workers=workers), overrides):
         if outcome.compiled is None:
             report.add(outcome)
             print(_compile_error_line(outcome), file=sys.stderr)
@@ -148,11 +151,15 @@ def parser() -> argparse.ArgumentParser:
                    help="count unrecorded histories (conditions, treatments) as absent")
     m.add_argument("--status", choices=["open", "any"], default="open",
                    help="open: recruiting / not yet recruiting only (default); any: every trial")
+    m.add_argument("--overrides", nargs="+", metavar="PATH",
+                   help="curated override files or folders of *.yaml (docs/overrides.md)")
     m.add_argument("--format", choices=["table", "json"], default="table")
     m.set_defaults(func=cmd_match)
     c = sub.add_parser("compile", help="show the compiled criteria of trials")
     c.add_argument("trials", nargs="*", metavar="TRIAL",
                    help="trial files or folders (default: the bundled library)")
+    c.add_argument("--overrides", nargs="+", metavar="PATH",
+                   help="curated override files or folders of *.yaml (docs/overrides.md)")
     c.add_argument("--format", choices=["table", "json"], default="table")
     c.add_argument("--workers", type=int, default=1, metavar="N",
                    help="compile in N processes (default 1)")

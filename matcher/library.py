@@ -15,12 +15,18 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from criteria.compiler import compile_trial
+from criteria.overrides import (
+    OverrideFile,
+    apply_overrides_to_all,
+    load_overrides,
+    shipped_overrides,
+)
 from criteria.sources import load_seed_trials, read_trial_paths
 from criteria.trial import CompiledTrial, Trial
 
@@ -34,11 +40,37 @@ def compiled(items: list[Trial | CompiledTrial]) -> list[CompiledTrial]:
     return [i if isinstance(i, CompiledTrial) else compile_trial(i) for i in items]
 
 
-def load_trials(paths: list[str] | None) -> list[CompiledTrial]:
-    """Compile the given trial files/folders, or the bundled library."""
+def override_files(override_paths: list[str] | None, bundled: bool) -> dict[str, OverrideFile]:
+    """Curated override files by trial id (``criteria.overrides``): the files given,
+    and for the bundled library the shipped ``seeds/overrides/`` (a given file for
+    a trial replaces the shipped one).  Bad files raise ``OverrideError``."""
+    files = shipped_overrides() if bundled else {}
+    files.update(load_overrides(override_paths))
+    return files
+
+
+def curate(trials: list[CompiledTrial], override_paths: list[str] | None, bundled: bool
+           ) -> list[CompiledTrial]:
+    """The trials with their curated overrides applied."""
+    files = override_files(override_paths, bundled)
+    return apply_overrides_to_all(trials, files) if files else trials
+
+
+def curate_outcomes(outcomes: Iterable[CompileOutcome], files: Mapping[str, OverrideFile]
+                    ) -> Iterator[CompileOutcome]:
+    """``compile_each``'s outcomes with the override files applied."""
+    for outcome in outcomes:
+        if outcome.compiled is not None and files:
+            outcome.compiled = apply_overrides_to_all([outcome.compiled], files)[0]
+        yield outcome
+
+
+def load_trials(paths: list[str] | None, overrides: list[str] | None = None
+                ) -> list[CompiledTrial]:
+    """Compile the given trial files/folders, or the bundled library; apply overrides."""
     if paths:
-        return compiled(read_trial_paths([Path(p) for p in paths]))
-    return compiled(list(load_seed_trials()))
+        return curate(compiled(read_trial_paths([Path(p) for p in paths])), overrides, False)
+    return curate(compiled(list(load_seed_trials())), overrides, True)
 
 
 # --------------------------------------------------------------------------- corpus compile
@@ -157,6 +189,7 @@ class CompileReport:
     phrases: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
     slow: list[dict[str, Any]] = field(default_factory=list)
+    stale_overrides: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, outcome: CompileOutcome, entry: dict[str, Any] | None = None) -> None:
         self.seconds += outcome.seconds
@@ -167,6 +200,7 @@ class CompileReport:
             self.errors.append({"trial_id": outcome.trial_id, "error": outcome.error})
             return
         self.trials += 1
+        self.stale_overrides.extend((entry or {}).get("stale_overrides", ()))
         for c in (entry or {}).get("criteria", ()):
             self.states[c["compiled"]] += 1
             self.by_family.setdefault(c["family"], Counter())[c["compiled"]] += 1
@@ -186,6 +220,7 @@ class CompileReport:
                           for f, c in sorted(self.by_family.items())},
             "top_uncompiled": [{"phrase": p, "count": n}
                                for p, n in self.phrases.most_common(20)],
+            "stale_overrides": list(self.stale_overrides),
             "failed": len(self.errors),
             "errors": list(self.errors),
             "slow": sorted(self.slow, key=lambda s: (-s["seconds"], s["trial_id"])),

@@ -42,6 +42,8 @@ def _criterion_json(r: CriterionResult) -> dict[str, Any]:
         out["span"] = [c.span.start, c.span.end]
     if c.notes:
         out["notes"] = list(c.notes)
+    if c.curation is not None:
+        out["curated"] = c.curation.model_dump()
     return out
 
 

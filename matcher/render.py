@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from criteria.overrides import stale_overrides
 from criteria.trial import CompiledTrial, Trial
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "unknown": "yellow", "review": "cyan"}
@@ -43,8 +44,12 @@ def match_table(result: dict[str, Any], out: TextIO) -> None:
         table.add_column("criterion", ratio=3)
         table.add_column("reason", ratio=4)
         for c in r["criteria"]:
+            cur = c.get("curated")
+            mark = "" if cur is None else (
+                "\n(curated override, stale: not applied)" if cur["status"] == "stale"
+                else f"\n(curated by {cur['curator']} on {cur['date']})")
             table.add_row(c["kind"][:3], Text(c["status"], _STATUS_STYLE[c["status"]]),
-                          c["text"], c["reason"])
+                          c["text"] + mark, c["reason"])
         con.print(table)
         if r["to_confirm"]:
             con.print("To confirm:")
@@ -75,14 +80,17 @@ def compile_json(trials: list[CompiledTrial]) -> dict[str, Any]:
                 "review": list(c.review) or [
                     a for a in _review_parts(c)], "notes": list(c.notes),
                 "logic": c.logic.model_dump() if c.logic is not None else None,
+                "curated": c.curation.model_dump() if c.curation is not None else None,
             })
             states[c.compiled] += 1
             by_family.setdefault(c.family, Counter())[c.compiled] += 1
             if c.compiled != "full":
                 for part in crits[-1]["review"]:
                     phrases[_uncompiled_phrase(part)] += 1
+        stale = [o.model_dump() for o in stale_overrides(t)]
         out_trials.append({"trial_id": t.trial.trial_id, "title": t.trial.title,
-                           "status": t.trial.status, "criteria": crits})
+                           "status": t.trial.status, "criteria": crits,
+                           "stale_overrides": stale})
     total = sum(states.values()) or 1
     return {
         "trials": out_trials,
@@ -95,6 +103,7 @@ def compile_json(trials: list[CompiledTrial]) -> dict[str, Any]:
                                  for k in ("full", "partial", "none")}}
                           for f, c in sorted(by_family.items())},
             "top_uncompiled": [{"phrase": p, "count": n} for p, n in phrases.most_common(20)],
+            "stale_overrides": [o for t in out_trials for o in t["stale_overrides"]],
         },
     }
 
@@ -118,8 +127,25 @@ def compile_table(trials: list[CompiledTrial], out: TextIO) -> None:
             parts = _review_parts(c) if c.logic is not None else []
             if parts:
                 rule += "\nfor review: " + "; ".join(parts)
-            table.add_row(c.kind[:3], c.compiled, c.text, Text(rule))
+            table.add_row(c.kind[:3], c.compiled, c.text, Text(rule + _curation_line(c)))
         con.print(table)
+        for o in stale_overrides(t):
+            con.print(f"STALE override {o.file} [{o.index}] ({o.action} by {o.curator} on "
+                      f"{o.date}) for {o.criterion}: {o.reason}; not applied"
+                      + (f"; the criterion now closest is {o.candidate}" if o.candidate else ""),
+                      markup=False)
+
+
+def _curation_line(c: Any) -> str:
+    cur = c.curation
+    if cur is None:
+        return ""
+    who = f"{cur.curator} on {cur.date}" if cur.date else cur.curator
+    if cur.status == "stale":
+        return (f"\nSTALE override ({cur.action} by {who}): the text changed since it was"
+                " reviewed; the compiler's rule stands")
+    verb = {"replace": "curated", "add": "added", "review": "sent to review"}[cur.action]
+    return f"\n{verb} by {who}" + (f": {cur.note}" if cur.note else "")
 
 
 def trials_table(trials: list[Trial], out: TextIO) -> None:
