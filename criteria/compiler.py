@@ -105,14 +105,47 @@ def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
     return fragments
 
 
-def compile_clause(clause: Clause) -> tuple[ir.Node | None, str, list[str], list[str]]:
-    """-> (logic, family, review texts, notes)."""
+# Text that states no requirement: PDQ placeholders.
+_NO_REQUIREMENT = re.compile(
+    r"^\W*(?:not\s+specified|see\s+(?:disease|patient)\s+characteristics|no\s+(?:eligibility\s+)?"
+    r"(?:criteria|restrictions?|limits?)|none|any(?:\s+age)?|n/?a|not\s+applicable)\W*$",
+    re.IGNORECASE)
+# "Prior chemotherapy allowed": a permission, not a requirement.
+_PERMISSION = re.compile(r"\b(?:allowed|permitted|acceptable|eligible|may\s+participate)\b",
+                         re.IGNORECASE)
+_PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|acceptable|"
+                                r"eligible)\b|\bineligible\b", re.IGNORECASE)
+_MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
+_ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
+
+
+def compile_clause(clause: Clause, context: int = 0
+                   ) -> tuple[ir.Node | None, str, list[str], list[str]]:
+    """-> (logic, family, review texts, notes).  The first ``context`` characters
+    of the clause text are a PDQ label put in front ("Age: " + "18 and over"):
+    read by the recognizers as context, never left over for review."""
     text = clause.text
+    if _NO_REQUIREMENT.match(text[context:]):
+        return None, "none", [], []
+    permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header)
+    if permission and not _PERMISSION_DENIED.search(text):
+        if _MIXED.search(text):
+            # "No prior chemotherapy except adjuvant allowed": a rule with an
+            # exception nobody compiled: a person reads it.
+            return None, review_family(text) or "other", [text.strip()], []
+        return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
+    if _PERMISSION_DENIED.search(text) and clause.kind == "inclusion":
+        # "Concurrent radiotherapy not allowed" under inclusion: excludes it.
+        clause = Clause(text=text, kind="exclusion", header=clause.header,
+                        lab_window_days=clause.lab_window_days,
+                        list_window_days=clause.list_window_days)
+        logic, family, review, notes = compile_clause(clause, context)
+        return (ir.Not(item=logic) if logic is not None else None), family, review, notes
     found: list[Found] = []
-    used: list[tuple[int, int]] = []
+    used: list[tuple[int, int]] = [(0, context)] if context else []
     for recognize in RECOGNIZERS:
         for f in recognize(clause):
-            if f.node is not None and _overlap_share(f.used(), used) > 0.5:
+            if f.node is not None and _overlap_share(f.used(), used[1:] if context else used) > 0.5:
                 continue  # mostly text an earlier recognizer already read
             found.append(f)
             used.extend(f.used())
@@ -205,7 +238,8 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                 list_windows[seg.header_start] = own[-1].days
     for seg in segments:
         header_windows = [w for w in find_windows(seg.header) if w.kind == "within"]
-        clause = Clause(text=seg.text, kind=seg.kind, header=seg.header,
+        prefix = seg.label + " " if seg.label else ""
+        clause = Clause(text=prefix + seg.text, kind=seg.kind, header=seg.header or seg.label,
                         lab_window_days=header_windows[0].days if header_windows else None,
                         list_window_days=list_windows.get(seg.header_start) if seg.header else None)
         # A window stated in the clause itself applies to its labs too.
@@ -215,7 +249,7 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                 r"|start|study\s+entry|day\s+1)", seg.text[own[0].end:own[0].end + 40],
                 re.IGNORECASE):
             clause.lab_window_days = own[0].days
-        logic, family, review, notes = compile_clause(clause)
+        logic, family, review, notes = compile_clause(clause, len(prefix))
         compiled = _compiled_state(logic, review)
         review_parts = tuple(review) if logic is None else tuple(
             a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))

@@ -54,6 +54,7 @@ class Segment:
     text: str
     header: str = ""  # the intro of a run-on item whose part this is ("Normal organ function ...")
     header_start: int = -1
+    label: str = ""  # a PDQ label line the item sits under ("Age:", "Hepatic:")
 
 
 def _heading(line: str) -> tuple[str, int] | None:
@@ -168,8 +169,40 @@ def split_clauses(text: str, item: Segment) -> list[Segment]:
     return [item]
 
 
+# A line that is only a label ("Age:", "Hepatic:", "Concurrent medication:",
+# "Excluded:"): PDQ text puts the value on the next lines.  The label becomes the
+# header of the items that follow, until the next label or section.
+_LABEL_ONLY = re.compile(r"^\W{0,3}(?P<label>[A-Za-z][A-Za-z0-9 /&,()'\-]{0,48}?)\s*:\s*$")
+_EXCLUDED_LABEL = re.compile(r"^\W*(?:excluded|not\s+allowed|prohibited)\W*$", re.IGNORECASE)
+
+
 def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     out: list[Segment] = []
+    label: Segment | None = None
+    out_since_label = False
     for item in split_items(text, default_kind):
-        out.extend(split_clauses(text, item))
+        only = _LABEL_ONLY.match(item.text)
+        if only:
+            if label is not None and label.end >= item.start - 8 and label.kind == item.kind \
+                    and not out_since_label:
+                # "Concurrent medication:" then "Excluded:": one label, both parts
+                label = Segment(item.kind, label.start, item.end,
+                                f"{label.text} {item.text}")
+            else:
+                label = item
+            out_since_label = False
+            continue
+        out_since_label = True
+        if label is not None and label.kind != item.kind:
+            label = None
+        if label is not None:
+            kind = "exclusion" if _EXCLUDED_LABEL.search(label.text.split(":")[-2]
+                                                         if ":" in label.text else label.text) \
+                else item.kind
+            item = Segment(kind, item.start, item.end, item.text)
+        for clause in split_clauses(text, item):
+            if label is not None:
+                clause = Segment(item.kind, clause.start, clause.end, clause.text, clause.header,
+                                 clause.header_start, label.text)
+            out.append(clause)
     return out

@@ -25,6 +25,14 @@ _MIN_PLAIN = re.compile(
     r"(?!\s*(?:than\s*)?\d)|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)",
     re.IGNORECASE,
 )
+# PDQ "Age: 18 and over", "Age: 75 and under", "Age: Over 21" (the label is the cue)
+_PDQ_AGE = re.compile(
+    r"\bage\s*:\s*(?:(?P<lo>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:over|older|above)"
+    r"|(?P<hi>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:under|younger|below)"
+    r"|(?P<gt>over|older\s+than)\s+(?P<gtn>\d{1,3})|(?P<lt>under|younger\s+than)\s+(?P<ltn>\d{1,3}))"
+    r"(?:\s*(?:years?|yrs?)(?:\s+old|\s+of\s+age)?)?(?!\s*(?:-|to)\s*\d)",
+    re.IGNORECASE,
+)
 
 
 def _years(value: float, unit: str | None) -> float:
@@ -56,7 +64,8 @@ def _age_thresholds(text: str) -> list[Found]:
 
 _SEX_ANY = re.compile(r"\b(?:both\s+sexes|both\s+genders|all\s+sexes|male\s+(?:or|and)\s+female|"
                       r"men\s+(?:or|and)\s+women|either\s+sex|any\s+gender)\b", re.IGNORECASE)
-_SEX_ONE = re.compile(r"^(?:\W*)(?:(?:patients?|subjects?)\s+(?:must\s+be\s+)?)?"
+_SEX_ONE = re.compile(r"^(?:\W*)(?:(?:sex|gender)\s*:\s*)?(?:(?:patients?|subjects?)\s+"
+                      r"(?:must\s+be\s+)?)?"
                       r"(?P<sex>female|women|woman|male|men|man)\b(?!\s+(?:or|and)\b)",
                       re.IGNORECASE)
 
@@ -88,6 +97,16 @@ def recognize(clause: Clause) -> list[Found]:
                 node = ir.And(items=(ir.AgeAtom(op=">=", value=low),
                                      ir.AgeAtom(op="<=", value=high)))
                 found.append(Found(node, m.start(), m.end(), "age"))
+        if not found and (m5 := _PDQ_AGE.search(text)):
+            if m5.group("lo"):
+                node = ir.AgeAtom(op=">=", value=int(m5.group("lo")))
+            elif m5.group("hi"):
+                node = ir.AgeAtom(op="<=", value=int(m5.group("hi")))
+            elif m5.group("gt"):
+                node = ir.AgeAtom(op=">", value=int(m5.group("gtn")))
+            else:
+                node = ir.AgeAtom(op="<", value=int(m5.group("ltn")))
+            found.append(Found(node, m5.start(), m5.end(), "age"))
         if not found:
             m2 = _MIN_PLAIN.search(text)
             if m2:
