@@ -85,14 +85,12 @@ def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
     """Contiguous fragments holding content words that nothing used."""
     stop = _boilerplate()
     fragments: list[str] = []
-    covered = [False] * len(text)
-    for s, e in used:
-        for i in range(max(0, s), min(len(text), e)):
-            covered[i] = True
+    spans = sorted(used)
     current: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
         is_content = m.group(0).lower().strip("'-") not in stop and len(m.group(0)) > 2
-        free = not any(covered[m.start():m.end()])
+        ws, we = m.start(), m.end()
+        free = not any(s < we and ws < e for s, e in spans)
         if free and is_content:
             current.append((m.start(), m.end()))
         elif free and current:

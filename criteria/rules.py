@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from criteria import ir
 
@@ -151,6 +152,7 @@ def _any_in(values: tuple[str, ...], path: str) -> str:
     return "(" + " or ".join(f"{_q(v)} in {path}" for v in values) + ")"
 
 
+@lru_cache(maxsize=65536)
 def translate(node: ir.Node) -> Expr:  # noqa: C901 - one branch per atom family
     match node:
         case ir.And(items=items):

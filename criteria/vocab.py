@@ -210,9 +210,8 @@ class _Scanner:
     def find(self, text: str) -> list[Mention]:
         toks, positions = _scan_tokens(text)
         # Only positions whose token (or its singular) opens a name are tried.
-        keys = self.by_first.keys()
-        candidates = sorted(i for tok, where in positions.items()
-                            if any(k in keys for k in _singulars(tok)) for i in where)
+        candidates = sorted({i for key in positions.keys() & self.by_first.keys()
+                             for i in positions[key]})
         out: list[Mention] = []
         n = len(toks)
         taken_until = 0
@@ -281,7 +280,8 @@ def _scan_tokens(text: str) -> tuple[tuple[tuple[str, str, int, int, bool, bool]
         word_start = start == 0 or not text[start - 1].isalnum()
         gap_ok = prev_end is not None and _GAP.fullmatch(text, prev_end, start) is not None
         low = raw.lower()
-        positions.setdefault(low, []).append(len(out))
+        for variant in _singulars(low):  # a plural also opens its singular's names
+            positions.setdefault(variant, []).append(len(out))
         out.append((raw, low, start, end, word_start, gap_ok))
         prev_end = end
     return tuple(out), positions

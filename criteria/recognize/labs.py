@@ -150,8 +150,11 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
 def _reflex(clause: Clause) -> list[Found]:
     """"If positive for HBsAg or HBcAb, additional HBV DNA testing (results above
     the upper limit of the normal range)": (HBsAg+ or HBcAb+) and HBV DNA > ULN."""
-    out = []
+    out: list[Found] = []
     text = clause.text
+    lowered = text.lower()
+    if "if" not in lowered or "positive" not in lowered or "upper limit" not in lowered:
+        return out
     for sent in re.finditer(r"\bif\b[^.]*?\bpositive\b[^.]*?(?:above|exceed\w*|greater\s+than)"
                             r"\s+the\s+upper\s+limit\s+of\s+(?:the\s+)?normal(?:\s+range)?\)?",
                             text, re.IGNORECASE):
