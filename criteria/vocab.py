@@ -278,7 +278,12 @@ def _scan_tokens(text: str) -> tuple[tuple[tuple[str, str, int, int, bool, bool]
         start, end = m.start(), m.end()
         raw = m.group(0)
         word_start = start == 0 or not text[start - 1].isalnum()
-        gap_ok = prev_end is not None and _GAP.fullmatch(text, prev_end, start) is not None
+        if prev_end is None:
+            gap_ok = False
+        elif start == prev_end or (start - prev_end == 1 and text[prev_end] == " "):
+            gap_ok = True  # the common cases, without a regex
+        else:
+            gap_ok = _GAP.fullmatch(text, prev_end, start) is not None
         low = raw.lower()
         for variant in _singulars(low):  # a plural also opens its singular's names
             positions.setdefault(variant, []).append(len(out))

@@ -61,6 +61,13 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     return True, (window_start + cue.start(), window_start + cue.end())
 
 
+def mentions_any(text: str, keys: tuple[str, ...]) -> bool:
+    """Cheap gate before a recognizer's regexes: does the lower-cased text hold
+    any of ``keys`` (plain substrings)?"""
+    low = text.lower()
+    return any(k in low for k in keys)
+
+
 def combine(kind: str, nodes: list[ir.Node]) -> ir.Node:
     if len(nodes) == 1:
         return nodes[0]

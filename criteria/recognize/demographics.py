@@ -6,7 +6,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import find_thresholds
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import Clause, Found, mentions_any
 
 _AGE_CUE = re.compile(r"\bage[ds]?\b|\byears?\s+(?:of\s+age|old)\b|\byears?\s+or\s+(?:older|over)",
                       re.IGNORECASE)
@@ -75,14 +75,14 @@ _NOT_PATIENT = re.compile(r"\b(?:specimens?|samples?|tissue|blocks?|slides?|biop
                           r"imaging|images?|archival)\b", re.IGNORECASE)
 
 
-_GATE = re.compile(r"\bage|year|\byrs?\b|\bsex|gender|male|\bwom[ae]n\b|\bm[ae]n\b",
-                   re.IGNORECASE)
+_GATE = ("age", "year", "yr", "sex", "gender", "male", "men", "man", "month", "week", "day",
+         "hour")
 
 
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     found: list[Found] = []
-    if not _GATE.search(text):
+    if not mentions_any(text, _GATE):
         return found
     if _NOT_PATIENT.search(text) and not re.search(r"\bage[ds]?\b", text, re.IGNORECASE):
         return found

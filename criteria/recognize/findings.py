@@ -7,7 +7,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import find_thresholds
-from criteria.recognize.base import Clause, Found, negated
+from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 _MEASURABLE = re.compile(
     r"\b(?:at\s+least\s+one\s+)?(?:(?:uni|bi)dimensionally\s+)?measurable\s+(?:and/or\s+evaluable\s+)?"
@@ -32,14 +32,14 @@ _BRAIN = re.compile(
 _WEEKS = {"week": 1.0, "month": 4.345, "year": 52.18, "day": 1 / 7}
 
 
-_GATE = re.compile(r"measurable|expectancy|survival|survive|tissue|specimen|sample|block|pregnan|"
-                   r"feeding|lactat|nursing|metasta", re.IGNORECASE)
+_GATE = ("measurable", "expectancy", "survival", "survive", "tissue", "specimen", "sample",
+         "block", "pregnan", "feeding", "lactat", "nursing", "metasta")
 
 
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
-    if not _GATE.search(text):
+    if not mentions_any(text, _GATE):
         return out
     m = _MEASURABLE.search(text)
     if m:

@@ -6,7 +6,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import comparator
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import Clause, Found, mentions_any
 
 # Acronyms match with their case ("WHO" is not "who", "PS" not "ps").
 _ECOG = re.compile(
@@ -37,14 +37,14 @@ def _op(text: str | None) -> str | None:
         return None
 
 
-_GATE = re.compile(r"ECOG|Eastern|WHO|World|Zubrod|performance|\bPS\b|Karnofsky|KPS|Lansky",
-                   re.IGNORECASE)
+_GATE = ("ecog", "eastern", "who", "world", "zubrod", "performance", "ps", "karnofsky", "kps",
+         "lansky")
 
 
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
-    if not _GATE.search(text):
+    if not mentions_any(text, _GATE):
         return out
     kps = _KPS.search(text)
     if kps:
