@@ -60,9 +60,16 @@ def _as_of(value: str | None) -> date | None:
 def cmd_match(args: argparse.Namespace) -> int:
     patient = _read_patient(args.patient)
     as_of = patient.effective_as_of(_as_of(args.as_of))
-    trials = load_trials(args.trials, args.overrides)
+    errors: list[dict[str, str]] = []
+    trials = load_trials(args.trials, args.overrides, errors)
     result = match_patient(patient, trials, as_of, assume_absent=args.assume_absent,
                            any_status=args.status == "any")
+    if errors:
+        # A trial the compiler failed on is not matched: said, never skipped silently.
+        result["errors"] = errors
+        for e in errors:
+            print(f"trialmatch: compile error, trial not matched: {e['trial_id']}: {e['error']}",
+                  file=sys.stderr)
     if args.format == "json":
         json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -36,8 +36,23 @@ SLOW_SECONDS = 1.0
 DEFAULT_TIMEOUT_SECONDS = 60.0
 
 
-def compiled(items: list[Trial | CompiledTrial]) -> list[CompiledTrial]:
-    return [i if isinstance(i, CompiledTrial) else compile_trial(i) for i in items]
+def compiled(items: list[Trial | CompiledTrial],
+             errors: list[dict[str, str]] | None = None) -> list[CompiledTrial]:
+    """Compile what is not compiled yet.  With ``errors``, a trial the compiler
+    fails on (a compiler defect) is reported there and left out, instead of
+    ending the run; without it the exception propagates."""
+    out = []
+    for item in items:
+        if isinstance(item, CompiledTrial):
+            out.append(item)
+            continue
+        try:
+            out.append(compile_trial(item))
+        except Exception as err:  # noqa: BLE001 - any compiler defect is reported, not fatal
+            if errors is None:
+                raise
+            errors.append({"trial_id": item.trial_id, "error": f"{type(err).__name__}: {err}"})
+    return out
 
 
 def override_files(override_paths: list[str] | None, bundled: bool) -> dict[str, OverrideFile]:
@@ -65,12 +80,13 @@ def curate_outcomes(outcomes: Iterable[CompileOutcome], files: Mapping[str, Over
         yield outcome
 
 
-def load_trials(paths: list[str] | None, overrides: list[str] | None = None
-                ) -> list[CompiledTrial]:
+def load_trials(paths: list[str] | None, overrides: list[str] | None = None,
+                errors: list[dict[str, str]] | None = None) -> list[CompiledTrial]:
     """Compile the given trial files/folders, or the bundled library; apply overrides."""
     if paths:
-        return curate(compiled(read_trial_paths([Path(p) for p in paths])), overrides, False)
-    return curate(compiled(list(load_seed_trials())), overrides, True)
+        return curate(compiled(read_trial_paths([Path(p) for p in paths]), errors), overrides,
+                      False)
+    return curate(compiled(list(load_seed_trials()), errors), overrides, True)
 
 
 # --------------------------------------------------------------------------- corpus compile
