@@ -78,6 +78,8 @@ def connector(between: str) -> str:
     """The connective joining two requirements, from the text between them.
     Only the words after the last comma/semicolon count: in "A without X or Y,
     B" the "or" belongs to A's qualifier.  "A; if not A then B" is "A or B"."""
+    if re.search(r"\.\s", between):
+        return "and"  # a new sentence is a new requirement
     if re.search(r"\bif\b|\botherwise\b", between, re.IGNORECASE):
         return "or"
     tail = re.split(r"[,;]", between)[-1]

@@ -147,6 +147,65 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
     return out
 
 
+_ALT_CUE = re.compile(r"\b(?:if|for|in|with|when|where)\b(?:\s+(?:patients?|subjects?|"
+                      r"participants?|cases?|those))?(?:\s+(?:with|who\s+have|having))?"
+                      r"(?:\s+(?:documented|known|confirmed|presence\s+of|evidence\s+of))?"
+                      r"(?:\s*[A-Za-z]+\s*/)?\s*$",
+                      re.IGNORECASE)
+
+
+def _condition_after(text: str, pos: int) -> tuple[ir.Node, int] | None:
+    """ "... if/for patients with <condition>" right after a threshold: the
+    condition (an elliptical "liver/bone metastases" gives both), and its end."""
+    tail_end = len(text)
+    for stop in (";", ". "):
+        i = text.find(stop, pos)
+        if i >= 0:
+            tail_end = min(tail_end, i)
+    for m in vocab.find_conditions(text[pos:tail_end]):
+        lead = text[pos:pos + m.start]
+        cue = _ALT_CUE.search(lead)
+        if len(lead) > 45 or not cue or find_thresholds(lead):
+            continue  # too far, no cue, or another bound stands between
+        concepts = [m.id]
+        ellipsis = re.search(r"([A-Za-z]+)\s*/\s*$", lead)
+        if ellipsis:
+            other = vocab.condition(f"{ellipsis.group(1)} {m.text.split()[-1]}")
+            if other is not None:
+                concepts.insert(0, other.id)
+        atoms = [ir.ConditionAtom(concepts=(c,)) for c in concepts]
+        node = atoms[0] if len(atoms) == 1 else ir.Or(items=tuple(atoms))
+        end = pos + m.end + (1 if text[pos + m.end:pos + m.end + 1] == ")" else 0)
+        return node, end
+    return None
+
+
+def _analytes_of(node: ir.Node) -> frozenset[str]:
+    return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
+
+
+def _conditional_alternative(text: str, th: Threshold, group: list[vocab.Mention],
+                             window: int | None) -> tuple[ir.Node, int] | None:
+    """A threshold with no analyte of its own, followed by "if/for patients with
+    <condition>": the previous analytes' relaxed bound under that condition."""
+    if not group:
+        return None
+    found = _condition_after(text, th.end)
+    if found is not None:
+        cond, end = found
+        atoms: list[ir.Node] = []
+        for g in group:
+            analyte = vocab.analyte(g.id)
+            if analyte is None:
+                return None
+            node, _notes = _atom(analyte, th, window)
+            if node is None:
+                return None
+            atoms.append(node)
+        return ir.And(items=(*atoms, cond)), end
+    return None
+
+
 def _reflex(clause: Clause) -> list[Found]:
     """"If positive for HBsAg or HBcAb, additional HBV DNA testing (results above
     the upper limit of the normal range)": (HBsAg+ or HBcAb+) and HBV DNA > ULN."""
@@ -197,10 +256,18 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     notes: list[str] = []
     used_mentions: set[int] = set()
     prev_end = 0
+    last_group: list[vocab.Mention] = []
     for th in thresholds:
         before = [m for m in mentions if prev_end <= m.start and m.end <= th.start]
         quant = [m for m in before if (a := vocab.analyte(m.id)) and a.kind != "qualitative"]
         if not quant:
+            alt = _conditional_alternative(text, th, last_group, window)
+            if alt is not None and items:
+                # "AST <= 2.5 x ULN (<= 5 x ULN if liver metastases)": the relaxed
+                # bound applies with the condition: base OR (relaxed AND condition).
+                start, _end, node, joiner = items[-1]
+                items[-1] = (start, alt[1], ir.Or(items=(node, alt[0])), joiner)
+                items.append((th.start, alt[1], None, "cover"))
             prev_end = th.end
             continue
         group = [quant[-1]]
@@ -220,6 +287,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             used_mentions.update(m.start for m in group)
             prev_end = estimate.end()
             continue
+        last_group = group
         atoms: list[ir.Node] = []
         for m in group:
             analyte = vocab.analyte(m.id)
@@ -236,6 +304,24 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 else "and"
             node = atoms[0] if len(atoms) == 1 else (
                 ir.Or(items=tuple(atoms)) if joint == "or" else ir.And(items=tuple(atoms)))
+            conditional = _condition_after(text, th.end)
+            if conditional is not None:
+                # "ALT and AST <= 5 x ULN in patients with liver metastasis": a bound
+                # that applies under a condition, the alternative to an earlier bound
+                # on the same analytes; alone, it is "if the condition, then the bound".
+                cond, cond_end = conditional
+                base = next((i for i in range(len(items) - 1, -1, -1) if items[i][2] is not None
+                             and _analytes_of(items[i][2]) == _analytes_of(node)), None)
+                if base is not None:
+                    s0, _e0, base_node, j0 = items[base]
+                    items[base] = (s0, cond_end, ir.Or(items=(base_node, ir.And(items=(
+                        node, cond)))), j0)
+                    items.append((group[0].start, cond_end, None, "cover"))
+                else:
+                    items.append((group[0].start, cond_end,
+                                  ir.Or(items=(ir.Not(item=cond), node)), ""))
+                prev_end = cond_end
+                continue
             items.append((group[0].start, th.end, node, ""))
         prev_end = th.end
     for m, node, (s, e) in _qualitative(text, mentions, window):
@@ -257,6 +343,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             used_mentions.add(m.start)
     if not items:
         return []
+    covered = [(s, e) for s, e, node, j in items if j == "cover"]
+    items = [i for i in items if i[3] != "cover"]
+    if not items:
+        return []
     items.sort(key=lambda i: i[0])
     # Conditional alternatives: "A, or if <not A> then B" and "A; if ... then B" mean A or B.
     groups: list[list[ir.Node]] = [[]]
@@ -275,6 +365,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     conj = [g[0] if len(g) == 1 else ir.Or(items=tuple(g)) for g in groups if g]
     node = conj[0] if len(conj) == 1 else ir.And(items=tuple(conj))
     spans.extend(conditions)
+    spans.extend(covered)
     start = min(s for s, _ in spans)
     end = max(e for _, e in spans)
     return [Found(node, start, end, "lab", spans=spans, notes=list(dict.fromkeys(notes)))]
