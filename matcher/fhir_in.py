@@ -458,6 +458,13 @@ class _Converter:
             self.origin[f"{kind}[{k}].{field}"] = fpath
         return k
 
+    def period(self, period: dict[str, Any], path: str
+               ) -> tuple[str | None, str | None, dict[str, str]]:
+        """A FHIR Period's start and end dates, and the field paths they came from."""
+        start = self.date(period.get("start"), f"{path}.start")
+        end = self.date(period.get("end"), f"{path}.end")
+        return start, end, {"start": f"{path}.start", "end": f"{path}.end"}
+
     def date(self, value: Any, path: str) -> str | None:
         if value is None:
             return None
@@ -1006,21 +1013,14 @@ class _Converter:
                     bounds_path = f"{path}.dosageInstruction[{n}].timing.repeat.boundsPeriod"
                     break
             if bounds is not None:
-                start = self.date(bounds.get("start"), f"{bounds_path}.start")
-                end = self.date(bounds.get("end"), f"{bounds_path}.end")
-                fields = {"start": f"{bounds_path}.start", "end": f"{bounds_path}.end"}
+                start, end, fields = self.period(bounds, bounds_path)
             else:
                 start = self.date(resource.get("authoredOn"), f"{path}.authoredOn")
                 fields = {"start": f"{path}.authoredOn"}
         else:
-            if "effectivePeriod" in resource and isinstance(resource["effectivePeriod"], dict):
-                period = resource["effectivePeriod"]
-                start = self.date(period.get("start"), f"{path}.effectivePeriod.start")
-                end = self.date(period.get("end"), f"{path}.effectivePeriod.end")
-                fields = {
-                    "start": f"{path}.effectivePeriod.start",
-                    "end": f"{path}.effectivePeriod.end",
-                }
+            if isinstance(resource.get("effectivePeriod"), dict):
+                start, end, fields = self.period(resource["effectivePeriod"],
+                                                 f"{path}.effectivePeriod")
             else:
                 start = self.date(resource.get("effectiveDateTime"), f"{path}.effectiveDateTime")
                 fields = {"start": f"{path}.effectiveDateTime"}
@@ -1069,14 +1069,9 @@ class _Converter:
             return  # diagnostic, screening or administrative: not a treatment
         start = end = None
         fields: dict[str, str] = {}
-        if "performedPeriod" in resource and isinstance(resource["performedPeriod"], dict):
-            period = resource["performedPeriod"]
-            start = self.date(period.get("start"), f"{path}.performedPeriod.start")
-            end = self.date(period.get("end"), f"{path}.performedPeriod.end")
-            fields = {
-                "start": f"{path}.performedPeriod.start",
-                "end": f"{path}.performedPeriod.end",
-            }
+        if isinstance(resource.get("performedPeriod"), dict):
+            start, end, fields = self.period(resource["performedPeriod"],
+                                             f"{path}.performedPeriod")
         elif "performedDateTime" in resource:
             start = self.date(resource["performedDateTime"], f"{path}.performedDateTime")
             fields = {"start": f"{path}.performedDateTime"}
