@@ -117,6 +117,22 @@ _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
 
+_EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
+                        r"\s+of|unless|apart\s+from|but\s+not)\b", re.IGNORECASE)
+
+
+def _exception_end(text: str, start: int) -> int:
+    """Where an exception ends: its closing parenthesis when it sits in one,
+    else the end of its sentence."""
+    opened = text.rfind("(", 0, start)
+    if opened > text.rfind(")", 0, start):
+        close = text.find(")", start)
+        if close >= 0:
+            return close + 1
+    stop = text.find(". ", start)
+    return len(text) if stop < 0 else stop + 1
+
+
 def compile_clause(clause: Clause, context: int = 0
                    ) -> tuple[ir.Node | None, str, list[str], list[str]]:
     """-> (logic, family, review texts, notes).  The first ``context`` characters
@@ -132,6 +148,26 @@ def compile_clause(clause: Clause, context: int = 0
             # exception nobody compiled: a person reads it.
             return None, review_family(text) or "other", [text.strip()], []
         return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
+    exception = _EXCEPTION.search(text, context)
+    if exception is not None:
+        # "No other malignancy within 5 years except basal cell carcinoma": what
+        # follows the cue is an exception, never a requirement.  It is hidden from
+        # the recognizers and decided by a person: for an inclusion it can only
+        # rescue (OR), for an exclusion it can only spare (AND).
+        end = _exception_end(text, exception.start())
+        masked = text[:exception.start()] + " " * (end - exception.start()) + text[end:]
+        inner = Clause(text=masked, kind=clause.kind, header=clause.header,
+                       lab_window_days=clause.lab_window_days,
+                       list_window_days=clause.list_window_days)
+        logic, family, review, notes = compile_clause(inner, context)
+        if logic is None:
+            return None, family, [text[context:].strip()], notes
+        shown = text[exception.start():end].strip()
+        if shown.endswith(")") and shown.count(")") > shown.count("("):
+            shown = shown[:-1].rstrip()
+        part = ir.Review(text=shown)
+        joint = ir.Or if clause.kind == "inclusion" else ir.And
+        return joint(items=(logic, part)), family, review, notes
     if _PERMISSION_DENIED.search(text) and clause.kind == "inclusion":
         # "Concurrent radiotherapy not allowed" under inclusion: excludes it.
         clause = Clause(text=text, kind="exclusion", header=clause.header,

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from criteria import ir
+from criteria import ir, vocab
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,17 @@ def _treatment(node: ir.TreatmentAtom) -> Expr:
                    closed_by_record=not timed)
 
 
+def _self_and_ancestors(concepts: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for cid in concepts:
+        try:
+            family = sorted(vocab.condition_ancestors(cid))
+        except KeyError:
+            family = [cid]
+        out.extend(c for c in family if c not in out)
+    return tuple(out)
+
+
 def _condition(node: ir.ConditionAtom) -> Expr:
     var = "c"
     concept = _any_in(node.concepts, f"{var}.concepts")
@@ -296,7 +307,11 @@ def _condition(node: ir.ConditionAtom) -> Expr:
     return _exists(
         "conditions", var, match, _and(*facets) if facets else None,
         closed_by_record=node.within_days is None,
-        absent_clause=f"({concept} and {var}.status == \"absent\")",
+        # A record stating a concept absent rules out that concept and everything
+        # under it ("no lung disease" rules out ILD), never the concepts above it
+        # ("no prostate cancer" says nothing of other malignancies).
+        absent_clause=f"({_any_in(_self_and_ancestors(node.concepts), f'{var}.named')} and "
+                      f"{var}.status == \"absent\")",
     )
 
 

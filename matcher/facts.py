@@ -266,6 +266,15 @@ def _concepts(*texts: str | None, code: Any = None) -> set[str]:
     return concepts
 
 
+def _named(concepts: set[str]) -> list[str]:
+    """The most specific concepts of a set (those no other member descends from):
+    what the record itself names, as opposed to what that implies."""
+    implied: set[str] = set()
+    for cid in concepts:
+        implied |= vocab.condition_ancestors(cid) - {cid}
+    return sorted(concepts - implied)
+
+
 def _has_kind(concepts: set[str], kind: str) -> bool:
     for cid in concepts:
         concept = vocab.condition(cid)
@@ -394,7 +403,8 @@ def _conditions(patient: PatientDocument, facts: Facts) -> None:
     for i, d in enumerate(diagnoses[1:], start=1):
         if _sites(d["concepts"]) & index_sites:
             continue
-        out.append({"concepts": d["concepts"], "status": "active", "controlled": None,
+        out.append({"concepts": d["concepts"], "named": _named(set(d["concepts"])),
+                    "status": "active", "controlled": None,
                     "grade": None, "nyha_class": None,
                     "days_ago": _days(facts.as_of, patient.diagnoses[i].date)})
         facts.evidence[f"conditions[d{i}]"] = (
@@ -408,7 +418,8 @@ def _conditions(patient: PatientDocument, facts: Facts) -> None:
                         or "malignant-neoplasm" not in vocab.condition_ancestors(x)}
         when = c.date or c.onset
         out.append({
-            "concepts": sorted(concepts), "status": c.status or "active",
+            "concepts": sorted(concepts), "named": _named(concepts),
+            "status": c.status or "active",
             "controlled": c.controlled, "grade": c.grade,
             "nyha_class": getattr(c, "nyha_class", None), "days_ago": _days(facts.as_of, when),
         })

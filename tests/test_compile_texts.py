@@ -73,3 +73,27 @@ def _ast(x_uln: float) -> list[dict]:
 def test_relaxed_bound_under_a_condition(x_uln, conditions, assume_absent, expected):
     doc = {"labs": _ast(x_uln), "conditions": conditions}
     assert _status(LIVER, doc, assume_absent) == expected
+
+
+EXCEPT = ("No other malignancy within the past 5 years except adequately treated basal cell or "
+          "squamous cell skin cancer, carcinoma in situ of the cervix")
+
+
+def test_an_exception_is_never_a_requirement():
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {EXCEPT}")
+    # the excepted cancers must not become a diagnosis the patient needs
+    assert "any diagnosis" not in c.rule and "carcinoma-in-situ" not in c.rule
+    assert c.compiled == "partial" and "except adequately treated" in c.rule
+
+
+@pytest.mark.parametrize("conditions,expected", [
+    ([], "unknown"),  # history not recorded
+    ([{"name": "prostate cancer", "status": "absent"}], "unknown"),
+    ([{"name": "basal cell carcinoma", "status": "history", "date": "2025-01-10"}], "review"),
+])
+def test_exception_rescues_instead_of_failing(conditions, expected):
+    assert _status(EXCEPT, {"conditions": conditions}) == expected
+
+
+def test_exception_with_complete_history_passes():
+    assert _status(EXCEPT, {"conditions": []}, assume_absent=True) == "pass"

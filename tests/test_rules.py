@@ -46,8 +46,9 @@ def facts_strategy() -> st.SearchStrategy[dict]:
         "progressed": st.sampled_from([None, True, False]), "ongoing": st.sampled_from(
             [None, True, False]), "days_since_end": maybe_int, "days_since_last": maybe_int,
         "cycles": maybe_int})
+    named = st.sampled_from([["tuberculosis"], ["diabetes-mellitus"], ["asthma"]])
     condition = st.fixed_dictionaries({
-        "concepts": st.sampled_from([["tuberculosis"], ["diabetes-mellitus"], ["asthma"]]),
+        "concepts": st.shared(named, key="named"), "named": st.shared(named, key="named"),
         "status": st.sampled_from(["active", "history", "resolved", "absent"]),
         "controlled": st.sampled_from([None, True, False]), "days_ago": maybe_int,
         "grade": st.none(), "nyha_class": st.none()})
@@ -137,6 +138,20 @@ def test_history_policy():
     empty = {"conditions": [], "history_complete": False}
     assert pair_value(tb, empty) is None
     assert pair_value(tb, {**empty, "history_complete": True}) is False
-    recorded_absent = {"conditions": [{"concepts": ["tuberculosis"], "status": "absent"}],
+    recorded_absent = {"conditions": [{"concepts": ["tuberculosis"], "named": ["tuberculosis"],
+                                       "status": "absent"}],
                        "history_complete": False}
     assert pair_value(tb, recorded_absent) is False
+
+
+
+def test_absence_of_a_specific_concept_says_nothing_of_its_ancestor():
+    malignancy = ir.ConditionAtom(concepts=("malignant-neoplasm",))
+    no_prostate = {"conditions": [{"concepts": ["prostate-cancer", "malignant-neoplasm"],
+                                   "named": ["prostate-cancer"], "status": "absent"}],
+                   "history_complete": False}
+    assert pair_value(malignancy, no_prostate) is None
+    ild = ir.ConditionAtom(concepts=("interstitial-lung-disease",))
+    no_lung_disease = {"conditions": [{"concepts": ["lung-disease"], "named": ["lung-disease"],
+                                       "status": "absent"}], "history_complete": False}
+    assert pair_value(ild, no_lung_disease) is False

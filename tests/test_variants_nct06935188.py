@@ -774,6 +774,9 @@ def test_condition_recorded_absent_passes_without_assume_absent(trials: list[Any
     doc["conditions"].append({"name": "interstitial lung disease", "status": "absent"})
     doc["conditions"].append({"name": "asthma", "status": "absent"})
     doc["conditions"].append({"name": "COPD", "status": "absent"})
+    # Asthma and COPD absent do not rule out every obstructive lung disease: the
+    # criterion names the class, so the record states the class absent too.
+    doc["conditions"].append({"name": "obstructive lung disease", "status": "absent"})
     doc["conditions"].append({"name": "pneumonia", "status": "absent"})
     doc["conditions"].append({"name": "tuberculosis", "status": "absent"})
     result = run(doc, trials, assume_absent=False)
