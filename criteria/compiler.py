@@ -105,7 +105,8 @@ def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
 
 # Text that states no requirement: PDQ placeholders.
 _NO_REQUIREMENT = re.compile(
-    r"^\W*(?:not\s+specified|see\s+(?:disease|patient)\s+characteristics|no\s+(?:eligibility\s+)?"
+    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:not\s+specified|"
+    r"see\s+(?:disease|patient)\s+characteristics|no\s+(?:eligibility\s+)?"
     r"(?:criteria|restrictions?|limits?)|none|any(?:\s+age)?|n/?a|not\s+applicable)\W*$",
     re.IGNORECASE)
 # "Prior chemotherapy allowed": a permission, not a requirement.
@@ -141,6 +142,11 @@ def compile_clause(clause: Clause, context: int = 0
     text = clause.text
     if _NO_REQUIREMENT.match(text[context:]):
         return None, "none", [], []
+    if _PERMISSION.search(clause.header) and not _ALLOWED_LABEL.match(clause.header) \
+            and not _PERMISSION_DENIED.search(clause.header):
+        # An item under "X allowed provided the following criteria are met:" is a
+        # condition of that permission, which applies to some patients only.
+        return None, review_family(text) or "other", [text[context:].strip()], []
     permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header)
     if permission and not _PERMISSION_DENIED.search(text):
         if _MIXED.search(text):
@@ -201,6 +207,10 @@ def compile_clause(clause: Clause, context: int = 0
         return None, family, [text.strip()], notes
     logic = _join(text, clause.kind, [f for f in found if f.node is not None])
     needs_person = review_family(text)
+    if needs_person == "conduct":
+        # "may not receive other anticancer therapy while on study": a rule for
+        # the future, which no record of the past can decide.
+        return None, "conduct", [text[context:].strip()], notes
     leftovers = _leftover(text, used)
     review: list[str] = []
     if needs_person in ("judgement", "consent", "capacity", "compliance"):

@@ -55,6 +55,7 @@ class Segment:
     header: str = ""  # the intro of a run-on item whose part this is ("Normal organ function ...")
     header_start: int = -1
     label: str = ""  # a PDQ label line the item sits under ("Age:", "Hepatic:")
+    indent: int = 0  # the list marker's indentation (nesting)
 
 
 def _heading(line: str) -> tuple[str, int] | None:
@@ -79,7 +80,7 @@ def split_items(text: str, default_kind: str = "inclusion") -> list[Segment]:
     """Sections and list items, continuation lines joined to their item."""
     items: list[Segment] = []
     kind = default_kind
-    current: list[int] | None = None  # [start, end] of the open item
+    current: list[int] | None = None  # [start, end, indent] of the open item
     pos = 0
 
     def close() -> None:
@@ -87,7 +88,7 @@ def split_items(text: str, default_kind: str = "inclusion") -> list[Segment]:
         if current is not None:
             s, e = _trim(text, current[0], current[1])
             if e > s:
-                items.append(Segment(kind, s, e, text[s:e]))
+                items.append(Segment(kind, s, e, text[s:e], indent=current[2]))
         current = None
 
     for raw in text.splitlines(keepends=True):
@@ -103,14 +104,15 @@ def split_items(text: str, default_kind: str = "inclusion") -> list[Segment]:
             if head[0] != "same":
                 kind = head[0]
             if head[1] < len(line):
-                current = [line_start + head[1], line_end]
+                current = [line_start + head[1], line_end, 0]
             continue
         marker = _MARKER.match(line)
         if marker:
             close()
-            current = [line_start + marker.end(), line_end]
+            current = [line_start + marker.end(), line_end,
+                       len(marker.group("indent").expandtabs(4))]
         elif current is None:
-            current = [line_start, line_end]
+            current = [line_start, line_end, len(line) - len(line.lstrip())]
         else:
             current[1] = line_end
     close()
@@ -176,13 +178,64 @@ _LABEL_ONLY = re.compile(r"^\W{0,3}(?P<label>[A-Za-z][A-Za-z0-9 /&,()'\-]{0,48}?
 _EXCLUDED_LABEL = re.compile(r"^\W*(?:excluded|not\s+allowed|prohibited)\W*$", re.IGNORECASE)
 
 
+# "Patients must not have any of the following:" - the nested items under it
+# are exclusions, whatever the section says.
+_NEGATED_INTRO = re.compile(r"^\W*no\b|\b(?:must\s+not|may\s+not|should\s+not|do(?:es)?\s+not|"
+                            r"not\s+have|"
+                            r"none\s+of|no\s+(?:evidence\s+of\s+)?(?:any|the\s+following)|without|"
+                            r"excluded?|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE)
+
+
+def _nested_lists(items: list[Segment]) -> list[Segment]:
+    """An item that ends with ":" and has deeper items under it introduces them:
+    it is not a criterion itself but their header, and a negated introduction
+    turns its items into exclusions."""
+    out: list[Segment] = []
+    intros: list[tuple[Segment, bool]] = []  # open introductions, outermost first
+    for n, item in enumerate(items):
+        while intros and (item.indent <= intros[-1][0].indent or item.kind != intros[-1][0].kind):
+            intros.pop()
+        nxt = items[n + 1] if n + 1 < len(items) else None
+        label_only = _LABEL_ONLY.match(item.text)
+        if item.text.rstrip().endswith(":") and nxt is not None and nxt.indent > item.indent \
+                and not (label_only and len(label_only.group("label").split()) <= 5):
+            intros.append((item, bool(_NEGATED_INTRO.search(item.text))))
+            continue
+        if intros:
+            intro, negated_intro = intros[-1]
+            kind = item.kind
+            if negated_intro:
+                kind = "exclusion" if item.kind == "inclusion" else "inclusion"
+            item = Segment(kind, item.start, item.end, item.text, intro.text, intro.start,
+                           indent=item.indent)
+        out.append(item)
+    return out
+
+
+_TRAILING_OR = re.compile(r"\b(?:or|and/or)\s*$", re.IGNORECASE)
+
+
+def _join_alternatives(items: list[Segment], text: str) -> list[Segment]:
+    """ "Disease refractory to methotrexate OR" / "Failure after methotrexate":
+    an item ending in "or" and the next are one requirement with alternatives."""
+    out: list[Segment] = []
+    for item in items:
+        prev = out[-1] if out else None
+        if prev is not None and prev.kind == item.kind and _TRAILING_OR.search(prev.text):
+            out[-1] = Segment(prev.kind, prev.start, item.end, text[prev.start:item.end],
+                              prev.header, prev.header_start, prev.label, prev.indent)
+        else:
+            out.append(item)
+    return out
+
+
 def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     out: list[Segment] = []
     label: Segment | None = None
     out_since_label = False
-    for item in split_items(text, default_kind):
+    for item in _join_alternatives(_nested_lists(split_items(text, default_kind)), text):
         only = _LABEL_ONLY.match(item.text)
-        if only:
+        if only and len(only.group("label").split()) <= 5:
             if label is not None and label.end >= item.start - 8 and label.kind == item.kind \
                     and not out_since_label:
                 # "Concurrent medication:" then "Excluded:": one label, both parts

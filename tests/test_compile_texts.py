@@ -32,6 +32,16 @@ RULES = [
     ("Creatinine clearance > = 60 ml/min", "inclusion", "full",
      ["labs.creatinine_clearance.value >= 60"]),
     ("Fasting glucose ≤ 6,1 mmol/l", "inclusion", "full", ["labs.glucose.value <= 6.1"]),
+    # A washout is not a demand to have had the therapy.
+    ("At least 1 week since prior hematopoietic growth factor therapy", "inclusion", "full",
+     ["not (any t in treatments", "t.days_since_last <= 6"]),
+    # A PDQ label names the topic; the negation after it governs.
+    ("Chemotherapy: No prior chemotherapy", "inclusion", "full", ["not (any t in treatments"]),
+    ("HIV negative", "inclusion", "full", ['not (any c in conditions: (("hiv"']),
+    ("Absence of any unstable systemic diseases or active uncontrolled infections",
+     "inclusion", "partial", ["not (any c in conditions"]),
+    ("Patients must have a performance status of less then or equal to 2 (ECOG Criteria).",
+     "inclusion", "partial", ["performance.ecog <= 2"]),
     # Hemoglobin in mmol/L needs a molar mass the vocabulary does not give: review,
     # never a guess.
     ("Hemoglobin ≥ 6,1 mmol/l", "inclusion", "partial", []),
@@ -97,3 +107,18 @@ def test_exception_rescues_instead_of_failing(conditions, expected):
 
 def test_exception_with_complete_history_passes():
     assert _status(EXCEPT, {"conditions": []}, assume_absent=True) == "pass"
+
+
+def test_nested_items_under_a_negated_intro_are_exclusions():
+    text = ("Inclusion Criteria:\n\n  -  Patients must not have any of the following:\n\n"
+            "       -  Evidence of metastatic disease\n\n  -  Karnofsky 60-100%\n")
+    criteria = compile_text("T", text)
+    assert [(c.kind, c.text) for c in criteria] == [
+        ("exclusion", "Evidence of metastatic disease"), ("inclusion", "Karnofsky 60-100%")]
+
+
+def test_an_item_ending_in_or_joins_the_next():
+    text = ("Inclusion Criteria:\n\n  -  Disease refractory to methotrexate OR\n\n"
+            "  -  Failure after initial treatment with cisplatin\n")
+    (c,) = compile_text("T", text)
+    assert "methotrexate" in c.text and "cisplatin" in c.text

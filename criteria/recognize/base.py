@@ -41,9 +41,19 @@ NEGATION = re.compile(
 )
 
 
+_CLAUSE_NEGATION = re.compile(r"^\s*(?:[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*)?"
+                              r"(no|absence\s+of|without|free\s+of|none\s+of)\b", re.IGNORECASE)
+
+
 def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, int] | None]:
     """Is the mention at ``start`` negated by a cue shortly before it, in the
     same clause part (no ';' or '.' between)?  Returns the cue span."""
+    head = _CLAUSE_NEGATION.match(text)
+    if head and head.end() <= start and not re.search(r"[;.]\s|\b(?:but|except|unless)\b",
+                                                       text[head.end():start]):
+        # "Absence of any unstable systemic diseases or active infections": a
+        # clause that opens with a negation negates every mention in it.
+        return True, (head.start(1), head.end(1))
     window_start = max(0, start - scope)
     window = text[window_start:start]
     cut = max(window.rfind(";"), window.rfind(". "))
@@ -59,6 +69,16 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     if re.search(r"\b(?:but|except|unless|however|with|has|have|had)\b", between, re.IGNORECASE):
         return False, None
     return True, (window_start + cue.start(), window_start + cue.end())
+
+
+_LEADING_LABEL = re.compile(r"^\s*[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*")
+
+
+def label_end(text: str) -> int:
+    """End of a leading PDQ label ("Endocrine therapy: No prior therapy"): mentions
+    inside it name the topic, not a requirement, and a negation after it governs."""
+    m = _LEADING_LABEL.match(text)
+    return m.end() if m and len(m.group(0).split()) <= 6 else 0
 
 
 def mentions_any(text: str, keys: tuple[str, ...]) -> bool:

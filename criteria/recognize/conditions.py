@@ -7,7 +7,7 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import find_windows
-from criteria.recognize.base import Clause, Found, negated
+from criteria.recognize.base import Clause, Found, label_end, negated
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
@@ -24,6 +24,8 @@ _NYHA = re.compile(r"\b(?:NYHA\s+)?class\s+(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or
 _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
+_TRAILING_NEG = re.compile(r"\s*[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
+                           re.IGNORECASE)
 _JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
 _TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"
                     r"requiring|who|that)\b[^,;.]*?)(?=\s+or\s+|[,;.]|$)", re.IGNORECASE)
@@ -121,6 +123,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
     raw.sort(key=lambda mc: mc[0].start)
+    after_label = label_end(text)
+    if any(m.start >= after_label for m, _ in raw):
+        raw = [(m, c) for m, c in raw if m.start >= after_label]
     if not raw:
         return []
     umbrellas = _umbrellas(text, [m for m, _ in raw])
@@ -193,9 +198,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             for q in pattern.finditer(lead):
                 spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
+        trailing = _TRAILING_NEG.match(text, m.end)
         if neg and cue:
             node = ir.Not(item=node)
             spans.append(cue)
+        elif trailing:  # "HIV negative", "hepatitis B seronegative"
+            node = ir.Not(item=node)
+            spans.append((trailing.start(), trailing.end()))
         if atoms and prev_end is not None:
             between = text[prev_end:m.start]
             joints.append("and" if clause.kind == "inclusion" and re.search(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir, vocab
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import Clause, Found, negated
 
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
@@ -99,11 +99,17 @@ def recognize(clause: Clause) -> list[Found]:
         if conf.group("c") or conf.group("c2"):
             confirmed.append("cytology")
         spans.append((conf.start(), conf.end()))
-    node = ir.DiagnosisAtom(
+    node: ir.Node = ir.DiagnosisAtom(
         histologies=tuple(dict.fromkeys(histologies)) or None,
         sites=tuple(dict.fromkeys(sites)) or None,
         statuses=tuple(statuses) or None,
         confirmed_by=tuple(confirmed) or None,
     )
+    first = min(s for s, _ in spans)
+    neg, cue = negated(text, first)
+    if neg and cue:
+        # "No verrucous carcinoma or adenocarcinoma": a histology that excludes
+        node = ir.Not(item=node)
+        spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]

@@ -29,7 +29,8 @@ _BRAIN = re.compile(
     r"metastas[ie]s\b",
     re.IGNORECASE,
 )
-_WEEKS = {"week": 1.0, "month": 4.345, "year": 52.18, "day": 1 / 7}
+# A month is 52/12 weeks, so that "6 months" is 26 weeks, the same as written in weeks.
+_WEEKS = {"week": 1.0, "month": 52 / 12, "year": 52.0, "day": 1 / 7}
 
 
 _GATE = ("measurable", "expectancy", "survival", "survive", "tissue", "specimen", "sample",

@@ -15,7 +15,7 @@ _ECOG = re.compile(
 )
 _KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
 _CMP = (r"(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|no\s+(?:more|greater)\s+than|"
-        r"not\s+(?:more|greater)\s+than|less\s+than\s+or\s+equal\s+to|at\s+least|"
+        r"not\s+(?:more|greater)\s+than|less\s+th[ae]n\s+or\s+equal\s+to|at\s+least|"
         r"greater\s+than\s+or\s+equal\s+to|of|=|:)?\s*")
 _SCORE_LIST = re.compile(
     r"(?P<a>[0-5])(?:\s*(?:-|–|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*(?:\s*,?\s*(?:or|and)\s*"

@@ -15,6 +15,9 @@ REVIEW_ONLY: list[tuple[str, str]] = [
     (r"\b(?:willing|willingness|able\s+to\s+understand|ability\s+to\s+understand|"
      r"unable\s+to\s+understand)\b", "capacity"),
     (r"\bgeographic\w*|\bfollow-?up\s+visits?\b", "logistics"),
+    # What a patient may do once enrolled is a rule of the study, not a fact of history.
+    (r"\b(?:while|during)\s+(?:on\s+)?(?:the\s+)?(?:study|trial|treatment\s+period)\b|"
+     r"\bon\s+study\b", "conduct"),
     (r"\bcontracept\w+|\bbirth\s+control\b", "contraception"),
 ]
 # One alternation with a named group per family: one scan per clause.
@@ -25,7 +28,7 @@ _ORDER = [family for _, family in REVIEW_ONLY]
 
 _GATE = ("consent", "judg", "opinion", "discretion", "assessment", "investigator", "physician",
          "complian", "comply", "adhere", "willing", "understand", "geograph", "follow",
-         "contracept", "birth")
+         "contracept", "birth", "study", "trial", "during")
 
 
 @lru_cache(maxsize=8192)

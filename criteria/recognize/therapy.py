@@ -9,7 +9,7 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, find_windows
-from criteria.recognize.base import Clause, Found, negated
+from criteria.recognize.base import Clause, Found, label_end, negated
 
 # A class qualifier that carries over a coordination:
 # "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
@@ -52,6 +52,13 @@ _NOT_EXPOSURE = re.compile(r"\b(?:hypersensitiv\w*|allerg\w*|intoleran\w*|contra
                            re.IGNORECASE)
 _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
 _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
+
+
+_SINCE_ONLY = re.compile(r"\bsince\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b",
+                         re.IGNORECASE)
+_RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
+                       r"treated\s+with|at\s+least\s+\d+\s+(?:prior\s+)?(?:cycles?|lines?|"
+                       r"regimens?))\b", re.IGNORECASE)
 
 
 def _count(text: str) -> int:
@@ -107,7 +114,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                 class_ids[i] = special
     negation = False
     first = min(s for s, _ in spans)
-    neg, cue = negated(text, first, scope=30)
+    after_label = label_end(text)
+    if first < after_label:
+        # "Endocrine therapy: No prior therapy": the label names the topic; what
+        # follows it says whether it is required or excluded.
+        later = [s for s, _ in spans if s >= after_label]
+        first = min(later) if later else after_label
+    neg, cue = negated(text, first, scope=max(30, first - after_label))
+    if neg and cue and cue[0] < after_label and after_label:
+        neg, cue = False, None
     if neg and cue:
         negation = True
         spans.append(cue)
@@ -166,6 +181,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             node = ir.TreatmentAtom(**base, **facets)
         if min_lines is not None:
             node = ir.And(items=(node, ir.TreatmentAtom(**base, min_lines=min_lines)))
+        washout = facets.get("ended_days_before")
+        if washout and _SINCE_ONLY.search(text) and not _RECEIVED.search(text) \
+                and not progression_alt and min_lines is None and not negation:
+            # "At least 4 weeks since prior chemotherapy": a washout, not a demand
+            # to have had chemotherapy; it fails only if the therapy was given
+            # within the window (or still is).
+            rest = {k: v for k, v in facets.items()
+                    if k not in ("ended_days_before", "ongoing", "progression", "within_days")}
+            node = ir.Not(item=ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1))
     if negation:
         node = ir.Not(item=node)
     family = "current_therapy" if facets.get("ongoing") else (
