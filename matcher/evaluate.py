@@ -161,7 +161,9 @@ def evaluate_criterion(criterion: ir.Criterion, facts: Facts) -> CriterionResult
     if logic is None:
         return CriterionResult(criterion, "review", "not compiled: needs a person",
                                to_confirm=[f"Review: {t}" for t in review_texts])
-    leaves = [a for a in ir.atoms(logic) if not isinstance(a, ir.Review)]
+    parts = ir.atoms(logic)
+    leaves = [a for a in parts if not isinstance(a, ir.Review)]
+    review_texts.extend(a.text for a in parts if isinstance(a, ir.Review))
     values = {a: atom_value(a, facts) for a in leaves}
     if criterion.kind == "exclusion":
         low = _not(kleene(logic, values, True))
@@ -175,9 +177,6 @@ def evaluate_criterion(criterion: ir.Criterion, facts: Facts) -> CriterionResult
         status = "unknown"
     else:
         status = "review"
-    has_review_leaf = any(isinstance(a, ir.Review) for a in ir.atoms(logic))
-    if has_review_leaf:
-        review_texts.extend(a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))
     reasons, data, confirm = [], [], []
     for atom in leaves:
         text, used = atom_reason(atom, values[atom], facts)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from criteria import ir
 from criteria.overrides import stale_overrides
 from criteria.trial import CompiledTrial, Trial
 
@@ -109,7 +110,6 @@ def compile_json(trials: list[CompiledTrial]) -> dict[str, Any]:
 
 
 def _review_parts(c: Any) -> list[str]:
-    from criteria import ir
     return [a.text for a in ir.atoms(c.logic) if isinstance(a, ir.Review)]
 
 

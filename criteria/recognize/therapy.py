@@ -155,8 +155,6 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (m := _CURRENT.search(text)):
         facets["ongoing"] = True
         spans.append((m.start(), m.end()))
-    if min_lines is not None:
-        facets["min_cycles"] = facets.get("min_cycles")
     kind_ids = sorted({k for _, k in kinds})
     if "antineoplastic" in class_ids and "radiotherapy" not in kind_ids:
         # "antineoplastic / anticancer therapy" includes radiotherapy.
