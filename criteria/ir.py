@@ -143,10 +143,13 @@ class ConditionAtom(_Atom):
     ``within_days``: onset or date within the last N days.
     ``uncontrolled``: only a condition recorded as not controlled counts.
     ``min_grade``: CTCAE grade at least N; ``min_class``: NYHA class at least N.
+    ``excluding``: a record carrying any of these concepts does not count
+    ("other malignancy except basal cell carcinoma of the skin").
     """
 
     family: Literal["condition"] = "condition"
     concepts: tuple[str, ...]
+    excluding: tuple[str, ...] = ()
     active_only: bool = False
     within_days: int | None = None
     uncontrolled: bool | None = None

@@ -293,6 +293,9 @@ def _condition(node: ir.ConditionAtom) -> Expr:
     var = "c"
     concept = _any_in(node.concepts, f"{var}.concepts")
     match = f"({concept} and {var}.status != \"absent\")"
+    if node.excluding:
+        match = f"({concept} and not {_any_in(node.excluding, f'{var}.concepts')} and " \
+                f"{var}.status != \"absent\")"
     facets: list[Expr] = []
     if node.active_only:
         facets.append(_cmp(f"{var}.status", "==", '"active"'))
