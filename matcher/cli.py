@@ -7,6 +7,7 @@ never a traceback.  Patient values never appear in messages.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from datetime import date
@@ -174,7 +175,14 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("trials", help="list the bundled trial library")
     t.add_argument("--format", choices=["table", "json"], default="table")
     t.set_defaults(func=cmd_trials)
+    for module in _COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return p
+
+
+# The service (serve, keys) and cohort screening (screen, synth) add their
+# subcommands from their own packages: each module has ``register(sub)``.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def main(argv: list[str] | None = None) -> int:
