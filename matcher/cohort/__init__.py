@@ -1,0 +1,1 @@
+"""Cohort screening: the compiled criteria as SQL over whole cohorts (issue 5)."""
