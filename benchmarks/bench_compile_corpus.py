@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from criteria.compiler import clear_caches  # noqa: E402
 from criteria.sources import read_trial_file  # noqa: E402
 from criteria.trial import Trial  # noqa: E402
 from matcher.library import SLOW_SECONDS, compile_one, warm_up  # noqa: E402
@@ -60,6 +61,9 @@ def run(trials: list[Trial], repeats: int) -> int:
     per_trial: dict[str, list[float]] = {t.trial_id: [] for t in trials}
     errors: dict[str, str] = {}
     for r in range(repeats):
+        # Each repeat is a cold pass: the compiler's memos (clauses, scans) are
+        # emptied, so a repeat never reuses the text it compiled before.
+        clear_caches()
         criteria = 0
         start, cpu_start = time.perf_counter(), time.process_time()
         for t in trials:

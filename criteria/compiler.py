@@ -10,10 +10,12 @@ criteria too.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import sys
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from criteria import ir
@@ -222,6 +224,29 @@ def compile_clause(clause: Clause, context: int = 0
     return logic, min(found, key=lambda f: f.start).family, [], notes
 
 
+@lru_cache(maxsize=32768)
+def _compile_clause_cached(clause: Clause, context: int
+                           ) -> tuple[ir.Node | None, str, tuple[str, ...], tuple[str, ...]]:
+    """compile_clause is a function of the clause alone, and registries repeat
+    their boilerplate ("Pregnant or breast-feeding women"): about one clause in
+    five of the corpus has been compiled before."""
+    logic, family, review, notes = compile_clause(clause, context)
+    return logic, family, tuple(review), tuple(notes)
+
+
+def clear_caches() -> None:
+    """Forget every memo of the compiler (bounded ``lru_cache``s: compiled
+    clauses, token scans, windows, rules), keeping the loaded knowledge files
+    (unbounded ``cache``): benchmarks time cold passes over the text."""
+    for name, module in list(sys.modules.items()):
+        if name != "criteria" and not name.startswith("criteria."):
+            continue
+        for value in vars(module).values():
+            params = getattr(value, "cache_parameters", None)
+            if params is not None and params()["maxsize"] is not None:
+                value.cache_clear()
+
+
 def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
     """Requirements of one clause in text order; OR binds tighter than AND.
     An exclusion's parts are alternatives unless the text joins them by "and"."""
@@ -292,8 +317,9 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                 r"\b(?:prior\s+to|before)\s+(?:treatment|enrol|registration|randomi|the\s+first"
                 r"|start|study\s+entry|day\s+1)", seg.text[own[0].end:own[0].end + 40],
                 re.IGNORECASE):
-            clause.lab_window_days = own[0].days
-        logic, family, review, notes = compile_clause(clause, len(prefix))
+            clause = dataclasses.replace(clause, lab_window_days=own[0].days)
+        logic, family, review, notes = _compile_clause_cached(clause, len(prefix))
+        review, notes = list(review), list(notes)
         compiled = _compiled_state(logic, review)
         review_parts = tuple(review) if logic is None else tuple(
             a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))

@@ -210,8 +210,10 @@ class _Scanner:
     def find(self, text: str) -> list[Mention]:
         toks, positions = _scan_tokens(text)
         # Only positions whose token (or its singular) opens a name are tried.
-        candidates = sorted({i for key in positions.keys() & self.by_first.keys()
-                             for i in positions[key]})
+        # (Iterate the clause's few tokens, not the vocabulary's many first words.)
+        by_first = self.by_first
+        candidates = sorted({i for key, where in positions.items() if key in by_first
+                             for i in where})
         out: list[Mention] = []
         n = len(toks)
         taken_until = 0
@@ -265,6 +267,9 @@ def _singulars(tok: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_SINGULARS: dict[str, tuple[str, ...]] = {}
+
+
 @lru_cache(maxsize=8192)
 def _scan_tokens(text: str) -> tuple[tuple[tuple[str, str, int, int, bool, bool], ...],
                                      dict[str, list[int]]]:
@@ -273,20 +278,29 @@ def _scan_tokens(text: str) -> tuple[tuple[tuple[str, str, int, int, bool, bool]
     the positions of each lower-case token."""
     out = []
     positions: dict[str, list[int]] = {}
-    prev_end = None
+    prev_end = -1
+    singulars = _SINGULARS  # a plain dict: this loop runs for every token of the corpus
     for m in _TOKEN.finditer(text):
-        start, end = m.start(), m.end()
-        raw = m.group(0)
+        start, end = m.span()
+        raw = m.group()
         word_start = start == 0 or not text[start - 1].isalnum()
-        if prev_end is None:
+        if prev_end < 0:
             gap_ok = False
         elif start == prev_end or (start - prev_end == 1 and text[prev_end] == " "):
             gap_ok = True  # the common cases, without a regex
         else:
             gap_ok = _GAP.fullmatch(text, prev_end, start) is not None
         low = raw.lower()
-        for variant in _singulars(low):  # a plural also opens its singular's names
-            positions.setdefault(variant, []).append(len(out))
+        variants = singulars.get(low)
+        if variants is None:
+            variants = singulars[low] = _singulars(low)
+        index = len(out)
+        for variant in variants:  # a plural also opens its singular's names
+            where = positions.get(variant)
+            if where is None:
+                positions[variant] = [index]
+            else:
+                where.append(index)
         out.append((raw, low, start, end, word_start, gap_ok))
         prev_end = end
     return tuple(out), positions

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from criteria import ir
 
 
-@dataclass
+@dataclass(frozen=True)
 class Clause:
     """One clause of eligibility text, as the recognizers see it."""
 
