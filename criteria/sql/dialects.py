@@ -41,6 +41,8 @@ class Dialect:
     def lam(self, params: tuple[str, ...], body: str) -> str:
         if self.lambda_style == "duckdb":
             return f"lambda {', '.join(params)}: {body}"
+        if len(params) == 1:  # Spark parses "(x) -> ..." as a syntax error
+            return f"{params[0]} -> {body}"
         return f"({', '.join(params)}) -> {body}"
 
     def filter(self, values: str, var: str, predicate: str) -> str:
