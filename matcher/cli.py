@@ -182,7 +182,8 @@ def parser() -> argparse.ArgumentParser:
 
 # The service (serve, keys) and cohort screening (screen, synth) add their
 # subcommands from their own packages: each module has ``register(sub)``.
-_COMMAND_MODULES: tuple[str, ...] = ("matcher.cohort.synth_commands",)
+_COMMAND_MODULES: tuple[str, ...] = ("matcher.cohort.synth_commands",
+                                     "matcher.cohort.commands")
 
 
 def main(argv: list[str] | None = None) -> int:
