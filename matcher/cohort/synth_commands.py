@@ -16,8 +16,6 @@ __all__ = ["register"]
 def cmd_synth(args: argparse.Namespace) -> int:
     from matcher.cli import UsageError
 
-    if args.n < 0:
-        raise UsageError("--n: must be 0 or more")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{args.out}: exists and is not a folder")
@@ -31,9 +29,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be a whole number, 0 or more")
+    return n
+
+
 def register(sub: Any) -> None:
     s = sub.add_parser("synth", help="write a synthetic oncology cohort for demos and benchmarks")
-    s.add_argument("--n", type=int, required=True, metavar="N", help="number of patients")
+    s.add_argument("--n", type=_count, required=True, metavar="N", help="number of patients")
     s.add_argument("--seed", type=int, default=0, metavar="S",
                    help="random seed; the same seed writes the same cohort (default 0)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
