@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
-from criteria import ir
+from criteria import ir, vocab
 from criteria.grammar import find_windows
 from criteria.recognize import (
     biomarkers,
@@ -173,6 +173,9 @@ def compile_clause(clause: Clause, context: int = 0
         shown = text[exception.start():end].strip()
         if shown.endswith(")") and shown.count(")") > shown.count("("):
             shown = shown[:-1].rstrip()
+        narrowed = _narrow_by_exception(logic, text, exception.end(), end, shown)
+        if narrowed is not None:
+            return narrowed, family, review, notes
         part = ir.Review(text=shown)
         joint = ir.Or if clause.kind == "inclusion" else ir.And
         return joint(items=(logic, part)), family, review, notes
@@ -245,6 +248,61 @@ def clear_caches() -> None:
             params = getattr(value, "cache_parameters", None)
             if params is not None and params()["maxsize"] is not None:
                 value.cache_clear()
+
+
+def _related(concept: str, targets: frozenset[str]) -> bool:
+    return bool(({concept} | vocab.condition_ancestors(concept)) & targets)
+
+
+def _narrow_by_exception(logic: ir.Node, text: str, start: int, end: int, shown: str
+                         ) -> ir.Node | None:
+    """"Other malignancy except basal cell carcinoma of the skin": the excepted
+    conditions leave the condition atoms they narrow (``excluding``).  A
+    qualifier on the exception ("adequately treated") stays for a person: a
+    record of the excepted condition then makes the criterion a review, never a
+    pass.  None when the exception names anything else (a person reads it)."""
+    span = text[start:end]
+    mentions = vocab.find_conditions(span)
+    if not mentions:
+        return None
+    excepted = tuple(dict.fromkeys(m.id for m in mentions))
+    atoms = [a for a in ir.atoms(logic) if isinstance(a, ir.ConditionAtom)]
+    targets = {a: frozenset(c for cid in a.concepts
+                            for c in ({cid} | vocab.condition_ancestors(cid)))
+               for a in atoms}
+    # At least one excepted condition must narrow a condition the rule names;
+    # one the rule never counts ("carcinoma in situ" against "malignancy")
+    # changes nothing.
+    if not atoms or not any(_related(e, t) for e in excepted for t in targets.values()):
+        return None
+    used = [(m.start, m.end) for m in mentions]
+    qualifiers = [q for q in _leftover(span, used) if not _EXCEPTION_FILLER.fullmatch(q)]
+
+    def rewrite(node: ir.Node) -> ir.Node:
+        if isinstance(node, ir.ConditionAtom):
+            mine = tuple(e for e in excepted if _related(e, targets[node]))
+            if not mine:
+                return node
+            kept = node.model_copy(update={"excluding": tuple(dict.fromkeys(
+                node.excluding + mine))})
+            if not qualifiers:
+                return kept
+            spared = node.model_copy(update={"concepts": mine, "excluding": ()})
+            return ir.Or(items=(kept, ir.And(items=(spared, ir.Review(text=shown)))))
+        if isinstance(node, ir.And | ir.Or):
+            return type(node)(items=tuple(rewrite(i) for i in node.items))
+        if isinstance(node, ir.Not):
+            return ir.Not(item=rewrite(node.item))
+        return node
+
+    return rewrite(logic)
+
+
+# Words of an exception that restate it without qualifying it.
+_EXCEPTION_FILLER = re.compile(
+    r"(?:(?:of|or|and|the|any|site|sites|skin|cervix|cervical|breast|prostate|bladder|"
+    r"history|prior|previous|type|types|other|such|as|is|are|which|that|e\.g\.|i\.e\.)\W*)+",
+    re.IGNORECASE)
 
 
 def _join(text: str, kind: str, found: list[Found]) -> ir.Node:

@@ -60,8 +60,8 @@ def test_rules_from_real_texts(text, kind, state, fragments):
 LIVER = "AST ≤ 2.5 × ULN (≤ 5 × ULN if liver metastases)"
 
 
-def _status(text: str, doc: dict, assume_absent: bool = False) -> str:
-    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+def _status(text: str, doc: dict, assume_absent: bool = False, kind: str = "inclusion") -> str:
+    (c,) = compile_text("T", f"{kind.capitalize()} Criteria:\n* {text}")
     patient = parse_patient({"id": "p", "age": 60, "sex": "female", **doc})
     facts = build_facts(patient, date(2026, 11, 20), assume_absent)
     return evaluate_criterion(c, facts).status
@@ -99,10 +99,33 @@ def test_an_exception_is_never_a_requirement():
 @pytest.mark.parametrize("conditions,expected", [
     ([], "unknown"),  # history not recorded
     ([{"name": "prostate cancer", "status": "absent"}], "unknown"),
-    ([{"name": "basal cell carcinoma", "status": "history", "date": "2025-01-10"}], "review"),
+    # other cancers are still unknown: the excepted one does not decide alone
+    ([{"name": "basal cell carcinoma", "status": "history", "date": "2025-01-10"}], "unknown"),
 ])
 def test_exception_rescues_instead_of_failing(conditions, expected):
     assert _status(EXCEPT, {"conditions": conditions}) == expected
+
+
+@pytest.mark.parametrize("text,conditions,expected", [
+    # "adequately treated" qualifies the exception: a person confirms it
+    (EXCEPT, [{"name": "basal cell carcinoma", "status": "history", "date": "2025-01-10"}],
+     "review"),
+    (EXCEPT, [{"name": "lung adenocarcinoma", "status": "history", "date": "2025-01-10"}],
+     "fail"),
+    # an exception without a qualifier is decided: the excepted cancer spares the patient
+    ("Prior malignancy except non-melanoma skin cancer",
+     [{"name": "basal cell carcinoma of the skin", "status": "history"}], "pass"),
+    ("Prior malignancy except non-melanoma skin cancer",
+     [{"name": "breast cancer", "status": "history"}], "fail"),
+    ("No other malignancy except basal or squamous cell carcinoma of the skin",
+     [{"name": "squamous cell skin cancer", "status": "active"}], "pass"),
+])
+def test_excepted_conditions_narrow_the_rule(text, conditions, expected):
+    kind = "Exclusion" if text.startswith("Prior") else "Inclusion"
+    (c,) = compile_text("T", f"{kind} Criteria:\n* {text}")
+    assert "excluding" not in c.rule and "not (\"cutaneous-scc\" in c.concepts" in c.rule
+    assert _status(text, {"conditions": conditions}, assume_absent=True,
+                   kind=kind.lower()) == expected
 
 
 def test_exception_with_complete_history_passes():
