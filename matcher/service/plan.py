@@ -1,0 +1,280 @@
+"""Precompiled evaluation plans: one patient against many trials, fast.
+
+Built once per registry generation, a plan holds every distinct atom of every
+trial, every distinct criterion (kind + logic), and each atom's value on a
+patient with no data at all, under both history policies.  A patient's
+request then evaluates only the atoms that read data the patient has (with
+the native executor, ``matcher.fast_eval``), recomputes only the criteria
+whose atoms changed from that empty-patient default, and counts statuses per
+trial for the verdict and score.  The full answer (reasons, to-confirm) for
+the trials returned is produced by the reference ``matcher.match.trial_result``
+on facts whose atom cache the plan has filled, so its JSON is the same.
+
+Why the defaults are exact: every atom reads one slot of the facts (a lab, a
+biomarker, the diagnoses, ...); when the patient has nothing in that slot the
+atom sees exactly what it sees on an empty patient.  The differential test
+(``tests/test_service_fast_eval.py``) checks this against the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from criteria import ir
+from criteria.trial import CompiledTrial
+from matcher.evaluate import relaxed
+from matcher.facts import Facts, build_facts
+from matcher.fast_eval import Tri, atom_value
+from matcher.match import trial_result
+from matcher.patient import PatientDocument
+from matcher.score import VERDICT_ORDER, score, verdict
+
+SlotKey = tuple[str, ...]
+
+
+def slots(atom: ir.Node) -> list[SlotKey]:
+    """The slots of the facts an atom reads.  A history atom reads only the
+    records its selector can match (as ``matcher.evaluate._project`` hands them
+    to the reference executor): with none of them, it sees an empty history."""
+    match atom:
+        case ir.AgeAtom():
+            return [("age",)]
+        case ir.SexAtom():
+            return [("sex",)]
+        case ir.PerformanceAtom():
+            return [("performance",)]
+        case ir.LabAtom(analyte=a) | ir.LabResultAtom(analyte=a):
+            return [("labs", a)]
+        case ir.BiomarkerAtom(marker=m):
+            return [("biomarkers", m)]
+        case ir.FindingAtom(key=k):
+            return [("findings", k)]
+        case ir.DiagnosisAtom():
+            return [("diagnoses",)]
+        case ir.TreatmentAtom(drugs=drugs, classes=classes, kinds=kinds):
+            if not drugs and not classes and not kinds:
+                return [("treatments", "*")]
+            return ([("treatments", "drug", d) for d in drugs]
+                     + [("treatments", "class", c) for c in classes]
+                     + [("treatments", "kind", k) for k in kinds])
+        case ir.ConditionAtom(concepts=concepts):
+            return [("conditions", c) for c in concepts]
+        case ir.ParticipationAtom():
+            return [("participation",)]
+    raise TypeError(f"no slot for {type(atom).__name__}")
+
+
+def filled_slots(v: dict[str, Any]) -> set[SlotKey]:
+    """The slots in which a patient's facts hold something."""
+    out: set[SlotKey] = set()
+    if v.get("age") is not None:
+        out.add(("age",))
+    if v.get("sex") is not None:
+        out.add(("sex",))
+    if any(x is not None for x in v["performance"].values()):
+        out.add(("performance",))
+    out.update(("labs", k) for k, x in v["labs"].items() if x is not None)
+    out.update(("biomarkers", k) for k, x in v["biomarkers"].items() if x is not None)
+    out.update(("findings", k) for k, x in v["findings"].items() if x is not None)
+    if v["diagnoses"]:
+        out.add(("diagnoses",))
+    for t in v["treatments"]:
+        out.add(("treatments", "*"))
+        out.add(("treatments", "kind", t["kind"]))
+        if t["drug"] is not None:
+            out.add(("treatments", "drug", t["drug"]))
+        out.update(("treatments", "class", c) for c in t["classes"])
+    for c in v["conditions"]:
+        out.update(("conditions", x) for x in c["concepts"])
+    if v["participation"].get("days_ago") is not None:
+        out.add(("participation",))
+    return out
+
+
+def _empty_values(history_complete: bool) -> dict[str, Any]:
+    return {"history_complete": history_complete, "age": None, "sex": None,
+            "performance": {"ecog": None, "karnofsky": None}, "labs": {}, "biomarkers": {},
+            "diagnoses": [], "treatments": [], "conditions": [], "findings": {},
+            "participation": {"days_ago": None}}
+
+
+# Three-valued logic on small ints: fail 0 < unknown 1 < pass 2, so Kleene AND
+# is min, OR is max and NOT is 2 - x.  Each criterion becomes two Python
+# expressions over the atom values (review parts read as fail, then as pass),
+# compiled once per plan: no tree walk per request.
+_TRI = {False: 0, None: 1, True: 2}
+_TRI_VALUE: tuple[Tri, Tri, Tri] = (False, None, True)
+_STATUS_OF = ("fail", "unknown", "pass")
+
+
+def _expr(node: ir.Node, atom_index: dict[ir.Node, int], review: int) -> str:
+    if isinstance(node, ir.And | ir.Or):
+        fn = "min" if isinstance(node, ir.And) else "max"
+        parts = [_expr(i, atom_index, review) for i in node.items]
+        return parts[0] if len(parts) == 1 else f"{fn}({', '.join(parts)})"
+    if isinstance(node, ir.Not):
+        return f"(2 - {_expr(node.item, atom_index, review)})"
+    if isinstance(node, ir.Review):
+        return str(review)
+    return f"v[{atom_index[node]}]"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """A distinct criterion as far as its status goes."""
+
+    constant: str | None  # a status that needs no data
+    leaves: tuple[int, ...] = ()  # atom indexes
+    low: Any = None  # v -> 0/1/2, review parts as fail (pass, for an exclusion)
+    high: Any = None
+
+
+def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
+    """``matcher.evaluate.evaluate_criterion``'s status logic, compiled."""
+    if criterion.logic is None:
+        return _Rule("pass" if criterion.compiled == "full" else "review")
+    logic, _ = relaxed(criterion.kind, criterion.logic)
+    if logic is None:
+        return _Rule("review")
+    leaves = tuple(dict.fromkeys(atom_index[a] for a in ir.atoms(logic)
+                                 if not isinstance(a, ir.Review)))
+    if criterion.kind == "exclusion":  # eligibility is the negation; review as pass, then fail
+        low, high = (f"2 - {_expr(logic, atom_index, 2)}", f"2 - {_expr(logic, atom_index, 0)}")
+    else:
+        low, high = _expr(logic, atom_index, 0), _expr(logic, atom_index, 2)
+    # Our own generated arithmetic over integer indexes: no user text reaches it.
+    return _Rule(None, leaves, eval(f"lambda v: {low}"), eval(f"lambda v: {high}"))  # noqa: S307
+
+
+def _status(rule: _Rule, values: list[int]) -> str:
+    if rule.constant is not None:
+        return rule.constant
+    low, high = rule.low(values), rule.high(values)
+    if low == high:
+        return _STATUS_OF[low]
+    return "unknown" if low == 1 or high == 1 else "review"
+
+
+@dataclass
+class Ranked:
+    """One trial's verdict and score, before its full answer is built."""
+
+    index: int
+    trial_id: str
+    verdict: str
+    score: float
+
+
+class MatchPlan:
+    """Every trial of a registry, ready to be matched against patients."""
+
+    def __init__(self, trials: Iterable[CompiledTrial]):
+        self.trials: list[CompiledTrial] = list(trials)
+        self.atoms: list[ir.Node] = []
+        atom_index: dict[ir.Node, int] = {}
+        self.by_slot: dict[SlotKey, list[int]] = {}
+        rule_index: dict[tuple[str, Any, str], int] = {}
+        self.rules: list[_Rule] = []
+        self.trial_rules: list[list[int]] = []
+        for trial in self.trials:
+            ids = []
+            for c in trial.criteria:
+                for a in ir.atoms(c.logic):
+                    if not isinstance(a, ir.Review) and a not in atom_index:
+                        atom_index[a] = len(self.atoms)
+                        self.atoms.append(a)
+                        for key in slots(a):
+                            self.by_slot.setdefault(key, []).append(atom_index[a])
+                key = (c.kind, c.logic, c.compiled)
+                if key not in rule_index:
+                    rule_index[key] = len(self.rules)
+                    self.rules.append(_rule_of(c, atom_index))
+                ids.append(rule_index[key])
+            self.trial_rules.append(ids)
+        self.rules_of_atom: list[list[int]] = [[] for _ in self.atoms]
+        for r, rule in enumerate(self.rules):
+            for i in rule.leaves:
+                self.rules_of_atom[i].append(r)
+        self.trial_atoms: list[list[int]] = [
+            sorted({i for r in rules for i in self.rules[r].leaves}) for rules in self.trial_rules]
+        self.default_values: dict[bool, list[int]] = {}
+        self.default_status: dict[bool, list[str]] = {}
+        for policy in (False, True):
+            empty = _empty_values(policy)
+            values = [_TRI[atom_value(a, empty)] for a in self.atoms]
+            self.default_values[policy] = values
+            self.default_status[policy] = [_status(r, values) for r in self.rules]
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def atom_values(self, facts: Facts) -> tuple[list[int], list[int]]:
+        """Every atom's value for this patient (0 fail, 1 unknown, 2 pass; the
+        empty-patient default where the patient has no data the atom reads),
+        and the indexes of the atoms whose value differs from that default."""
+        defaults = self.default_values[facts.assume_absent]
+        values = list(defaults)
+        changed = []
+        v = facts.values
+        seen: set[int] = set()
+        for key in filled_slots(v):
+            for i in self.by_slot.get(key, ()):
+                if i in seen:
+                    continue
+                seen.add(i)
+                value = _TRI[atom_value(self.atoms[i], v)]
+                if value != defaults[i]:
+                    values[i] = value
+                    changed.append(i)
+        return values, changed
+
+    def statuses(self, facts: Facts, values: list[int], changed: list[int]) -> list[str]:
+        """Every distinct criterion's status; only those reading a changed atom
+        are computed, the others keep their empty-patient status."""
+        status = list(self.default_status[facts.assume_absent])
+        rules: set[int] = set()
+        for i in changed:
+            rules.update(self.rules_of_atom[i])
+        for r in rules:
+            status[r] = _status(self.rules[r], values)
+        return status
+
+    def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], list[int]]:
+        """Verdict and score of the chosen trials, best first (as ``match_patient``)."""
+        values, changed = self.atom_values(facts)
+        status = self.statuses(facts, values, changed)
+        ranked = []
+        for t in chosen:
+            sts = [status[r] for r in self.trial_rules[t]]
+            ranked.append(Ranked(t, self.trials[t].trial.trial_id, verdict(sts), score(sts)))
+        ranked.sort(key=lambda r: (VERDICT_ORDER[r.verdict], -r.score, r.trial_id))
+        return ranked, values
+
+    def match(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
+              any_status: bool = False, trial_ids: set[str] | None = None,
+              limit: int | None = None) -> dict[str, Any]:
+        """The contract's match answer (``matcher.match.match_patient``'s shape);
+        ``limit`` keeps only the best N trials' full results."""
+        facts = build_facts(patient, as_of, assume_absent)
+        chosen = [i for i, t in enumerate(self.trials)
+                  if (any_status or t.trial.is_open)
+                  and (trial_ids is None or t.trial.trial_id in trial_ids)]
+        ranked, values = self.rank(facts, chosen)
+        shown = ranked if limit is None else ranked[:limit]
+        for r in shown:  # the reference evaluator reads these instead of running rule-engine
+            for i in self.trial_atoms[r.index]:
+                facts.cache[self.atoms[i]] = _TRI_VALUE[values[i]]
+        results = [trial_result(self.trials[r.index], facts) for r in shown]
+        out: dict[str, Any] = {
+            "patient_id": patient.id,
+            "as_of": as_of.isoformat(),
+            "assume_absent": assume_absent,
+            "results": results,
+            "unused_data": facts.unused,
+        }
+        if limit is not None:
+            out["total_results"] = len(ranked)
+        return out
