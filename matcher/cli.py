@@ -136,6 +136,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_trials(args: argparse.Namespace) -> int:
+    if args.action == "fetch":
+        from matcher.service.commands import cmd_fetch
+
+        return cmd_fetch(args)
     trials = list(load_seed_trials())
     if args.format == "json":
         json.dump([t.model_dump(exclude={"eligibility_text"}) for t in trials], sys.stdout,
@@ -172,8 +176,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=1, metavar="N",
                    help="compile in N processes (default 1)")
     c.set_defaults(func=cmd_compile)
-    t = sub.add_parser("trials", help="list the bundled trial library")
+    t = sub.add_parser("trials", help="list the bundled library; fetch from ClinicalTrials.gov")
+    t.add_argument("action", nargs="?", choices=["fetch"],
+                   help="fetch: pull studies from the ClinicalTrials.gov API v2")
     t.add_argument("--format", choices=["table", "json"], default="table")
+    importlib.import_module("matcher.service.commands").add_fetch_arguments(t)
     t.set_defaults(func=cmd_trials)
     for module in _COMMAND_MODULES:
         importlib.import_module(module).register(sub)
@@ -183,7 +190,8 @@ def parser() -> argparse.ArgumentParser:
 # The service (serve, keys) and cohort screening (screen, synth) add their
 # subcommands from their own packages: each module has ``register(sub)``.
 _COMMAND_MODULES: tuple[str, ...] = ("matcher.cohort.synth_commands",
-                                     "matcher.cohort.commands")
+                                     "matcher.cohort.commands",
+                                     "matcher.service.commands")
 
 
 def main(argv: list[str] | None = None) -> int:
