@@ -99,6 +99,22 @@ def _trial_ids(values: list[str] | None) -> set[str] | None:
     return {part.strip() for v in values for part in v.split(",") if part.strip()}
 
 
+def require_key(request: Request) -> str:
+    """The name of the request's valid API key, else 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    registry: Registry = request.app.state.registry
+    name = registry.key_name(key.strip()) if scheme.lower() == "bearer" else None
+    if name is None:
+        raise ApiError(401, "missing or invalid API key (Authorization: Bearer KEY)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    request.state.key_name = name
+    return name
+
+
+Key = Annotated[str, Depends(require_key)]
+
+
 def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
                ctgov_transport: Any = None, seed: bool = True) -> FastAPI:
     """The service over the registry in ``data_dir`` (created when missing;
@@ -140,20 +156,6 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
         _log.error("internal error: %s", type(exc).__name__)
         return refusal(500, "internal error")
 
-    # ------------------------------------------------------------------ auth
-
-    def require_key(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        name = registry.key_name(key.strip()) if scheme.lower() == "bearer" else None
-        if name is None:
-            raise ApiError(401, "missing or invalid API key (Authorization: Bearer KEY)",
-                           headers={"WWW-Authenticate": "Bearer"})
-        request.state.key_name = name
-        return name
-
-    Key = Annotated[str, Depends(require_key)]
-
     # ------------------------------------------------------------------ open endpoints
 
     @app.get("/healthz", tags=["service"])
@@ -191,6 +193,8 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
         except PatientError as exc:
             raise invalid([problem(pointer(path), message) for path, message in exc.problems],
                           "invalid patient document") from None
+        except RecursionError:
+            raise invalid([problem("", "not valid JSON (nested too deeply)")]) from None
         ids = _trial_ids(trials)
         if ids is not None:
             unknown = sorted(ids - await run_in_threadpool(engine.known_ids))
