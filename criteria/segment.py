@@ -40,9 +40,9 @@ _LIST_INTRO = re.compile(
 )
 # PDQ style: "Hematopoietic: ANC at least 1,500/mm3 Platelet count at least ..."
 _PDQ_LABEL = re.compile(
-    r"(?<![A-Za-z])(?P<label>Age|Sex|Menopausal status|Performance status|Life expectancy|"
-    r"Hematopoietic|Hepatic|Renal|Cardiovascular|Pulmonary|Other|Biologic therapy|"
-    r"Chemotherapy|Endocrine therapy|Radiotherapy|Surgery|Immunotherapy)\s*:",
+    r"(?<![A-Za-z])(?P<label>Age|Sex|Menopausal\s+status|Performance\s+status|Life\s+expectancy|"
+    r"Hematopoietic|Hepatic|Renal|Cardiovascular|Pulmonary|Other|Biologic\s+therapy|"
+    r"Chemotherapy|Endocrine\s+therapy|Radiotherapy|Surgery|Immunotherapy)\s*:",
 )
 
 
@@ -229,7 +229,45 @@ def _join_alternatives(items: list[Segment], text: str) -> list[Segment]:
     return out
 
 
+# PDQ records (headed "DISEASE CHARACTERISTICS", "PATIENT CHARACTERISTICS",
+# "PRIOR CONCURRENT THERAPY") lost their line structure: "Other: Not pregnant or
+# nursing No other serious illness No other prior invasive malignancy ...".  A
+# requirement starts again where one of these openers follows a lower-case word.
+_PDQ_STYLE = re.compile(r"(?:PATIENT|DISEASE)\s+CHARACTERISTICS|PRIOR\s*/?\s*CONCURRENT\s+THERAPY")
+_RUN_ON_OPENERS = (
+    "No", "Not", "Negative", "Fertile", "Adequate", "At least", "Must", "Prior", "Concurrent",
+    "Recovered", "HIV", "More than", "Less than", "Greater than", "Willing", "Able to",
+    "Absolute", "Platelet", "Platelets", "Hemoglobin", "Haemoglobin", "WBC", "Bilirubin",
+    "Creatinine", "SGOT", "SGPT", "AST", "ALT", "Alkaline", "Hematocrit", "Granulocyte",
+    "Neutrophil", "Pregnancy", "Women", "Men", "Ejection", "LVEF", "Serum", "Calcium", "Albumin",
+    "INR", "Known", "History", "Measurable", "Histologically", "Cytologically", "Previously",
+    "Completed", "Uncontrolled", "Clinically", "Significant", "Severe", "Serious", "Ongoing",
+    "Life expectancy", "Performance status", "Karnofsky", "ECOG", "Zubrod", "Age", "Sex",
+    "Chemotherapy", "Radiotherapy", "Surgery", "Endocrine", "Biologic", "Immunotherapy",
+    "Since", "Patients", "Patient", "Hepatitis", "Bone marrow", "Active", "Other",
+)
+_RUN_ON_CUT = re.compile(
+    r"(?<=[a-z0-9%)\]])(?<!\bor)(?<!\band)(?<!\bof)(?<!\bwith)(?<!\bthan)(?<!\bto)(?<!\bthe)"
+    r"(?<!\bfor)(?<!\bin)(?<!\bby)[ \t]*(?:\r?\n[ \t]*)?[ \t]+(?=(?:"
+    + "|".join(re.escape(o) for o in _RUN_ON_OPENERS) + r")\b(?![:/-]))")
+
+
+def _split_run_on(text: str, seg: Segment) -> list[Segment]:
+    """Cut a PDQ run-on clause where a new requirement opens (see _RUN_ON_OPENERS)."""
+    cuts = [m.end() for m in _RUN_ON_CUT.finditer(text, seg.start, seg.end)]
+    if not cuts:
+        return [seg]
+    out = []
+    for a, b in zip([seg.start, *cuts], [*cuts, seg.end], strict=False):
+        s, e = _trim(text, a, b)
+        if e > s:
+            out.append(Segment(seg.kind, s, e, text[s:e], seg.header, seg.header_start,
+                               seg.label, seg.indent))
+    return out
+
+
 def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
+    pdq = _PDQ_STYLE.search(text) is not None
     out: list[Segment] = []
     label: Segment | None = None
     out_since_label = False
@@ -257,5 +295,5 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
             if label is not None:
                 clause = Segment(item.kind, clause.start, clause.end, clause.text, clause.header,
                                  clause.header_start, label.text)
-            out.append(clause)
+            out.extend(_split_run_on(text, clause) if pdq else [clause])
     return out

@@ -140,7 +140,9 @@ class Mention:
 # --------------------------------------------------------------------------- tokens
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|\+")
-_GAP = re.compile(r"[\s\-/_\u2010-\u2015'\u2019()]{0,3}")
+# Between the words of a name: a little punctuation, and any run of spaces (the
+# legacy registry text wraps lines inside names: "nonmelanoma skin\r\n   cancer").
+_GAP = re.compile(r"[ \t]*(?:\r?\n[ \t]*)?[\-/_\u2010-\u2015'\u2019()]{0,3}[ \t]*")
 
 
 def _tokens(text: str) -> tuple[str, ...]:

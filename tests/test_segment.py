@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +48,27 @@ def test_pdq_runon_paragraph_is_cut_at_labels():
             "Hematopoietic: Absolute neutrophil count at least 1,500/mm3 Platelet count at "
             "least 100,000/mm3 Hepatic: Bilirubin no greater than 1.5 mg/dL")
     labels = [s.text.split(":")[0] for s in segment(text)]
-    assert labels == ["Age", "Performance status", "Hematopoietic", "Hepatic"]
+    assert labels == ["Age", "Performance status", "Hematopoietic",
+                      "Platelet count at least 100,000/mm3", "Hepatic"]
+
+
+@pytest.mark.parametrize("text,parts", [
+    ("PATIENT CHARACTERISTICS: Other: Not pregnant or nursing No other serious illness\n"
+     "        No other prior invasive malignancy HIV negative",
+     ["Other: Not pregnant or nursing", "No other serious illness",
+      "No other prior invasive malignancy", "HIV negative"]),
+    ("PRIOR CONCURRENT THERAPY: Chemotherapy: No concurrent chemotherapy At least 6 weeks "
+     "since chemotherapy", ["Chemotherapy: No concurrent chemotherapy",
+                            "At least 6 weeks since chemotherapy"]),
+    # not cut after a joining word, nor before a label-like word with a colon
+    ("PATIENT CHARACTERISTICS: Other: No infection or No more than one prior regimen",
+     ["Other: No infection or No more than one prior regimen"]),
+    # only PDQ records: elsewhere a capital word inside an item is not a new requirement
+    ("Inclusion Criteria:\n- Must have disease Not amenable to surgery",
+     ["Must have disease Not amenable to surgery"]),
+])
+def test_pdq_runon_clause_is_cut_where_a_requirement_opens(text, parts):
+    assert [s.text for s in segment(text)] == parts
 
 
 @settings(max_examples=300, deadline=None)
