@@ -145,3 +145,23 @@ def test_an_item_ending_in_or_joins_the_next():
             "  -  Failure after initial treatment with cisplatin\n")
     (c,) = compile_text("T", text)
     assert "methotrexate" in c.text and "cisplatin" in c.text
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # one negation covers both: a pregnant patient who is not nursing fails
+    ("inclusion", "Not pregnant or nursing", {"findings": {"pregnant": True,
+                                                           "breastfeeding": False}}, "fail"),
+    ("inclusion", "Women must not be pregnant or nursing",
+     {"findings": {"pregnant": False, "breastfeeding": False}}, "pass"),
+    # the women of a pregnancy rule are its subject, not a sex requirement
+    ("exclusion", "Women who are pregnant or nursing",
+     {"findings": {"pregnant": False, "breastfeeding": False}}, "pass"),
+    ("exclusion", "Pregnant or lactating women", {"findings": {"breastfeeding": True}}, "fail"),
+])
+def test_pregnancy_and_nursing(kind, text, doc, expected):
+    assert _status(text, doc, kind=kind) == expected
+
+
+def test_treatment_of_a_condition_is_not_cancer_therapy():
+    (c,) = compile_text("T", "Exclusion Criteria:\n* Active infection requiring systemic therapy")
+    assert "treatments" not in c.rule and "infection" in c.rule

@@ -70,6 +70,12 @@ _SEX_ONE = re.compile(r"^(?:\W*)(?:(?:sex|gender)\s*:\s*)?(?:(?:patients?|subjec
                       re.IGNORECASE)
 
 
+# "Women who are pregnant or nursing", "Women must not be pregnant": the women
+# are the subject of a pregnancy rule, which says nothing about men.
+_WOMEN_AS_SUBJECT = re.compile(r"pregnan|nursing|breast[\s-]?feed|lactat|childbearing|"
+                               r"child-bearing|contracept|menopaus|menstrua", re.IGNORECASE)
+
+
 # "paraffin specimens less than 2 years old": the age of a sample, not of the patient.
 _NOT_PATIENT = re.compile(r"\b(?:specimens?|samples?|tissue|blocks?|slides?|biops\w+|scans?|"
                           r"imaging|images?|archival)\b", re.IGNORECASE)
@@ -127,7 +133,7 @@ def recognize(clause: Clause) -> list[Found]:
         found.append(Found(None, m3.start(), m3.end(), "sex"))
     else:
         m4 = _SEX_ONE.match(text)
-        if m4 and len(text) < 60:
+        if m4 and len(text) < 60 and not _WOMEN_AS_SUBJECT.search(text):
             sex = "female" if m4.group("sex").lower() in ("female", "women", "woman") else "male"
             found.append(Found(ir.SexAtom(allowed=(sex,)), m4.start("sex"), m4.end("sex"), "sex"))
     return found

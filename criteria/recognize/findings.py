@@ -22,6 +22,8 @@ _TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.
                      r"(?:tumou?r\s+)?(?:tissue|samples?|specimens?))|\b(?:tumou?r|archival)\s+"
                      r"(?:tissue|samples?|specimens?)\b[^;.]{0,20}?\bavailab\w+", re.IGNORECASE)
 _PREGNANT = re.compile(r"\bpregnan\w*", re.IGNORECASE)
+_WOMEN = re.compile(r"\b(?:wom[ae]n|females?|female\s+(?:patients?|subjects?|participants?)|"
+                    r"mothers?)\b", re.IGNORECASE)
 _BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)
 _BRAIN = re.compile(
     r"\b(?P<q>(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|known)\s+"
@@ -65,15 +67,7 @@ def recognize(clause: Clause) -> list[Found]:
     if tissue:
         out.append(Found(ir.FindingAtom(key="tumor_tissue_available", value=True),
                          tissue.start(), tissue.end(), "tumor_tissue"))
-    for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
-        hit = pattern.search(text)
-        if hit and not re.search(r"test|contracept|childbearing|potential", text[max(0, hit.start()
-                                 - 30):hit.end() + 30], re.IGNORECASE):
-            neg, cue = negated(text, hit.start())
-            node = ir.FindingAtom(key=key, value=True)
-            out.append(Found(ir.Not(item=node) if neg else node, hit.start(), hit.end(),
-                             "pregnancy",
-                             spans=[(hit.start(), hit.end())] + ([cue] if cue else [])))
+    out.extend(_pregnancy(text))
     brain = _BRAIN.search(text)
     if brain:
         q = (brain.group("q") or "").lower()
@@ -83,4 +77,41 @@ def recognize(clause: Clause) -> list[Found]:
         out.append(Found(ir.Not(item=node) if neg else node, brain.start(), brain.end(),
                          "cns_metastases",
                          spans=[(brain.start(), brain.end())] + ([cue] if cue else [])))
+    return out
+
+
+def _pregnancy(text: str) -> list[Found]:
+    """Pregnancy and breastfeeding.  One negation before both covers both:
+    "Not pregnant or nursing" is not (pregnant or nursing)."""
+    hits = []
+    for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
+        hit = pattern.search(text)
+        if hit and not re.search(r"test|contracept|childbearing|potential", text[max(0, hit.start()
+                                 - 30):hit.end() + 30], re.IGNORECASE):
+            hits.append((hit, key))
+    if not hits:
+        return []
+    hits.sort(key=lambda h: h[0].start())
+    first, last = hits[0][0], hits[-1][0]
+    neg, cue = negated(text, first.start())
+    between = text[first.end():last.start()]
+    shared = len(hits) == 2 and re.fullmatch(r"\s*(?:,|or|and/or|nor|and)\s*", between,
+                                             re.IGNORECASE) is not None
+    # "Pregnant or breastfeeding women": only women can be; the word adds nothing.
+    base = max(0, first.start() - 30)
+    who = [(base + m.start(), base + m.end())
+           for m in _WOMEN.finditer(text[base:last.end() + 30])]
+    if shared or len(hits) == 1:
+        atoms = tuple(ir.FindingAtom(key=key, value=True) for _, key in hits)
+        node: ir.Node = atoms[0] if len(atoms) == 1 else ir.Or(items=atoms)
+        spans = [(h.start(), h.end()) for h, _ in hits] + who + ([cue] if cue else [])
+        return [Found(ir.Not(item=node) if neg else node, first.start(), last.end(),
+                      "pregnancy", spans=spans)]
+    out = []
+    for n, (hit, key) in enumerate(hits):
+        neg, cue = negated(text, hit.start())
+        atom = ir.FindingAtom(key=key, value=True)
+        spans = [(hit.start(), hit.end())] + (who if n == 0 else []) + ([cue] if cue else [])
+        out.append(Found(ir.Not(item=atom) if neg else atom, hit.start(), hit.end(),
+                         "pregnancy", spans=spans))
     return out

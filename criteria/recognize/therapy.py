@@ -83,6 +83,29 @@ def _participation(clause: Clause) -> list[Found]:
                   spans=[(m.start(), m.end()), (w.start, end)])]
 
 
+_REQUIRING_CUE = re.compile(r"\b(?:requir|need|necessitat)", re.IGNORECASE)
+_REQUIRING = re.compile(
+    r"\b(?:requir\w*|needs?|needed|needing|necessitat\w*)\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
+
+
+def _not_treating_a_condition(text: str, drugs: list, classes: list, kinds: list
+                              ) -> tuple[list, list, list]:
+    """"Active infection requiring systemic therapy", "autoimmune disease that
+    has required systemic treatment": the treatment qualifies the condition
+    named before it; it is not the patient's cancer therapy, so it is left to
+    the conditions (and to a person)."""
+    firsts = [m.start for m in vocab.find_conditions(text)]
+    if not firsts:
+        return drugs, classes, kinds
+
+    def treats(start: int) -> bool:
+        return min(firsts) < start and _REQUIRING.search(text[max(0, start - 40):start]) \
+            is not None
+
+    return ([d for d in drugs if not treats(d.start)], [c for c in classes if not treats(c.start)],
+            [(m, k) for m, k in kinds if not treats(m.start())])
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one grammar
     text = clause.text
     out = _participation(clause)
@@ -99,6 +122,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         classes = [c for c in classes
                    if not _SUPPORT.search(text, max(0, c.start - 40), c.start)]
     kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
+    if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
+        drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
     if not drugs and not classes and not kinds:
         return []
     spans: list[tuple[int, int]] = [(m.start, m.end) for m in drugs + classes]
