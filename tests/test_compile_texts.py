@@ -165,3 +165,28 @@ def test_pregnancy_and_nursing(kind, text, doc, expected):
 def test_treatment_of_a_condition_is_not_cancer_therapy():
     (c,) = compile_text("T", "Exclusion Criteria:\n* Active infection requiring systemic therapy")
     assert "treatments" not in c.rule and "infection" in c.rule
+
+
+@pytest.mark.parametrize("kind,text,end,expected", [
+    # "No ... within 30 days" under inclusion: the patient must NOT have had it
+    ("inclusion", "No other investigational agents within 30 days", None, "pass"),
+    ("inclusion", "No other investigational agents within 30 days", "2026-11-10", "fail"),
+    ("inclusion", "At least 30 days since other prior experimental drugs", "2026-09-01", "pass"),
+    ("inclusion", "At least 30 days since other prior experimental drugs", "2026-11-01", "fail"),
+    ("inclusion", "No other concurrent investigational drugs", "2026-10-01", "pass"),
+    ("exclusion", "Concurrent treatment with other investigational agents", "2026-12-31", "fail"),
+    ("exclusion", "Participation in another clinical trial within 4 weeks", "2026-11-01", "fail"),
+])
+def test_participation_windows_and_negation(kind, text, end, expected):
+    doc = {"findings": {"trial_participation_end": end}} if end else {}
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,weeks", [
+    ("Estimated life expectancy for at least three months", 13),
+    ("Life expectancy of 3 months or more", 13),
+    ("Life expectancy greater than twelve weeks", 12),
+])
+def test_life_expectancy_in_words(text, weeks):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert c.compiled == "full" and "life_expectancy_weeks" in c.rule and str(weeks) in c.rule

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir
-from criteria.grammar import find_thresholds
+from criteria.grammar import WORD_NUMBERS, find_thresholds
 from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 _MEASURABLE = re.compile(
@@ -15,8 +15,17 @@ _MEASURABLE = re.compile(
     r"1\.[01])?(?:\s+criteria)?)?",
     re.IGNORECASE,
 )
-_LIFE = re.compile(r"\b(?:life\s+expectancy|expected\s+survival|survival\s+expectancy|"
+_LIFE = re.compile(r"\b(?:(?:estimated|expected|anticipated|predicted)\s+)?"
+                   r"(?:life\s+expectancy|expected\s+survival|survival\s+expectancy|"
                    r"estimated\s+survival|expected\s+to\s+survive)\b", re.IGNORECASE)
+_STRICT_WORDS = ("greater than", "more than", "over", ">", "longer than")
+_LIFE_AMOUNT = re.compile(
+    r"[^\w;.]{0,3}(?:(?:is|of|for|should\s+be|must\s+be|estimated\s+(?:to\s+be|at))\s+)*"
+    r"(?:(?P<cmp>at\s+least|greater\s+than|more\s+than|longer\s+than|over|minimum\s+of|"
+    r"no\s+less\s+than|>|≥|>=)\s*)?(?:a\s+minimum\s+of\s+|of\s+)?"
+    r"(?P<n>\d+(?:\.\d+)?|" + "|".join(WORD_NUMBERS) + r")\s*(?:\(\d+\)\s*)?"
+    r"(?P<u>week|month|year|day)s?(?:\s+or\s+(?:more|longer|greater|above))?\b",
+    re.IGNORECASE)
 _TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.]{0,30}?"
                      r"\b(?:tumou?r\s+(?:tissue|samples?|specimens?|blocks?)|archival\s+"
                      r"(?:tumou?r\s+)?(?:tissue|samples?|specimens?))|\b(?:tumou?r|archival)\s+"
@@ -63,6 +72,17 @@ def recognize(clause: Clause) -> list[Found]:
             out.append(Found(ir.FindingAtom(key="life_expectancy_weeks", op=th.op, value=weeks),
                              life.start(), end, "life_expectancy"))
             break
+        else:
+            # "for at least three months", "of 3 months or more"
+            amount = _LIFE_AMOUNT.match(text, life.end())
+            if amount:
+                n = amount.group("n").lower()
+                value = float(n) if n[0].isdigit() else float(WORD_NUMBERS[n])
+                strict = (amount.group("cmp") or "").lower() in _STRICT_WORDS
+                weeks = round(value * _WEEKS[amount.group("u").lower()], 1)
+                out.append(Found(ir.FindingAtom(key="life_expectancy_weeks",
+                                                op=">" if strict else ">=", value=weeks),
+                                 life.start(), amount.end(), "life_expectancy"))
     tissue = _TISSUE.search(text)
     if tissue:
         out.append(Found(ir.FindingAtom(key="tumor_tissue_available", value=True),

@@ -42,8 +42,8 @@ _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treat
                       r"ongoing|concomitant|are\s+receiving|is\s+receiving)\b", re.IGNORECASE)
 _PARTICIPATION = re.compile(
     r"\bparticipat\w+\b[^;.]{0,60}?\b(?:clinical\s+(?:trial|study)|investigational|"
-    r"(?:another|other)\s+(?:trial|study))|\binvestigational\s+(?:agents?|drugs?|products?|"
-    r"devices?|therapy)\b",
+    r"(?:another|other)\s+(?:trial|study))|\b(?:investigational|experimental)\s+(?:agents?|"
+    r"drugs?|products?|devices?|therapy|therapies|treatments?|medications?)\b",
     re.IGNORECASE,
 )
 
@@ -66,21 +66,49 @@ def _count(text: str) -> int:
 
 
 def _participation(clause: Clause) -> list[Found]:
+    """Another trial's treatment: within a window ("within 4 weeks"), a washout
+    ("at least 30 days since prior investigational drugs": not within 30 days),
+    or at present ("no concurrent investigational agents": not within 0 days,
+    the last investigational treatment is today or later)."""
     text = clause.text
     m = _PARTICIPATION.search(text)
     if not m:
         return []
-    windows = [w for w in find_windows(text) if w.kind == "within"]
-    if not windows:
+    windows = find_windows(text)
+    within = [w for w in windows if w.kind == "within"]
+    since = [w for w in windows if w.kind == "since"]
+    now = _CONCURRENT.search(text)
+    if within:
+        w, atom_days, washout = within[0], within[0].days, False
+    elif since and clause.kind == "inclusion":
+        w, atom_days, washout = since[0], since[0].days, True
+    elif now:
+        w, atom_days, washout = None, 0, False
+    else:
         return []
-    w = windows[0]
-    end = max(m.end(), w.end)
-    tail = re.match(r"[^;.]*?(?:first\s+dose|enrol\w+|randomi[sz]\w+|registration)(?:\s+of\s+"
-                    r"(?:the\s+)?study\s+(?:drug|treatment))?", text[end:], re.IGNORECASE)
-    if tail:
-        end += tail.end()
-    return [Found(ir.ParticipationAtom(within_days=w.days), m.start(), end, "participation",
-                  spans=[(m.start(), m.end()), (w.start, end)])]
+    spans = [(m.start(), m.end())]
+    end = m.end()
+    if w is not None:
+        end = max(end, w.end)
+        tail = re.match(r"[^;.]*?(?:first\s+dose|enrol\w+|randomi[sz]\w+|registration)"
+                        r"(?:\s+of\s+(?:the\s+)?study\s+(?:drug|treatment))?", text[end:],
+                        re.IGNORECASE)
+        if tail:
+            end += tail.end()
+        spans.append((w.start, end))
+    else:
+        spans.append((now.start(), now.end()))
+    node: ir.Node = ir.ParticipationAtom(within_days=atom_days)
+    neg, cue = negated(text, min(s for s, _ in spans))
+    if neg != washout:  # a washout is itself "not within"; a negated washout is rare
+        node = ir.Not(item=node)
+    if neg and cue:
+        spans.append(cue)
+    return [Found(node, min(s for s, _ in spans), end, "participation", spans=spans)]
+
+
+_CONCURRENT = re.compile(r"\b(?:concurrent(?:ly)?|current(?:ly)?|ongoing|simultaneous(?:ly)?|"
+                         r"at\s+the\s+same\s+time)\b", re.IGNORECASE)
 
 
 _REQUIRING_CUE = re.compile(r"\b(?:requir|need|necessitat)", re.IGNORECASE)
