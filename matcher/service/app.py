@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -123,7 +125,14 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
     if seed:
         seed_if_empty(registry)
     engine = Engine(registry)
-    app = FastAPI(title="trialmatch", version="1",
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Build the match plan before taking requests: the first request is not slow.
+        await run_in_threadpool(engine.plan)
+        yield
+
+    app = FastAPI(title="trialmatch", version="1", lifespan=lifespan,
                   description="Clinical trial matching: patients (contract JSON or FHIR R4) "
                               "against a registry of compiled trials.")
     app.state.registry = registry

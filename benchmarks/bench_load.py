@@ -1,0 +1,169 @@
+"""Load benchmark of ``POST /v1/match``: a real ``trialmatch serve`` on
+127.0.0.1 with a registry of 1,000 compiled corpus trials, driven by 16
+concurrent clients from this (second) process for a bounded time.
+
+The registry (124 head-and-neck legacy XML trials and the first 876 TrialGPT
+oncology trials of ``../shared/data/trials``) is compiled once and cached in
+``--registry`` (default ``/tmp/trialmatch-bench-registry``).  Patients are the
+example documents of ``examples/`` and the contract example, in turn.  Most
+corpus trials are closed, so requests ask for every status (``status=any``).
+
+Prints p50, p99, mean, requests/s and errors for each query tried::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [--seconds 30] [--clients 16]
+        [--workers 2] [--query 'status=any&limit=10'] [--query 'status=any']
+
+Exits 0 with a message when ``../shared/data`` is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from matcher.service.registry import Registry  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+TRIALS = DATA / "trials"
+PATIENTS = sorted((ROOT / "examples").glob("*.json")) + [
+    p for p in [ROOT.parent / "shared" / "contract" / "patient.example.json"] if p.is_file()]
+
+
+def build_registry(folder: Path, size: int) -> Registry:
+    """The cached registry of ``size`` compiled corpus trials."""
+    registry = Registry(folder)
+    if registry.count() >= size:
+        return registry
+    from criteria.sources import read_trial_paths
+    from matcher.library import compile_each
+
+    items = (read_trial_paths([TRIALS / "ctgov_legacy_xml_head_and_neck"])
+             + read_trial_paths([TRIALS / "trialgpt_format_oncology_990.jsonl"]))[:size + 20]
+    print(f"compiling {len(items)} corpus trials into {folder} (once) ...", file=sys.stderr)
+    stored = 0
+    for outcome in compile_each(items, workers=2):
+        if outcome.compiled is not None and stored < size:
+            registry.put_trial(outcome.compiled, "corpus", outcome.compiled.trial.source)
+            stored += 1
+    return registry
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "matcher.cli", "serve", "--data", str(folder), "--port",
+         str(port), "--workers", str(workers)], env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_ready(base: str, key: str, workers: int, timeout: float = 180.0) -> None:
+    """Health first, then enough matches that every worker has built its plan."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    body = PATIENTS[0].read_bytes()
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    with httpx.Client(timeout=120) as client:
+        for _ in range(4 * workers):
+            client.post(base + "/v1/match?status=any&limit=1", content=body, headers=headers)
+
+
+async def drive(base: str, key: str, query: str, clients: int, seconds: float
+                ) -> tuple[list[float], int, int, float]:
+    bodies = [p.read_bytes() for p in PATIENTS]
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    latencies: list[float] = []
+    errors = 0
+    sizes = 0
+    stop = time.monotonic() + seconds
+
+    async def client_loop(n: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors, sizes
+        i = n
+        while time.monotonic() < stop:
+            body = bodies[i % len(bodies)]
+            i += 1
+            start = time.perf_counter()
+            try:
+                r = await client.post(f"{base}/v1/match?{query}", content=body, headers=headers)
+                ok = r.status_code == 200
+                sizes += len(r.content)
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - start)
+            errors += not ok
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    began = time.monotonic()
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        await asyncio.gather(*(client_loop(n, client) for n in range(clients)))
+    return latencies, errors, sizes, time.monotonic() - began
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--registry", default="/tmp/trialmatch-bench-registry")
+    ap.add_argument("--trials", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--query", action="append",
+                    help="query string(s) to measure (default: status=any&limit=10)")
+    args = ap.parse_args()
+    if not TRIALS.is_dir():
+        print(f"benchmark skipped: {TRIALS} is absent")
+        return 0
+    folder = Path(args.registry)
+    registry = build_registry(folder, args.trials)
+    key = registry.create_key("bench")
+    print(f"registry: {registry.count()} trials; {args.clients} clients, {args.workers} server "
+          f"workers, {args.seconds:g} s per query, patients: {len(PATIENTS)} documents in turn")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(folder, port, args.workers)
+    try:
+        wait_ready(base, key, args.workers)
+        for query in args.query or ["status=any&limit=10"]:
+            latencies, errors, size, wall = asyncio.run(
+                drive(base, key, query, args.clients, args.seconds))
+            n = len(latencies)
+            print(f"{query:32s} requests {n:6d}  errors {errors}  "
+                  f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
+                  f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
+                  f"mean {statistics.mean(latencies) * 1000:7.1f} ms  "
+                  f"{n / wall:6.1f} req/s  {size / max(n, 1) / 1024:8.1f} KiB/answer")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
