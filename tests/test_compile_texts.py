@@ -190,3 +190,26 @@ def test_participation_windows_and_negation(kind, text, end, expected):
 def test_life_expectancy_in_words(text, weeks):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     assert c.compiled == "full" and "life_expectancy_weeks" in c.rule and str(weeks) in c.rule
+
+
+@pytest.mark.parametrize("text,ecog,expected", [
+    ("Must not have ECOG performance status of 2 or more.", 1, "pass"),
+    ("Must not have ECOG performance status of 2 or more.", 3, "fail"),
+    ("No ECOG performance status of greater than 2.", 2, "pass"),
+    ("No ECOG performance status of greater than 2.", 3, "fail"),
+    ("ECOG performance status 2 or less", 2, "pass"),
+    ("ECOG performance status less than 3", 3, "fail"),
+])
+def test_performance_direction_and_negation(text, ecog, expected):
+    doc = {"performance_status": [{"scale": "ECOG", "value": ecog, "date": "2026-11-10"}]}
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # a PDQ label names the treatment; the negation after it governs
+    ("Chemotherapy: No prior therapy", [], "pass"),
+    ("Chemotherapy: No prior therapy",
+     [{"kind": "drug", "name": "cisplatin", "start": "2025-01-01", "end": "2025-03-01"}], "fail"),
+])
+def test_negation_after_a_label_naming_the_treatment(text, treatments, expected):
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected

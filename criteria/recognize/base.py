@@ -65,7 +65,8 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
         return False, None
     cue = hits[-1]
     # "no ... or ..." keeps its scope; a positive verb in between ends it.
-    between = window[cue.end():]
+    # "must not have", "does not have": the verb belongs to the cue.
+    between = re.sub(r"^\s*(?:have|has|had|be|been)\b", "", window[cue.end():])
     if re.search(r"\b(?:but|except|unless|however|with|has|have|had)\b", between, re.IGNORECASE):
         return False, None
     return True, (window_start + cue.start(), window_start + cue.end())

@@ -6,7 +6,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import comparator
-from criteria.recognize.base import Clause, Found, mentions_any
+from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 # Acronyms match with their case ("WHO" is not "who", "PS" not "ps").
 _ECOG = re.compile(
@@ -14,9 +14,11 @@ _ECOG = re.compile(
     r"Organi[sz]ation|Zubrod|ecog|performance\s+status))\b"
 )
 _KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
-_CMP = (r"(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|no\s+(?:more|greater)\s+than|"
-        r"not\s+(?:more|greater)\s+than|less\s+th[ae]n\s+or\s+equal\s+to|at\s+least|"
-        r"greater\s+than\s+or\s+equal\s+to|of|=|:)?\s*")
+_CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|"
+        r"no\s+(?:more|greater)\s+than|not\s+(?:more|greater)\s+than|"
+        r"less\s+th[ae]n\s+or\s+equal\s+to|at\s+least|greater\s+than\s+or\s+equal\s+to|"
+        r"greater\s+than|more\s+than|higher\s+than|less\s+th[ae]n|lower\s+than|above|below|"
+        r"of|=|:)?\s*")
 _SCORE_LIST = re.compile(
     r"(?P<a>[0-5])(?:\s*(?:-|–|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*(?:\s*,?\s*(?:or|and)\s*"
     r"(?P<c>[0-5])))?(?!\d|\.\d|\s*%)"
@@ -41,6 +43,29 @@ _GATE = ("ecog", "eastern", "who", "world", "zubrod", "performance", "ps", "karn
          "lansky")
 
 
+# "2 or more", "70% or higher": the direction is written after the number.
+_AFTER = re.compile(r"\s*(?:%\s*)?(?:or|and)\s+(?:(?P<up>more|higher|greater|above|over|worse)|"
+                    r"(?P<down>less|lower|below|under|fewer|better))\b", re.IGNORECASE)
+
+
+def _direction(text: str, end: int, op: str | None) -> tuple[str | None, int]:
+    after = _AFTER.match(text, end)
+    if after is None:
+        return op, end
+    if after.group("up"):
+        return ">=", after.end()
+    return "<=", after.end()
+
+
+def _found(text: str, node: ir.Node, start: int, end: int) -> Found:
+    """"Must not have ECOG 2 or more", "No Karnofsky below 60%": negated."""
+    neg, cue = negated(text, start)
+    if neg and cue:
+        return Found(ir.Not(item=node), start, end, "performance_status",
+                     spans=[(start, end), cue])
+    return Found(node, start, end, "performance_status")
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
@@ -55,10 +80,12 @@ def recognize(clause: Clause) -> list[Found]:
             op = _op(m.group("cmp"))
             if b is not None:  # "60-100%": at least the lower bound
                 node = ir.PerformanceAtom(scale="Karnofsky", op=">=", value=min(a, int(b)))
-            else:
+            end = m.end()
+            if b is None:
+                op, end = _direction(text, end, op)
                 node = ir.PerformanceAtom(scale="Karnofsky", op=op or ">=", value=a)
             if 0 <= node.value <= 100:
-                out.append(Found(node, kps.start(), m.end(), "performance_status"))
+                out.append(_found(text, node, kps.start(), end))
     ecog = _ECOG.search(text)
     if ecog and not (kps and ecog.start() >= kps.start() and ecog.end() <= kps.end() + 25):
         m = re.compile(_CMP + _SCORE_LIST.pattern, re.IGNORECASE).search(text, ecog.end(),
@@ -72,9 +99,9 @@ def recognize(clause: Clause) -> list[Found]:
                 if min(a, int(hi)) > 0:
                     node = ir.And(items=(ir.PerformanceAtom(scale="ECOG", op=">=", value=a),
                                          node))
-            elif op is not None:
-                node = ir.PerformanceAtom(scale="ECOG", op=op, value=a)
-            else:
-                node = ir.PerformanceAtom(scale="ECOG", op="==", value=a)
-            out.append(Found(node, ecog.start(), m.end(), "performance_status"))
+            end = m.end()
+            if hi is None:
+                op, end = _direction(text, end, op)
+                node = ir.PerformanceAtom(scale="ECOG", op=op or "==", value=a)
+            out.append(_found(text, node, ecog.start(), end))
     return out

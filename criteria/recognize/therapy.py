@@ -172,7 +172,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # "Endocrine therapy: No prior therapy": the label names the topic; what
         # follows it says whether it is required or excluded.
         later = [s for s, _ in spans if s >= after_label]
-        first = min(later) if later else after_label
+        # Only the label names a treatment ("Chemotherapy: No prior therapy"): the
+        # whole rest of the clause is what the negation must cover.
+        first = min(later) if later else len(text)
     neg, cue = negated(text, first, scope=max(30, first - after_label))
     if neg and cue and cue[0] < after_label and after_label:
         neg, cue = False, None
