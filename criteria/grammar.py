@@ -166,8 +166,9 @@ _PERIOD = r"\s*[-‐]?\s*(?P<u>day|week|month|year|d\b|wk|mo|yr)s?"
 
 WINDOW_PATTERNS: list[tuple[str, str]] = [
     # "within 4 weeks prior to", "in the last 6 months", "during the past year"
-    (rf"(?:within|in\s+the\s+(?:last|past|previous|preceding)|during\s+the\s+(?:last|past|"
-     rf"previous|preceding))\s+{_AMOUNT}{_PERIOD}", "within"),
+    (rf"(?:within(?:\s+(?:the\s+)?(?:last|past|previous|preceding))?|in\s+the\s+(?:last|past|"
+     rf"previous|preceding)|during\s+the\s+(?:last|past|previous|preceding))\s+{_AMOUNT}{_PERIOD}",
+     "within"),
     (r"(?:within|in|during)\s+the\s+(?:last|past|previous|preceding)\s+(?P<u>year|month|week|day)",
      "within1"),
     # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"

@@ -72,14 +72,21 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     return True, (window_start + cue.start(), window_start + cue.end())
 
 
-_LEADING_LABEL = re.compile(r"^\s*[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*")
+_LEADING_LABEL = re.compile(r"\s*[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*")
 
 
 def label_end(text: str) -> int:
-    """End of a leading PDQ label ("Endocrine therapy: No prior therapy"): mentions
-    inside it name the topic, not a requirement, and a negation after it governs."""
-    m = _LEADING_LABEL.match(text)
-    return m.end() if m and len(m.group(0).split()) <= 6 else 0
+    """End of the leading PDQ labels ("Endocrine therapy: No prior therapy", and a
+    section label before it, "PROTOCOL ENTRY CRITERIA: Endocrine therapy: ..."):
+    mentions inside them name the topic, not a requirement, and a negation after
+    them governs."""
+    end = 0
+    for _ in range(3):
+        m = _LEADING_LABEL.match(text, end)
+        if not m or len(m.group(0).split()) > 6:
+            break
+        end = m.end()
+    return end
 
 
 def mentions_any(text: str, keys: tuple[str, ...]) -> bool:

@@ -77,7 +77,7 @@ def _participation(clause: Clause) -> list[Found]:
     windows = find_windows(text)
     within = [w for w in windows if w.kind == "within"]
     since = [w for w in windows if w.kind == "since"]
-    now = _CONCURRENT.search(text)
+    now = _CONCURRENT.search(text, label_end(text))  # not "PRIOR/CONCURRENT THERAPY:"
     if within:
         w, atom_days, washout = within[0], within[0].days, False
     elif since and clause.kind == "inclusion":
@@ -154,6 +154,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
     if not drugs and not classes and not kinds:
         return []
+    after_label = label_end(text)
+    if after_label and any(m.start >= after_label for m in drugs + classes) or any(
+            m.start() >= after_label for m, _ in kinds) and after_label:
+        # "Endocrine therapy: No concurrent immunosuppressive drugs": the text after
+        # the label names the treatment; the label only files it.
+        drugs = [m for m in drugs if m.start >= after_label]
+        classes = [m for m in classes if m.start >= after_label]
+        kinds = [(m, k) for m, k in kinds if m.start() >= after_label]
     spans: list[tuple[int, int]] = [(m.start, m.end) for m in drugs + classes]
     spans += [(m.start(), m.end()) for m, _ in kinds]
     class_ids = [c.id for c in classes]
@@ -167,7 +175,6 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                 class_ids[i] = special
     negation = False
     first = min(s for s, _ in spans)
-    after_label = label_end(text)
     if first < after_label:
         # "Endocrine therapy: No prior therapy": the label names the topic; what
         # follows it says whether it is required or excluded.
