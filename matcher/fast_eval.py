@@ -157,16 +157,58 @@ def atom_value(atom: ir.Node, v: dict[str, Any]) -> Tri:  # noqa: C901 - one bra
             return _cmp(x, op, value)
         case ir.DiagnosisAtom():
             return _diagnosis(atom, v.get("diagnoses") or [])
-        case ir.TreatmentAtom():
-            return _treatment(atom, v.get("treatments") or [], bool(v.get("history_complete")))
-        case ir.ConditionAtom():
-            return _condition(atom, v.get("conditions") or [], bool(v.get("history_complete")))
+        case ir.TreatmentAtom() | ir.ConditionAtom():
+            return compile_atom(atom)(v)
         case ir.ParticipationAtom(within_days=days):
             ago = _get(v.get("participation"), "days_ago")
             if ago is None:
                 return False if v.get("history_complete") else None
             return ago <= days
     raise TypeError(f"no native evaluation for {type(atom).__name__}")
+
+
+def _lab_fn(atom: ir.LabAtom) -> Callable[[dict[str, Any]], Tri]:
+    analyte, op, threshold, days = atom.analyte, _OPS[atom.op], atom.value, atom.within_days
+    field = {"uln": "x_uln", "lln": "x_lln", None: "value"}[atom.relative_to]
+
+    def value(v: dict[str, Any]) -> Tri:
+        lab = v["labs"].get(analyte)
+        if lab is None:
+            return None
+        x = lab.get(field)
+        if x is None:
+            return None
+        if days is not None:
+            ago = lab.get("days_ago")
+            if ago is None or ago > days:
+                return None
+        return bool(op(x, threshold))
+    return value
+
+
+def _age_fn(atom: ir.AgeAtom) -> Callable[[dict[str, Any]], Tri]:
+    op, threshold = _OPS[atom.op], atom.value
+
+    def value(v: dict[str, Any]) -> Tri:
+        age = v.get("age")
+        return None if age is None else bool(op(age, threshold))
+    return value
+
+
+@lru_cache(maxsize=65536)
+def compile_atom(atom: ir.Node) -> Callable[[dict[str, Any]], Tri]:
+    """The atom as a function of the facts' values, its facets bound once:
+    what a plan calls per patient."""
+    match atom:
+        case ir.LabAtom():
+            return _lab_fn(atom)
+        case ir.AgeAtom():
+            return _age_fn(atom)
+        case ir.TreatmentAtom():
+            return _treatment_fn(atom)
+        case ir.ConditionAtom():
+            return _condition_fn(atom)
+    return lambda v: atom_value(atom, v)
 
 
 def _facet_any(values: tuple[str, ...] | None, known: str, d: dict[str, Any]) -> Tri | str:
@@ -197,7 +239,7 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
     return False
 
 
-def _treatment(atom: ir.TreatmentAtom, records: list[dict[str, Any]], complete: bool) -> Tri:
+def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
     drugs, classes, kinds = atom.drugs, atom.classes, atom.kinds
 
     def match(t: dict[str, Any]) -> bool:
@@ -228,13 +270,19 @@ def _treatment(atom: ir.TreatmentAtom, records: list[dict[str, Any]], complete: 
         settings = atom.settings
         checks.append(lambda t: _member(t["setting"], settings))
     timed = atom.within_days is not None or atom.ongoing is not None
-    if atom.min_lines is not None:
-        if sum(1 for t in records if match(t)) >= atom.min_lines:
-            return True
-        return None if not complete else False
+    min_lines = atom.min_lines
     facets = (lambda t: _and(*(c(t) for c in checks))) if checks else None
-    return _exists(records, match, facets, closed_by_record=not timed,
-                   history_complete=complete)
+
+    def value(v: dict[str, Any]) -> Tri:
+        records = v.get("treatments") or []
+        complete = bool(v.get("history_complete"))
+        if min_lines is not None:
+            if sum(1 for t in records if match(t)) >= min_lines:
+                return True
+            return None if not complete else False
+        return _exists(records, match, facets, closed_by_record=not timed,
+                       history_complete=complete)
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -242,11 +290,8 @@ def _absent_concepts(concepts: tuple[str, ...]) -> tuple[str, ...]:
     return _self_and_ancestors(concepts)
 
 
-def _condition(atom: ir.ConditionAtom, records: list[dict[str, Any]], complete: bool) -> Tri:
+def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
     concepts, excluding = atom.concepts, atom.excluding
-    # The reference executor sees only the records naming one of the atom's
-    # concepts (``matcher.evaluate._project``), the absence clause included.
-    records = [c for c in records if any(x in c["concepts"] for x in concepts)]
 
     def match(c: dict[str, Any]) -> bool:
         have = c["concepts"]
@@ -275,5 +320,13 @@ def _condition(atom: ir.ConditionAtom, records: list[dict[str, Any]], complete: 
         return c["status"] == "absent" and any(x in c["named"] for x in named_absent)
 
     facets = (lambda c: _and(*(f(c) for f in checks))) if checks else None
-    return _exists(records, match, facets, closed_by_record=atom.within_days is None,
-                   history_complete=complete, absent=absent)
+    closed = atom.within_days is None
+
+    def value(v: dict[str, Any]) -> Tri:
+        # The reference executor sees only the records naming one of the atom's
+        # concepts (``matcher.evaluate._project``), the absence clause included.
+        records = [c for c in v.get("conditions") or []
+                   if any(x in c["concepts"] for x in concepts)]
+        return _exists(records, match, facets, closed_by_record=closed,
+                       history_complete=bool(v.get("history_complete")), absent=absent)
+    return value

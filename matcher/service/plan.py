@@ -27,7 +27,7 @@ from criteria import ir
 from criteria.trial import CompiledTrial
 from matcher.evaluate import relaxed
 from matcher.facts import Facts, build_facts
-from matcher.fast_eval import Tri, atom_value
+from matcher.fast_eval import Tri, atom_value, compile_atom
 from matcher.match import trial_result
 from matcher.patient import PatientDocument
 from matcher.score import VERDICT_ORDER, score, verdict
@@ -129,7 +129,7 @@ class _Rule:
     constant: str | None  # a status that needs no data
     leaves: tuple[int, ...] = ()  # atom indexes
     low: Any = None  # v -> 0/1/2, review parts as fail (pass, for an exclusion)
-    high: Any = None
+    high: Any = None  # None: no review part, ``low`` decides alone
 
 
 def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
@@ -141,6 +141,11 @@ def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
         return _Rule("review")
     leaves = tuple(dict.fromkeys(atom_index[a] for a in ir.atoms(logic)
                                  if not isinstance(a, ir.Review)))
+    if not any(isinstance(a, ir.Review) for a in ir.atoms(logic)):
+        # No review part: both readings agree, one expression decides.
+        one = _expr(logic, atom_index, 0)
+        fn = eval(f"lambda v: {'2 - ' + one if criterion.kind == 'exclusion' else one}")  # noqa: S307
+        return _Rule(None, leaves, fn, None)
     if criterion.kind == "exclusion":  # eligibility is the negation; review as pass, then fail
         low, high = (f"2 - {_expr(logic, atom_index, 2)}", f"2 - {_expr(logic, atom_index, 0)}")
     else:
@@ -152,6 +157,8 @@ def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
 def _status(rule: _Rule, values: list[int]) -> str:
     if rule.constant is not None:
         return rule.constant
+    if rule.high is None:
+        return _STATUS_OF[rule.low(values)]
     low, high = rule.low(values), rule.high(values)
     if low == high:
         return _STATUS_OF[low]
@@ -198,6 +205,7 @@ class MatchPlan:
         for r, rule in enumerate(self.rules):
             for i in rule.leaves:
                 self.rules_of_atom[i].append(r)
+        self.atom_fns = [compile_atom(a) for a in self.atoms]
         self.trial_atoms: list[list[int]] = [
             sorted({i for r in rules for i in self.rules[r].leaves}) for rules in self.trial_rules]
         self.default_values: dict[bool, list[int]] = {}
@@ -220,12 +228,13 @@ class MatchPlan:
         changed = []
         v = facts.values
         seen: set[int] = set()
+        fns = self.atom_fns
         for key in filled_slots(v):
             for i in self.by_slot.get(key, ()):
                 if i in seen:
                     continue
                 seen.add(i)
-                value = _TRI[atom_value(self.atoms[i], v)]
+                value = _TRI[fns[i](v)]
                 if value != defaults[i]:
                     values[i] = value
                     changed.append(i)
