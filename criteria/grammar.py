@@ -72,9 +72,10 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
                r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"
                r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
                r"sec(?:onds)?|s|ms|msec)(?![A-Za-z0-9])")
-_ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+|\s*-?\s*fold\s+|\s+)?(?:the\s+)?(?:institutional\s+|"
-        r"laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+of\s+(?:the\s+)?normal"
-        r"(?:\s+(?:range|limits?|value))?|(?P<abbr>ULN|LLN|UNL|ULRR|LLRR)|maximum\s+normal\s+"
+_ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+(?:of\s+)?|\s*-?\s*fold\s+|\s+)?(?:the\s+)?"
+        r"(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
+        r"(?:\s+(?:range|limits?|value))?|(?:(?P<side2>upper|lower)\s+normal\s+limits?)|"
+        r"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)|maximum\s+normal\s+"
         r"(?:value|limit)|(?<=times\s)normal(?:\s+(?:value|limit))?)")
 
 # Tried first: a one-decimal mantissa glued to "10^N" ("4.010^9/L").
@@ -92,6 +93,11 @@ THRESHOLD_RE = re.compile(
     re.IGNORECASE,
 )
 _SCI_RE = re.compile(_SCI_UNIT, re.IGNORECASE)
+_BARE_LIMIT_RE = re.compile(
+    rf"(?P<cmp>{_COMPARATOR_RE.pattern})(?:the\s+)?(?:institutional\s+|laboratory\s+|site\s+)?"
+    rf"(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal(?:\s+(?:range|limits?|"
+    rf"value))?|(?P<side2>upper|lower)\s+normal\s+limits?|"
+    rf"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)\b)", re.IGNORECASE)
 _ULN_RE = re.compile(_ULN, re.IGNORECASE)
 _SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "³": "3"}
 
@@ -149,13 +155,24 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
                 note = (f'read "{m.group(0).strip()}" as {number} x {unit} '
                         f"(multiplication sign lost in the source)")
         elif uln:
-            relative = "lln" if (uln.group("side") or "").lower() == "lower" or \
-                (uln.group("abbr") or "").upper() in ("LLN", "LLRR") else "uln"
+            relative = _side(uln)
         elif tail.strip():
             unit = tail.strip()
         out.append(Threshold(op, parse_number(number), unit, relative, m.start(), m.end(),
                              m.group(0), note))
-    return tuple(out)
+    # "no greater than the upper limit of normal", "<= IULN": one times the limit.
+    for m in _BARE_LIMIT_RE.finditer(text):
+        if any(t.start < m.end() and m.start() < t.end for t in out):
+            continue
+        out.append(Threshold(comparator(m.group("cmp")), 1.0, None, _side(m), m.start(),
+                             m.end(), m.group(0)))
+    return tuple(sorted(out, key=lambda t: t.start))
+
+
+def _side(m: re.Match[str]) -> str:
+    side = (m.group("side") or m.group("side2") or "").lower()
+    return "lln" if side == "lower" or (m.group("abbr") or "").upper() in (
+        "LLN", "LLRR", "ILLN") else "uln"
 
 
 # ---------------------------------------------------------------- time windows

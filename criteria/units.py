@@ -69,6 +69,10 @@ def _normalise(text: str) -> str:
     s = _RE_BSA.sub("", s)
     s = re.sub(r"\bper\s+", "/", s, flags=re.IGNORECASE)
     s = _RE_24H.sub("/day", s)
+    # "1.5 G/L", "4 T/L": giga- and tera-cells per litre as Chinese and French labs
+    # print counts (upper case only: "g/L" is grams).
+    s = re.sub(r"^([GT])\s*/", lambda m: ("gigacount" if m.group(1) == "G" else "teracount")
+               + "/", s)
     m = _RE_POWER.match(s)
     if m:
         exp = int(m.group(1))

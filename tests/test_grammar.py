@@ -69,3 +69,15 @@ def test_grammar_never_raises(text):
         assert 0 <= t.start < t.end <= len(text)
     for w in find_windows(text):
         assert w.days >= 0
+
+
+@pytest.mark.parametrize("text,op,value,relative", [
+    ("Bilirubin no greater than upper limit of normal (ULN)", "<=", 1.0, "uln"),
+    ("Bilirubin > upper limit of normal (ULN).", ">", 1.0, "uln"),
+    ("Creatinine <= IULN", "<=", 1.0, "uln"),
+    ("AST/ALT: <= 1.5 times of upper normal limit", "<=", 1.5, "uln"),
+    ("ALT < 3 x upper limit of normal", "<", 3.0, "uln"),
+])
+def test_limits_of_normal_with_and_without_a_multiple(text, op, value, relative):
+    (t,) = find_thresholds(text)
+    assert (t.op, t.value, t.unit, t.relative_to) == (op, value, None, relative)

@@ -129,3 +129,8 @@ def test_same_dimension(a: str, b: str, mw: float | None, expected: bool) -> Non
 def test_one_registry() -> None:
     assert registry() is registry()
     assert parse_unit("g/L")._REGISTRY is registry()
+
+
+def test_giga_per_litre_as_chinese_labs_print_it():
+    assert convert(1.5, "G/L", "10^9/L") == pytest.approx(1.5)
+    assert convert(90, "g/L", "g/dL") == pytest.approx(9.0)  # lower case stays grams
