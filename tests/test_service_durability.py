@@ -3,6 +3,7 @@ an ingest, and the registry reopens readable with every acknowledged trial."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,11 +25,12 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SI
 
 
 def _study(n: int) -> str:
-    text = (f"Inclusion Criteria:\\n- Age >= {18 + n % 5} years\\n- ECOG 0-1\\n"
-            f"- Hemoglobin >= {8 + n % 3} g/dL\\nExclusion Criteria:\\n- Pregnant or breastfeeding")
-    return ('{"protocolSection": {"identificationModule": {"nctId": "NCT9%07d", '
-            '"briefTitle": "Durability %d"}, "statusModule": {"overallStatus": "RECRUITING"}, '
-            '"eligibilityModule": {"eligibilityCriteria": "%s"}}}' % (n, n, text))
+    text = (f"Inclusion Criteria:\n- Age >= {18 + n % 5} years\n- ECOG 0-1\n"
+            f"- Hemoglobin >= {8 + n % 3} g/dL\nExclusion Criteria:\n- Pregnant or breastfeeding")
+    return json.dumps({"protocolSection": {
+        "identificationModule": {"nctId": f"NCT9{n:07d}", "briefTitle": f"Durability {n}"},
+        "statusModule": {"overallStatus": "RECRUITING"},
+        "eligibilityModule": {"eligibilityCriteria": text}}})
 
 
 def _free_port() -> int:
