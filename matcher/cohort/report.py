@@ -122,6 +122,9 @@ def summarize(out_dir: Path) -> tuple[dict[str, Any], list[TrialReport]]:
         "least(len(list_filter(statuses, lambda s: s = 'fail')), 2) AS nf, "
         "least(len(list_filter(statuses, lambda s: s = 'unknown')), 2) AS nu, count(*) "
         "FROM r GROUP BY ALL").fetchall()
+    shapes_by_trial: dict[str, list[tuple]] = {}
+    for shape in shapes:
+        shapes_by_trial.setdefault(shape[0], []).append(shape)
     verdict_rows = con.execute("SELECT trial_id, verdict, count(*) FROM r GROUP BY ALL").fetchall()
     verdicts: dict[str, dict[str, int]] = {}
     for trial_id, verdict, n in verdict_rows:
@@ -135,23 +138,31 @@ def summarize(out_dir: Path) -> tuple[dict[str, Any], list[TrialReport]]:
         for c in crit:
             c.counts = counts.get(trial_id, {}).get(c.position, {})
         total = sum(verdicts.get(trial_id, {}).values())
-        mine = [s for s in shapes if s[0] == trial_id]
-        for _, ff, fu, nf, nu, n in mine:
-            ff0 = ff - 1 if ff else None   # list_position is 1-based, 0 when absent
-            fu0 = fu - 1 if fu else None
+        # Funnel by difference arrays: a row is out from its first fail on, and
+        # uncertain from its first unknown until its first fail.
+        size = len(crit) + 1
+        d_out, d_unc = [0] * size, [0] * size
+        for _, ff, fu, nf, nu, n in shapes_by_trial.get(trial_id, []):
+            ff0 = min(ff - 1, len(crit)) if ff else None  # list_position: 1-based, 0 = none
+            fu0 = min(fu - 1, len(crit)) if fu else None
             if nf == 1 and ff0 is not None and ff0 < len(crit):
                 crit[ff0].only_fail += n
                 if nu == 0:
                     crit[ff0].only_blocker += n
             if nf == 0 and nu == 1 and fu0 is not None and fu0 < len(crit):
                 crit[fu0].only_unknown += n
-            for c in crit:
-                if ff0 is not None and ff0 <= c.position:
-                    c.out += n
-                elif fu0 is not None and fu0 <= c.position:
-                    c.uncertain += n
-                else:
-                    c.clear += n
+            if ff0 is not None:
+                d_out[ff0] += n
+            if fu0 is not None and (ff0 is None or fu0 < ff0):
+                d_unc[fu0] += n
+                if ff0 is not None:
+                    d_unc[ff0] -= n
+        out_so_far = unc_so_far = 0
+        for c in crit:
+            out_so_far += d_out[c.position] if c.position < size else 0
+            unc_so_far += d_unc[c.position] if c.position < size else 0
+            c.out, c.uncertain = out_so_far, unc_so_far
+            c.clear = total - out_so_far - unc_so_far
         reports.append(TrialReport(trial_id, titles.get(trial_id, ""), total,
                                    verdicts.get(trial_id, {}), crit))
     return manifest, reports
