@@ -232,8 +232,24 @@ def compile_clause(clause: Clause, context: int = 0
     elif leftovers:
         review = leftovers
     if review:
-        logic = ir.And(items=(logic, *(ir.Review(text=r) for r in review)))
+        parts = tuple(ir.Review(text=r) for r in review)
+        if leftovers and review is leftovers and clause.kind == "inclusion":
+            logic = _qualify(logic, parts)
+        else:
+            logic = ir.And(items=(logic, *parts))
     return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+def _qualify(logic: ir.Node, parts: tuple[ir.Review, ...]) -> ir.Node:
+    """Words nobody compiled in a negated requirement qualify what it negates:
+    "No prior chemotherapy for metastatic disease" is not (chemotherapy and
+    [for metastatic disease]), so adjuvant chemotherapy makes it a review, never
+    a fail.  Outside a negation they stay beside the rule."""
+    if isinstance(logic, ir.Not):
+        return ir.Not(item=ir.And(items=(logic.item, *parts)))
+    if isinstance(logic, ir.And) and all(isinstance(i, ir.Not) for i in logic.items):
+        return ir.And(items=tuple(_qualify(i, parts) for i in logic.items))
+    return ir.And(items=(logic, *parts))
 
 
 @lru_cache(maxsize=32768)

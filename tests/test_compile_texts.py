@@ -39,7 +39,7 @@ RULES = [
     ("Chemotherapy: No prior chemotherapy", "inclusion", "full", ["not (any t in treatments"]),
     ("HIV negative", "inclusion", "full", ['not (any c in conditions: (("hiv"']),
     ("Absence of any unstable systemic diseases or active uncontrolled infections",
-     "inclusion", "partial", ["not (any c in conditions"]),
+     "inclusion", "partial", ["not ((any c in conditions", "c.controlled == false"]),
     ("Patients must have a performance status of less then or equal to 2 (ECOG Criteria).",
      "inclusion", "partial", ["performance.ecog <= 2"]),
     # Hemoglobin in mmol/L needs a molar mass the vocabulary does not give: review,
@@ -213,3 +213,31 @@ def test_performance_direction_and_negation(text, ecog, expected):
 ])
 def test_negation_after_a_label_naming_the_treatment(text, treatments, expected):
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+ADJUVANT_CISPLATIN = [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10",
+                       "end": "2023-06-21", "setting": "adjuvant"}]
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # the qualifier limits what is negated: adjuvant chemotherapy is for a person to judge
+    ("No prior chemotherapy for metastatic or recurrent disease", ADJUVANT_CISPLATIN, "review"),
+    ("No prior chemotherapy for metastatic or recurrent disease", [], "pass"),
+    ("Chemotherapy: No prior chemotherapy for head and neck cancer", ADJUVANT_CISPLATIN,
+     "review"),
+    ("No prior chemotherapy", ADJUVANT_CISPLATIN, "fail"),
+])
+def test_qualifiers_of_a_negated_treatment(text, treatments, expected):
+    doc = {"treatments": treatments, "diagnoses": [
+        {"condition": "squamous cell carcinoma of the oral tongue", "site": "oral tongue",
+         "status": ["recurrent"]}]}
+    assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "No severe medical problems unrelated to malignancy that would interfere with compliance",
+    "Other: No other concurrent, active, invasive malignancies",
+])
+def test_a_cancer_named_as_a_reference_is_not_the_diagnosis(text):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert "any diagnosis" not in c.rule

@@ -114,3 +114,19 @@ def connector(between: str) -> str:
     if re.search(r"\b(?:or|and/or)\b", tail, re.IGNORECASE):
         return "or"
     return "and"
+
+
+# A condition named only to say what something else is not, or what a treatment
+# was for: "medical problems unrelated to the malignancy", "no prior
+# chemotherapy for head and neck cancer" (the treatment's indication).
+_NOT_THE_SUBJECT = re.compile(
+    r"\b(?:unrelated\s+to|related\s+to|due\s+to|secondary\s+to|caused\s+by|associated\s+with|"
+    r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
+    r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"
+    r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,2}for\s+(?:the\s+)?"
+    r"(?:treatment\s+of\s+)?(?:\w+\s+){0,3}$", re.IGNORECASE)
+
+
+def not_the_subject(text: str, start: int) -> bool:
+    """Is the mention at ``start`` only a reference point, not a requirement?"""
+    return _NOT_THE_SUBJECT.search(text, max(0, start - 60), start) is not None

@@ -7,7 +7,7 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import find_windows
-from criteria.recognize.base import Clause, Found, label_end, negated
+from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
@@ -42,7 +42,7 @@ def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mentio
         return False
     ancestors = vocab.condition_ancestors(concept.id)
     if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
-        before = text[max(0, m.start - 25):m.start].lower()
+        before = re.split(r"[;.]", text[max(0, m.start - 45):m.start].lower())[-1]
         return not re.search(r"other|second|prior|previous|history|additional|another", before)
     return False
 
@@ -114,7 +114,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if any(s < m.end and m.start < e for s, e in lab_names):
             continue  # "HBV DNA", "HIV antibody": a lab test, read by the lab recognizer
         concept = vocab.condition(m.id)
-        if concept is None or _is_index_cancer(concept, text, m):
+        if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
         raw.append((m, concept))
     for e in _ELLIPSIS.finditer(text):

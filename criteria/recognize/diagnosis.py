@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir, vocab
-from criteria.recognize.base import Clause, Found, negated
+from criteria.recognize.base import Clause, Found, negated, not_the_subject
 
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
@@ -24,7 +24,7 @@ _CONFIRMED = re.compile(r"\b(?P<h>histolog\w*|patholog\w*)(?:\s*(?:and/or|or|/)\
                         r"(?:confirmed|proven|documented)", re.IGNORECASE)
 _CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lymphom|leuk|"
                            r"melanom|myelom|glioma|blastom", re.IGNORECASE)
-_OTHER = re.compile(r"\b(?:other|second|another|additional|prior|previous)\b[^;.,]{0,20}$",
+_OTHER = re.compile(r"\b(?:other|second|another|additional|prior|previous)\b[^;.]{0,35}$",
                     re.IGNORECASE)
 
 
@@ -61,9 +61,11 @@ def recognize(clause: Clause) -> list[Found]:
         concept = vocab.condition(m.id)
         if concept is None or concept.id == "other-malignancy":
             continue
+        if not_the_subject(text, m.start):
+            continue
         parts = _decompose(concept)
         if parts is not None:
-            if _OTHER.search(text[max(0, m.start - 30):m.start]):
+            if _OTHER.search(text[max(0, m.start - 45):m.start]):
                 continue
             histologies.extend(parts[0])
             sites.extend(parts[1])
@@ -78,7 +80,7 @@ def recognize(clause: Clause) -> list[Found]:
             target = sites
         else:
             continue
-        if _OTHER.search(text[max(0, m.start - 30):m.start]):
+        if _OTHER.search(text[max(0, m.start - 45):m.start]):
             continue  # "other malignancies": a comorbidity, not the index cancer
         target.append(concept.id)
         spans.append((m.start, m.end))
