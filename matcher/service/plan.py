@@ -128,12 +128,12 @@ class _Rule:
 
     constant: str | None  # a status that needs no data
     leaves: tuple[int, ...] = ()  # atom indexes
-    low: Any = None  # v -> 0/1/2, review parts as fail (pass, for an exclusion)
-    high: Any = None  # None: no review part, ``low`` decides alone
+    low: str = ""  # expression over v: 0/1/2, review parts as fail (as pass, for an exclusion)
+    high: str = ""  # the same with review parts read the other way; "" when there are none
 
 
 def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
-    """``matcher.evaluate.evaluate_criterion``'s status logic, compiled."""
+    """``matcher.evaluate.evaluate_criterion``'s status logic, as expressions."""
     if criterion.logic is None:
         return _Rule("pass" if criterion.compiled == "full" else "review")
     logic, _ = relaxed(criterion.kind, criterion.logic)
@@ -141,28 +141,40 @@ def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
         return _Rule("review")
     leaves = tuple(dict.fromkeys(atom_index[a] for a in ir.atoms(logic)
                                  if not isinstance(a, ir.Review)))
+    negate = "2 - " if criterion.kind == "exclusion" else ""
     if not any(isinstance(a, ir.Review) for a in ir.atoms(logic)):
         # No review part: both readings agree, one expression decides.
-        one = _expr(logic, atom_index, 0)
-        fn = eval(f"lambda v: {'2 - ' + one if criterion.kind == 'exclusion' else one}")  # noqa: S307
-        return _Rule(None, leaves, fn, None)
+        return _Rule(None, leaves, negate + _expr(logic, atom_index, 0))
     if criterion.kind == "exclusion":  # eligibility is the negation; review as pass, then fail
-        low, high = (f"2 - {_expr(logic, atom_index, 2)}", f"2 - {_expr(logic, atom_index, 0)}")
-    else:
-        low, high = _expr(logic, atom_index, 0), _expr(logic, atom_index, 2)
-    # Our own generated arithmetic over integer indexes: no user text reaches it.
-    return _Rule(None, leaves, eval(f"lambda v: {low}"), eval(f"lambda v: {high}"))  # noqa: S307
+        return _Rule(None, leaves, negate + _expr(logic, atom_index, 2),
+                     negate + _expr(logic, atom_index, 0))
+    return _Rule(None, leaves, _expr(logic, atom_index, 0), _expr(logic, atom_index, 2))
 
 
-def _status(rule: _Rule, values: list[int]) -> str:
-    if rule.constant is not None:
-        return rule.constant
-    if rule.high is None:
-        return _STATUS_OF[rule.low(values)]
-    low, high = rule.low(values), rule.high(values)
-    if low == high:
-        return _STATUS_OF[low]
-    return "unknown" if low == 1 or high == 1 else "review"
+_CHUNK = 2000  # criteria per generated function
+
+
+def _status_functions(rules: list[_Rule]) -> list[Any]:
+    """Functions ``f(v, s)`` writing every data-dependent criterion's status
+    into ``s``: one line per criterion, so a request pays no call per criterion.
+    The code is generated from our own integer-indexed expressions only."""
+    blocks = []
+    for r, rule in enumerate(rules):
+        if rule.constant is not None:
+            continue
+        if not rule.high:
+            blocks.append(f"    s[{r}] = S[{rule.low}]")
+        else:
+            blocks.append(f"    lo = {rule.low}; hi = {rule.high}\n"
+                          f"    s[{r}] = S[lo] if lo == hi else "
+                          "('unknown' if lo == 1 or hi == 1 else 'review')")
+    functions = []
+    for start in range(0, len(blocks), _CHUNK):
+        namespace: dict[str, Any] = {"S": _STATUS_OF}
+        source = "def f(v, s):\n" + "\n".join(blocks[start:start + _CHUNK]) + "\n"
+        exec(compile(source, "<match-plan>", "exec"), namespace)  # noqa: S102
+        functions.append(namespace["f"])
+    return functions
 
 
 @dataclass
@@ -201,20 +213,15 @@ class MatchPlan:
                     self.rules.append(_rule_of(c, atom_index))
                 ids.append(rule_index[key])
             self.trial_rules.append(ids)
-        self.rules_of_atom: list[list[int]] = [[] for _ in self.atoms]
-        for r, rule in enumerate(self.rules):
-            for i in rule.leaves:
-                self.rules_of_atom[i].append(r)
         self.atom_fns = [compile_atom(a) for a in self.atoms]
         self.trial_atoms: list[list[int]] = [
             sorted({i for r in rules for i in self.rules[r].leaves}) for rules in self.trial_rules]
+        self.constant_status: list[str] = [r.constant or "" for r in self.rules]
+        self.status_functions = _status_functions(self.rules)
         self.default_values: dict[bool, list[int]] = {}
-        self.default_status: dict[bool, list[str]] = {}
         for policy in (False, True):
             empty = _empty_values(policy)
-            values = [_TRI[atom_value(a, empty)] for a in self.atoms]
-            self.default_values[policy] = values
-            self.default_status[policy] = [_status(r, values) for r in self.rules]
+            self.default_values[policy] = [_TRI[atom_value(a, empty)] for a in self.atoms]
 
     def __len__(self) -> int:
         return len(self.trials)
@@ -240,21 +247,17 @@ class MatchPlan:
                     changed.append(i)
         return values, changed
 
-    def statuses(self, facts: Facts, values: list[int], changed: list[int]) -> list[str]:
-        """Every distinct criterion's status; only those reading a changed atom
-        are computed, the others keep their empty-patient status."""
-        status = list(self.default_status[facts.assume_absent])
-        rules: set[int] = set()
-        for i in changed:
-            rules.update(self.rules_of_atom[i])
-        for r in rules:
-            status[r] = _status(self.rules[r], values)
+    def statuses(self, values: list[int]) -> list[str]:
+        """Every distinct criterion's status from the atom values."""
+        status = list(self.constant_status)
+        for f in self.status_functions:
+            f(values, status)
         return status
 
     def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], list[int]]:
         """Verdict and score of the chosen trials, best first (as ``match_patient``)."""
-        values, changed = self.atom_values(facts)
-        status = self.statuses(facts, values, changed)
+        values, _changed = self.atom_values(facts)
+        status = self.statuses(values)
         ranked = []
         for t in chosen:
             sts = [status[r] for r in self.trial_rules[t]]
