@@ -71,7 +71,7 @@ def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[byte
     return subprocess.Popen(
         [sys.executable, "-m", "matcher.cli", "serve", "--data", str(folder), "--port",
          str(port), "--workers", str(workers)], env=env, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "ab"))  # noqa: SIM115
 
 
 def wait_ready(base: str, key: str, workers: int, timeout: float = 180.0) -> None:
@@ -97,6 +97,7 @@ async def drive(base: str, key: str, query: str, clients: int, seconds: float
     latencies: list[float] = []
     errors = 0
     sizes = 0
+    kinds: dict[str, int] = {}
     stop = time.monotonic() + seconds
 
     async def client_loop(n: int, client: httpx.AsyncClient) -> None:
@@ -110,8 +111,11 @@ async def drive(base: str, key: str, query: str, clients: int, seconds: float
                 r = await client.post(f"{base}/v1/match?{query}", content=body, headers=headers)
                 ok = r.status_code == 200
                 sizes += len(r.content)
-            except httpx.HTTPError:
+                if not ok:
+                    kinds[f"HTTP {r.status_code}"] = kinds.get(f"HTTP {r.status_code}", 0) + 1
+            except httpx.HTTPError as exc:
                 ok = False
+                kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
             latencies.append(time.perf_counter() - start)
             errors += not ok
 
@@ -119,6 +123,8 @@ async def drive(base: str, key: str, query: str, clients: int, seconds: float
     began = time.monotonic()
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         await asyncio.gather(*(client_loop(n, client) for n in range(clients)))
+    if kinds:
+        print("errors: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
     return latencies, errors, sizes, time.monotonic() - began
 
 
