@@ -31,6 +31,7 @@ from matcher.service import ctgov
 from matcher.service.audit import AuditMiddleware, audit_logger
 from matcher.service.engine import Engine
 from matcher.service.fhir_out import searchset
+from matcher.service.fhir_validate import bundle_problems
 from matcher.service.ingest import (
     compile_and_store,
     parse_trials_json,
@@ -93,6 +94,18 @@ def _as_of(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise invalid([problem("/as_of", "must be a date YYYY-MM-DD", "query")]) from None
+
+
+def _strict_fhir(text: str) -> None:
+    """Refuse a FHIR Bundle holding invalid resources (``fhir=strict``)."""
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return  # the patient reader names the broken JSON
+    if isinstance(obj, dict) and obj.get("resourceType") == "Bundle":
+        problems = bundle_problems(obj)
+        if problems:
+            raise invalid(problems, "invalid FHIR resources")
 
 
 def _trial_ids(values: list[str] | None) -> set[str] | None:
@@ -193,10 +206,15 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
                                            description="only the best N trials in full")] = None,
         engine_name: Annotated[Literal["fast", "rule-engine"],
                                Query(alias="engine", description="executor")] = "fast",
+        fhir: Annotated[Literal["lenient", "strict"],
+                        Query(description="strict: refuse any invalid FHIR resource")
+                        ] = "lenient",
     ) -> Response:
         _require_type(request, JSON_TYPES)
         day = _as_of(as_of)
         text = await _text(request)
+        if fhir == "strict":
+            await run_in_threadpool(_strict_fhir, text)
         try:
             patient = load_patient(text, "body")
         except PatientError as exc:
