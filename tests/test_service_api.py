@@ -390,3 +390,12 @@ def test_strict_fhir_accepts_the_sample_bundles(service):
                         headers=_h(key, "application/fhir+json"))
         assert r.status_code == 200, bundle.name
         assert r.json()["results"]
+
+
+def test_query_and_body_problems_come_together(service):
+    client, key, _ = service
+    r = client.post("/v1/match?as_of=2026-02-30&trials=NOPE", content=b'{"id": "x"}',
+                    headers=_h(key))
+    assert r.status_code == 422
+    found = {(p["in"], p["pointer"]) for p in r.json()["problems"]}
+    assert {("query", "/as_of"), ("query", "/trials"), ("body", "/birth_date")} <= found

@@ -211,23 +211,31 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
                         ] = "lenient",
     ) -> Response:
         _require_type(request, JSON_TYPES)
-        day = _as_of(as_of)
         text = await _text(request)
         if fhir == "strict":
             await run_in_threadpool(_strict_fhir, text)
+        # Every problem at once: the query's and the body's.
+        problems: list[dict[str, str]] = []
+        day = None
         try:
-            patient = load_patient(text, "body")
-        except PatientError as exc:
-            raise invalid([problem(pointer(path), message) for path, message in exc.problems],
-                          "invalid patient document") from None
-        except RecursionError:
-            raise invalid([problem("", "not valid JSON (nested too deeply)")]) from None
+            day = _as_of(as_of)
+        except ApiError as err:
+            problems.extend(err.problems or [])
         ids = _trial_ids(trials)
         if ids is not None:
             unknown = sorted(ids - await run_in_threadpool(engine.known_ids))
-            if unknown:
-                raise invalid([problem("/trials", f"unknown trial id {i}", "query")
-                               for i in unknown])
+            problems.extend(problem("/trials", f"unknown trial id {i}", "query")
+                            for i in unknown)
+        patient = None
+        try:
+            patient = load_patient(text, "body")
+        except PatientError as exc:
+            problems.extend(problem(pointer(path), message) for path, message in exc.problems)
+        except RecursionError:
+            problems.append(problem("", "not valid JSON (nested too deeply)"))
+        if problems or patient is None:
+            raise invalid(problems, "invalid request" if patient is not None
+                          else "invalid patient document")
         answer = await run_in_threadpool(
             engine.match, patient, patient.effective_as_of(day), assume_absent,
             status == "any", ids, limit, engine_name)
