@@ -111,7 +111,7 @@ _CROSS_REFERENCE = re.compile(r"\bsee\s+(?:disease|patient)\s+characteristics\b|
 
 # Text that states no requirement: PDQ placeholders.
 _NO_REQUIREMENT = re.compile(
-    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:not\s+specified|"
+    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:not\s+spe\w{0,3}ified|"
     r"see\s+(?:disease|patient)\s+characteristics|no\s+(?:eligibility\s+)?"
     r"(?:criteria|restrictions?|limits?)|none|any(?:\s+age)?|n/?a|not\s+applicable)\W*$",
     re.IGNORECASE)
@@ -390,7 +390,10 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                 list_windows[seg.header_start] = own[-1].days
     for seg in segments:
         header_windows = [w for w in find_windows(seg.header) if w.kind == "within"]
-        prefix = seg.label + " " if seg.label else ""
+        # A label is context; one printed without its colon ("Chemotherapy" on a
+        # line of its own) gets one, so that the recognizers read it as a label.
+        label = seg.label.rstrip()
+        prefix = (label if label.endswith(":") else label + ":") + " " if label else ""
         clause = Clause(text=prefix + seg.text, kind=seg.kind, header=seg.header or seg.label,
                         lab_window_days=header_windows[0].days if header_windows else None,
                         list_window_days=list_windows.get(seg.header_start) if seg.header else None)

@@ -175,6 +175,13 @@ def split_clauses(text: str, item: Segment) -> list[Segment]:
 # "Excluded:"): PDQ text puts the value on the next lines.  The label becomes the
 # header of the items that follow, until the next label or section.
 _LABEL_ONLY = re.compile(r"^\W{0,3}(?P<label>[A-Za-z][A-Za-z0-9 /&,()'\-]{0,48}?)\s*:\s*$")
+# PDQ records also print the labels without a colon, on a line of their own:
+# "Endocrine therapy" then "  - Not specified".
+_BARE_PDQ_LABEL = re.compile(
+    r"\W{0,3}(?P<label>Age|Sex|Menopausal\s+status|Performance\s+status|Life\s+expectancy|"
+    r"Hematopoietic|Hepatic|Renal|Cardiovascular|Pulmonary|Other|Biologic\s+therapy|"
+    r"Chemotherapy|Endocrine\s+therapy|Radiotherapy|Surgery|Immunotherapy|Neurologic|"
+    r"Gastrointestinal|Metabolic|Immunologic)\s*", re.IGNORECASE)
 _EXCLUDED_LABEL = re.compile(r"^\W*(?:excluded|not\s+allowed|prohibited)\W*$", re.IGNORECASE)
 
 
@@ -272,7 +279,7 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     label: Segment | None = None
     out_since_label = False
     for item in _join_alternatives(_nested_lists(split_items(text, default_kind)), text):
-        only = _LABEL_ONLY.match(item.text)
+        only = _LABEL_ONLY.match(item.text) or _BARE_PDQ_LABEL.fullmatch(item.text)
         if only and len(only.group("label").split()) <= 5:
             if label is not None and label.end >= item.start - 8 and label.kind == item.kind \
                     and not out_since_label:

@@ -241,3 +241,35 @@ def test_qualifiers_of_a_negated_treatment(text, treatments, expected):
 def test_a_cancer_named_as_a_reference_is_not_the_diagnosis(text):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     assert "any diagnosis" not in c.rule
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a condition washout: none within the window qualifies, an older one too
+    ("At least 2 weeks since prior infection", {}, "pass"),
+    ("More than 6 months since myocardial infarction",
+     {"conditions": [{"name": "myocardial infarction", "status": "history",
+                      "onset": "2026-08-01"}]}, "fail"),
+    ("More than 6 months since myocardial infarction",
+     {"conditions": [{"name": "myocardial infarction", "status": "history",
+                      "onset": "2024-01-01"}]}, "pass"),
+    # counting regimens is for a person; none at all qualifies
+    ("No more than 1 prior induction or adjuvant chemotherapy regimen", {}, "pass"),
+    ("No more than 1 prior induction or adjuvant chemotherapy regimen",
+     {"treatments": ADJUVANT_CISPLATIN}, "review"),
+    # a plan or a judgement is not a treatment history
+    ("Ineligible for complete surgical resection",
+     {"treatments": [{"kind": "surgery", "name": "neck dissection", "start": "2023-04-05"}]},
+     "review"),
+    ("No prior cetuximab or other murine monoclonal antibody",
+     {"treatments": [{"kind": "drug", "name": "pembrolizumab", "start": "2025-02-03"}]}, "pass"),
+])
+def test_false_fails_of_the_head_and_neck_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected
+
+
+def test_a_pdq_label_on_its_own_line_is_a_label():
+    text = ("PRIOR CONCURRENT THERAPY:\n\n        Endocrine therapy\n\n          -  Not specified\n"
+            "\n        Chemotherapy\n\n          -  No prior chemotherapy\n")
+    rules = [c.rule for c in compile_text("T", text)]
+    assert not any("endocrine-therapy" in r for r in rules)
+    assert any(r.startswith("not (any t in treatments") for r in rules)

@@ -8,6 +8,7 @@ import re
 from criteria import ir, vocab
 from criteria.grammar import find_windows
 from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
+from criteria.recognize.therapy import prospective
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
@@ -35,6 +36,11 @@ _ELLIPSIS = re.compile(r"\b(?P<w>pleural|pericardial|peritoneal)\s+(?:or|and|/)\
 # The patient's other cancers are recorded as conditions (the index cancer is a
 # diagnosis), so "other malignancy" means any malignancy among the conditions.
 CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
+
+
+_SINCE_GAP = re.compile(r"\s*(?:(?:the|any|a|an|prior|previous|last|most\s+recent|recent|"
+                        r"episode\s+of|history\s+of|resolution\s+of|recovery\s+from|"
+                        r"diagnosis\s+of|onset\s+of)\s+)*", re.IGNORECASE)
 
 
 def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mention) -> bool:
@@ -116,6 +122,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
+        if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
+            continue  # "scheduled to receive radiotherapy": a plan, not a history
         raw.append((m, concept))
     for e in _ELLIPSIS.finditer(text):
         concept = vocab.condition(f"{e.group('w')} effusion")
@@ -130,6 +138,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         return []
     umbrellas = _umbrellas(text, [m for m, _ in raw])
     windows = [w for w in find_windows(text) if w.kind == "within"]
+    since = [w for w in find_windows(text) if w.kind == "since"]
     context_active = bool(re.search(r"uncontroll|active", clause.header, re.IGNORECASE))
     atoms: list[ir.Node] = []
     joints: list[str] = []
@@ -199,7 +208,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
         trailing = _TRAILING_NEG.match(text, m.end)
-        if neg and cue:
+        washout = next((w for w in since if 0 <= m.start - w.end <= 40
+                        and _SINCE_GAP.fullmatch(text, w.end, m.start)), None)
+        if washout is not None and not (neg and cue):
+            # "At least 6 months since myocardial infarction": none within the
+            # window (an older one, or none at all, qualifies).
+            plain = {k: v for k, v in facets.items() if k not in ("within_days", "active_only")}
+            node = ir.Not(item=ir.ConditionAtom(concepts=(cid,), **plain,
+                                                within_days=max(0, washout.days - 1)))
+            spans.append((washout.start, washout.end))
+        elif neg and cue:
             node = ir.Not(item=node)
             spans.append(cue)
         elif trailing:  # "HIV negative", "hepatitis B seronegative"

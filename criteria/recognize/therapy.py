@@ -32,6 +32,12 @@ _CYCLES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:(?:full
                      r"previous)\s+)*(?:cycles?|doses?)", re.IGNORECASE)
 _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+)?(?:lines?|"
                     r"regimens?)", re.IGNORECASE)
+# "No more than 2 prior regimens": the patient's regimens are counted by a
+# person (records are drugs, not lines); none at all certainly qualifies.
+_MAX_LINES = re.compile(rf"\b(?:no|not)\s+more\s+than\s+{_NUM}|\b(?:at\s+most|a\s+maximum\s+of|"
+                        rf"maximum\s+of|up\s+to|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
+                        r"(?:lines?|regimens?|courses?|therap(?:y|ies)|treatments?)\b)",
+                        re.IGNORECASE)
 _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:confirm\w*|"
                           r"evidence|documentation)\s+of\s+(?:disease\s+)?)?(?:progress\w*|"
                           r"refractory|resistan\w+|relapsed|failed|failure)\b", re.IGNORECASE)
@@ -111,6 +117,28 @@ _CONCURRENT = re.compile(r"\b(?:concurrent(?:ly)?|current(?:ly)?|ongoing|simulta
                          r"at\s+the\s+same\s+time)\b", re.IGNORECASE)
 
 
+_PROSPECT_CUE = re.compile(r"candidate|eligible|amenable|suitable|unfit|\bfit\b|plan|schedul|"
+                           r"indicated|appropriate|intend|\bwill\b|undergo|to\s+receive",
+                           re.IGNORECASE)
+_PROSPECT = re.compile(
+    r"\b(?:candidates?|eligible|ineligible|amenable|suitable|unsuitable|unfit|fit|planned|planning|plans?|"
+    r"scheduled|indicated|appropriate|intended|intends?|will\s+(?:be\s+)?(?:undergo\w*|"
+    r"receiv\w*|treated)|to\s+(?:undergo|receive|be\s+treated\s+with))\s+(?:for\s+|to\s+|with\s+)?"
+    r"(?:(?:an?|the|any|further|definitive|curative|complete|major|primary|salvage|concurrent)\s+)*"
+    r"$", re.IGNORECASE)
+def prospective(text: str, start: int, procedure: bool = False) -> bool:
+    """Is the treatment at ``start`` a plan or a judgement ("candidate for",
+    "planned")?  A procedure that is required or needed ("require
+    radiotherapy") is one too; a drug "required" is usually taken now."""
+    if procedure and _NEEDS.search(text, max(0, start - 30), start):
+        return True
+    return _PROSPECT_CUE.search(text) is not None and \
+        _PROSPECT.search(text, max(0, start - 45), start) is not None
+
+
+_NEEDS = re.compile(r"\b(?:requir\w*|needs?|needing)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
 _REQUIRING_CUE = re.compile(r"\b(?:requir|need|necessitat)", re.IGNORECASE)
 _REQUIRING = re.compile(
     r"\b(?:requir\w*|needs?|needed|needing|necessitat\w*)\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
@@ -152,6 +180,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
+    if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
+        # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
+        # a judgement or a plan, never a treatment the patient has had.
+        def planned(start: int) -> bool:
+            return _PROSPECT.search(text, max(0, start - 45), start) is not None
+        drugs = [d for d in drugs if not planned(d.start)]
+        classes = [c for c in classes if not planned(c.start)]
+        kinds = [(m, k) for m, k in kinds if not planned(m.start())]
+    kinds = [(m, k) for m, k in kinds if not _NEEDS.search(text, max(0, m.start() - 30), m.start())]
     if not drugs and not classes and not kinds:
         return []
     after_label = label_end(text)
@@ -250,6 +287,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             rest = {k: v for k, v in facets.items()
                     if k not in ("ended_days_before", "ongoing", "progression", "within_days")}
             node = ir.Not(item=ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1))
+    most = _MAX_LINES.search(text)
+    if most and not facets.get("ongoing") and min_lines is None:
+        end_of_count = re.search(r"\b(?:lines?|regimens?|courses?|therap(?:y|ies)|treatments?)\b",
+                                 text[most.end():])
+        shown = text[most.start():most.end() + (end_of_count.end() if end_of_count else 0)]
+        node = ir.Or(items=(ir.Not(item=node), ir.Review(text=shown.strip())))
+        spans.append((most.start(), most.end() + (end_of_count.end() if end_of_count else 0)))
+        negation = False  # the "no" of "no more than" counts; it does not negate
     if negation:
         node = ir.Not(item=node)
     family = "current_therapy" if facets.get("ongoing") else (
