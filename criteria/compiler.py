@@ -124,6 +124,12 @@ _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
 
+# An exclusion phrased as a prohibition: "Patients must not have ...", "Subjects
+# may not be receiving ...".  ("Patients who have not received ..." states a
+# fact, and stays a negation.)
+_PROHIBITION = re.compile(
+    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:(?:the\s+)?(?:patients?|subjects?|participants?|"
+    r"individuals?|women|men|persons?)\s+)?(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
                         r"\s+of|unless|apart\s+from|but\s+not)\b", re.IGNORECASE)
 
@@ -189,7 +195,16 @@ def compile_clause(clause: Clause, context: int = 0
                         lab_window_days=clause.lab_window_days,
                         list_window_days=clause.list_window_days)
         logic, family, review, notes = compile_clause(clause, context)
-        return (ir.Not(item=logic) if logic is not None else None), family, review, notes
+        return _negate(logic), family, review, notes
+    if clause.kind == "exclusion" and _PROHIBITION.match(text, context):
+        # "Patients must not have HIV infection" listed under exclusions restates
+        # the exclusion: read it as the inclusion it is ("must not have X"), and
+        # exclude whoever fails that.
+        clause = Clause(text=text, kind="inclusion", header=clause.header,
+                        lab_window_days=clause.lab_window_days,
+                        list_window_days=clause.list_window_days)
+        logic, family, review, notes = compile_clause(clause, context)
+        return _negate(logic), family, review, notes
     found: list[Found] = []
     used: list[tuple[int, int]] = [(0, context)] if context else []
     for recognize in RECOGNIZERS:
@@ -238,6 +253,13 @@ def compile_clause(clause: Clause, context: int = 0
         else:
             logic = ir.And(items=(logic, *parts))
     return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+def _negate(logic: ir.Node | None) -> ir.Node | None:
+    """not x, without a double negation."""
+    if logic is None:
+        return None
+    return logic.item if isinstance(logic, ir.Not) else ir.Not(item=logic)
 
 
 def _qualify(logic: ir.Node, parts: tuple[ir.Review, ...]) -> ir.Node:

@@ -273,3 +273,15 @@ def test_a_pdq_label_on_its_own_line_is_a_label():
     rules = [c.rule for c in compile_text("T", text)]
     assert not any("endocrine-therapy" in r for r in rules)
     assert any(r.startswith("not (any t in treatments") for r in rules)
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a prohibition listed under exclusions restates the exclusion
+    ("Patients must not have HIV infection", {}, "pass"),
+    ("Patients must not have HIV infection",
+     {"conditions": [{"name": "HIV infection", "status": "active"}]}, "fail"),
+    # a fact stated negatively stays a negation
+    ("Patients who have not received prior chemotherapy", {}, "fail"),
+])
+def test_prohibitions_under_exclusions(text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind="exclusion") == expected
