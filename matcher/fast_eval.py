@@ -215,7 +215,7 @@ def _facet_any(values: tuple[str, ...] | None, known: str, d: dict[str, Any]) ->
     if not values:
         return "skip"
     concepts = d["concepts"]
-    if any(x in concepts for x in values):
+    if not frozenset(values).isdisjoint(concepts):
         return True
     return False if d[known] else None
 
@@ -240,13 +240,14 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
 
 
 def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
-    drugs, classes, kinds = atom.drugs, atom.classes, atom.kinds
+    # Sets: membership tests in C, not a Python loop per record.
+    drugs, classes, kinds = frozenset(atom.drugs), frozenset(atom.classes), frozenset(atom.kinds)
 
     def match(t: dict[str, Any]) -> bool:
         if not drugs and not classes and not kinds:
             return True
         return ((bool(drugs) and t["drug"] in drugs)
-                or (bool(classes) and any(c in t["classes"] for c in classes))
+                or (bool(classes) and not classes.isdisjoint(t["classes"]))
                 or (bool(kinds) and t["kind"] in kinds))
 
     checks: list[Callable[[dict[str, Any]], Tri]] = []
@@ -291,12 +292,12 @@ def _absent_concepts(concepts: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
-    concepts, excluding = atom.concepts, atom.excluding
+    concepts, excluding = frozenset(atom.concepts), frozenset(atom.excluding)
 
     def match(c: dict[str, Any]) -> bool:
         have = c["concepts"]
-        return (any(x in have for x in concepts)
-                and not (excluding and any(x in have for x in excluding))
+        return (not concepts.isdisjoint(have)
+                and not (excluding and not excluding.isdisjoint(have))
                 and c["status"] != "absent")
 
     checks: list[Callable[[dict[str, Any]], Tri]] = []
@@ -314,10 +315,10 @@ def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
     if atom.min_class is not None:
         nyha = atom.min_class
         checks.append(lambda c: _cmp(c["nyha_class"], ">=", nyha))
-    named_absent = _absent_concepts(concepts)
+    named_absent = frozenset(_absent_concepts(atom.concepts))
 
     def absent(c: dict[str, Any]) -> bool:
-        return c["status"] == "absent" and any(x in c["named"] for x in named_absent)
+        return c["status"] == "absent" and not named_absent.isdisjoint(c["named"])
 
     facets = (lambda c: _and(*(f(c) for f in checks))) if checks else None
     closed = atom.within_days is None
@@ -326,7 +327,7 @@ def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
         # The reference executor sees only the records naming one of the atom's
         # concepts (``matcher.evaluate._project``), the absence clause included.
         records = [c for c in v.get("conditions") or []
-                   if any(x in c["concepts"] for x in concepts)]
+                   if not concepts.isdisjoint(c["concepts"])]
         return _exists(records, match, facets, closed_by_record=closed,
                        history_complete=bool(v.get("history_complete")), absent=absent)
     return value

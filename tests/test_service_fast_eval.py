@@ -177,3 +177,12 @@ def test_empty_patient_defaults_are_what_an_empty_patient_gets():
                 continue
             assert p.default_values[policy][i] == {False: 0, None: 1, True: 2}[
                 evaluate.atom_value(atom, facts)], atom
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["pass", "fail", "unknown", "review"]), max_size=60))
+def test_verdict_and_score_from_counts_equal_the_reference(statuses):
+    from matcher.score import score, verdict
+    from matcher.service.plan import verdict_and_score
+
+    assert verdict_and_score(statuses) == (verdict(statuses), score(statuses))

@@ -30,7 +30,7 @@ from matcher.facts import Facts, build_facts
 from matcher.fast_eval import Tri, atom_value, compile_atom
 from matcher.match import trial_result
 from matcher.patient import PatientDocument
-from matcher.score import VERDICT_ORDER, score, verdict
+from matcher.score import BANDS, CREDIT, VERDICT_ORDER
 
 SlotKey = tuple[str, ...]
 
@@ -177,6 +177,21 @@ def _status_functions(rules: list[_Rule]) -> list[Any]:
     return functions
 
 
+def verdict_and_score(sts: list[str]) -> tuple[str, float]:
+    """``matcher.score.verdict`` and ``score`` from counts (C-level ``count``,
+    no loop per criterion).  The credits are multiples of 1/4, so the sum is
+    exact in any order and the score is the same float."""
+    fails, unknowns = sts.count("fail"), sts.count("unknown")
+    v = "ineligible" if fails else ("possible" if unknowns else "eligible")
+    low, high = BANDS[v]
+    if not sts:
+        return v, round(low, 4)
+    total = (sts.count("pass") * CREDIT["pass"] + sts.count("review") * CREDIT["review"]
+             + unknowns * CREDIT["unknown"] + fails * CREDIT["fail"])
+    width = (high - low) if v == "eligible" else (high - low) * 0.999
+    return v, round(low + width * (total / len(sts)), 4)
+
+
 @dataclass
 class Ranked:
     """One trial's verdict and score, before its full answer is built."""
@@ -260,8 +275,8 @@ class MatchPlan:
         status = self.statuses(values)
         ranked = []
         for t in chosen:
-            sts = [status[r] for r in self.trial_rules[t]]
-            ranked.append(Ranked(t, self.trials[t].trial.trial_id, verdict(sts), score(sts)))
+            v, sc = verdict_and_score([status[r] for r in self.trial_rules[t]])
+            ranked.append(Ranked(t, self.trials[t].trial.trial_id, v, sc))
         ranked.sort(key=lambda r: (VERDICT_ORDER[r.verdict], -r.score, r.trial_id))
         return ranked, values
 
