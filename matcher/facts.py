@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,24 @@ _DATA = Path(__file__).parent / "data"
 @cache
 def _scales() -> dict[str, Any]:
     return yaml.safe_load((_DATA / "performance_scales.yaml").read_text(encoding="utf-8"))
+
+
+# Lookups by raw value, cached: a cohort repeats the same lab names, units, drug
+# and condition names over and over, and tokenizing them for the vocabulary is
+# most of the cost of normalizing a patient.  The vocabularies are read-only.
+_analyte = lru_cache(maxsize=65536)(vocab.analyte)
+_analyte_by_loinc = lru_cache(maxsize=65536)(vocab.analyte_by_loinc)
+_biomarker = lru_cache(maxsize=65536)(vocab.biomarker)
+_normalize_result = lru_cache(maxsize=65536)(vocab.normalize_result)
+_normalize_method = lru_cache(maxsize=65536)(vocab.normalize_method)
+_drug = lru_cache(maxsize=65536)(vocab.drug)
+_classes_of_drug = lru_cache(maxsize=65536)(vocab.classes_of_drug)
+_condition = lru_cache(maxsize=65536)(vocab.condition)
+
+
+@lru_cache(maxsize=65536)
+def _same_unit(a: str, b: str) -> bool:
+    return units.parse_unit(a) == units.parse_unit(b)
 
 
 @dataclass
@@ -115,11 +133,11 @@ def _performance(patient: PatientDocument, facts: Facts) -> None:
 
 def _resolve_analyte(lab: Any) -> vocab.Analyte | None:
     if lab.code is not None and lab.code.code:
-        found = vocab.analyte_by_loinc(lab.code.code)
+        found = _analyte_by_loinc(lab.code.code)
         if found is not None:
             return found
     if lab.name:
-        return vocab.analyte(lab.name)
+        return _analyte(lab.name)
     return None
 
 
@@ -178,7 +196,7 @@ def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dic
     dated = f" on {when}" if when else " (undated)"
     path = f"labs.{analyte.id}"
     if lab.value is None:
-        entry["result"] = vocab.normalize_result(lab.result or "") or (lab.result or "").lower()
+        entry["result"] = _normalize_result(lab.result or "") or (lab.result or "").lower()
         facts.evidence[path] = f"{analyte.label} {lab.result}{dated}{_ref(lab)}"
         if analyte.kind != "qualitative" and entry["result"] in ("undetectable", "negative"):
             # "HBV DNA undetectable": below any threshold a criterion can set.
@@ -196,7 +214,7 @@ def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dic
         entry["problem"] = str(err)
         return entry
     entry["value"] = value
-    if canonical and units.parse_unit(lab.unit) != units.parse_unit(canonical):
+    if canonical and not _same_unit(lab.unit, canonical):
         shown += f" = {_fmt(value)} {canonical}"
     uln, uln_how = _limit(analyte, lab, lab.upper_limit_normal, "high", canonical)
     lln, lln_how = _limit(analyte, lab, lab.lower_limit_normal, "low", canonical)
@@ -237,11 +255,11 @@ def _limit(analyte: vocab.Analyte, lab: Any, own: float | None, side: str,
 def _biomarkers(patient: PatientDocument, facts: Facts) -> None:
     markers: dict[str, Any] = {}
     for record in _latest(list(patient.biomarkers)):
-        found = vocab.biomarker(record.name)
+        found = _biomarker(record.name)
         if found is None or found.id in markers:
             continue
-        result = vocab.normalize_result(record.result) if record.result else None
-        method = vocab.normalize_method(record.method) if record.method else None
+        result = _normalize_result(record.result) if record.result else None
+        method = _normalize_method(record.method) if record.method else None
         markers[found.id] = {"result": result or (record.result or None), "value": record.value,
                              "method": method, "days_ago": _days(facts.as_of, record.date)}
         shown = record.result if record.result else f"{_fmt(record.value)} {record.unit or ''}"
@@ -252,18 +270,25 @@ def _biomarkers(patient: PatientDocument, facts: Facts) -> None:
 
 
 def _concepts(*texts: str | None, code: Any = None) -> set[str]:
+    icd = code.code if code is not None and code.code and "icd" in (code.system or "").lower() \
+        else None
+    return set(_concepts_of(texts, icd))
+
+
+@lru_cache(maxsize=65536)
+def _concepts_of(texts: tuple[str | None, ...], icd: str | None) -> frozenset[str]:
     concepts: set[str] = set()
     for text in texts:
         if not text:
             continue
         for mention in vocab.find_conditions(text):
             concepts |= vocab.condition_ancestors(mention.id)
-        whole = vocab.condition(text)
+        whole = _condition(text)
         if whole is not None:
             concepts |= vocab.condition_ancestors(whole.id)
-    if code is not None and code.code and "icd" in (code.system or "").lower():
-        concepts |= set(vocab.conditions_for_icd10(code.code))
-    return concepts
+    if icd is not None:
+        concepts |= set(vocab.conditions_for_icd10(icd))
+    return frozenset(concepts)
 
 
 def _named(concepts: set[str]) -> list[str]:
@@ -277,7 +302,7 @@ def _named(concepts: set[str]) -> list[str]:
 
 def _has_kind(concepts: set[str], kind: str) -> bool:
     for cid in concepts:
-        concept = vocab.condition(cid)
+        concept = _condition(cid)
         if concept is not None and concept.kind == kind:
             return True
     return False
@@ -326,8 +351,8 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
 def _treatments(patient: PatientDocument, facts: Facts) -> None:
     out = []
     for i, t in enumerate(patient.treatments):
-        drug = vocab.drug(t.name) if t.kind == "drug" else None
-        classes = sorted(vocab.classes_of_drug(t.name)) if t.kind == "drug" else []
+        drug = _drug(t.name) if t.kind == "drug" else None
+        classes = sorted(_classes_of_drug(t.name)) if t.kind == "drug" else []
         if t.kind == "drug" and drug is None:
             # Recorded by class ("G-CSF", "erythropoietin"): the class and its ancestors.
             classes = sorted(_class_closure([m.id for m in vocab.find_drug_classes(t.name)
@@ -368,7 +393,7 @@ _GENERIC_SITES = frozenset({"solid-tumor", "malignant-neoplasm"})
 def _sites(concepts: set[str] | list[str]) -> set[str]:
     out = set()
     for cid in concepts:
-        concept = vocab.condition(cid)
+        concept = _condition(cid)
         if concept is not None and concept.kind == "site" and cid not in _GENERIC_SITES:
             out.add(cid)
     return out
@@ -414,7 +439,7 @@ def _conditions(patient: PatientDocument, facts: Facts) -> None:
         concepts = _concepts(c.name, code=c.code)
         if "malignant-neoplasm" in concepts and _is_index(concepts, diagnoses):
             # The patient's own cancer listed again among the conditions.
-            concepts = {x for x in concepts if vocab.condition(x) is None
+            concepts = {x for x in concepts if _condition(x) is None
                         or "malignant-neoplasm" not in vocab.condition_ancestors(x)}
         when = c.date or c.onset
         out.append({
