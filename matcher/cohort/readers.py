@@ -394,6 +394,7 @@ def _read_tables(folder: Path, chunk_size: int,
     tables = _find_tables(folder)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
     problems: list[str] = []
     for t in tables:
         try:

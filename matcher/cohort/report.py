@@ -76,6 +76,9 @@ class TrialReport:
         return [c for c in ranked if c.only_fail or c.only_unknown]
 
 
+_STATUSES = ("pass", "fail", "unknown", "review")
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -93,6 +96,7 @@ def summarize(out_dir: Path) -> tuple[dict[str, Any], list[TrialReport]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ReportError(f"{manifest_path}: cannot read ({type(err).__name__})") from None
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
     con.execute(f"CREATE VIEW r AS SELECT * FROM read_parquet('{_sql_path(results)}')")
     rows = con.execute(
         "SELECT trial_id, position, criterion_id, kind, text, family, compiled, executor "
@@ -101,19 +105,16 @@ def summarize(out_dir: Path) -> tuple[dict[str, Any], list[TrialReport]]:
     for trial_id, pos, cid, kind, text, family, compiled, executor in rows:
         by_trial.setdefault(trial_id, []).append(CriterionStats(
             int(pos), cid, kind or "", text or "", family or "", compiled or "", executor or ""))
-    max_len = max((len(v) for v in by_trial.values()), default=0)
 
-    # Status counts per position: one scan, one aggregate per (position, status).
+    # Status counts per position: the status lists unnested with their positions
+    # (far cheaper than one FILTER aggregate per position and status).
     counts: dict[str, dict[int, dict[str, int]]] = {}
-    if max_len:
-        statuses = ("pass", "fail", "unknown", "review")
-        cols = [f"count(*) FILTER (WHERE statuses[{k + 1}] = '{s}')"
-                for k in range(max_len) for s in statuses]
-        for row in con.execute(f"SELECT trial_id, {', '.join(cols)} FROM r GROUP BY trial_id"
-                               ).fetchall():
-            per = counts.setdefault(row[0], {})
-            for k in range(max_len):
-                per[k] = {s: int(row[1 + k * 4 + j]) for j, s in enumerate(statuses)}
+    for trial_id, k, status, n in con.execute(
+            "SELECT trial_id, k, s, count(*) FROM (SELECT trial_id, "
+            "unnest(range(len(statuses))) AS k, unnest(statuses) AS s FROM r) GROUP BY ALL"
+            ).fetchall():
+        per = counts.setdefault(trial_id, {}).setdefault(int(k), dict.fromkeys(_STATUSES, 0))
+        per[status] = per.get(status, 0) + int(n)
 
     # Each (patient, trial) reduced to first fail / first unknown / numbers of each.
     shapes = con.execute(
@@ -136,7 +137,7 @@ def summarize(out_dir: Path) -> tuple[dict[str, Any], list[TrialReport]]:
     for trial_id in sorted(by_trial):
         crit = by_trial[trial_id]
         for c in crit:
-            c.counts = counts.get(trial_id, {}).get(c.position, {})
+            c.counts = counts.get(trial_id, {}).get(c.position, dict.fromkeys(_STATUSES, 0))
         total = sum(verdicts.get(trial_id, {}).values())
         # Funnel by difference arrays: a row is out from its first fail on, and
         # uncertain from its first unknown until its first fail.
