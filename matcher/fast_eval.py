@@ -208,6 +208,8 @@ def compile_atom(atom: ir.Node) -> Callable[[dict[str, Any]], Tri]:
             return _treatment_fn(atom)
         case ir.ConditionAtom():
             return _condition_fn(atom)
+        case ir.DiagnosisAtom():
+            return _diagnosis_fn(atom)
     return lambda v: atom_value(atom, v)
 
 
@@ -237,6 +239,39 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
     if None in values or not diagnoses:
         return None
     return False
+
+
+def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
+    """``_diagnosis`` with its facets bound once."""
+    histologies = frozenset(atom.histologies or ())
+    sites = frozenset(atom.sites or ())
+    statuses = frozenset(atom.statuses or ())
+    confirmed = atom.confirmed_by
+
+    def body(d: dict[str, Any]) -> Tri:
+        parts: list[Tri] = []
+        if histologies:
+            parts.append(True if not histologies.isdisjoint(d["concepts"])
+                         else (False if d["has_histology"] else None))
+        if sites:
+            parts.append(True if not sites.isdisjoint(d["concepts"])
+                         else (False if d["has_site"] else None))
+        if statuses:
+            parts.append(True if not statuses.isdisjoint(d["statuses"])
+                         else (None if not d["statuses"] else False))
+        if confirmed:
+            parts.append(_member(d["confirmed_by"], confirmed))
+        return _and(*parts)
+
+    def value(v: dict[str, Any]) -> Tri:
+        diagnoses = v.get("diagnoses") or []
+        values = [body(d) for d in diagnoses]
+        if True in values:
+            return True
+        if None in values or not diagnoses:
+            return None
+        return False
+    return value
 
 
 def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
