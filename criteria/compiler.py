@@ -159,6 +159,10 @@ def compile_clause(clause: Clause, context: int = 0
         # An item under "X allowed provided the following criteria are met:" is a
         # condition of that permission, which applies to some patients only.
         return None, review_family(text) or "other", [text[context:].strip()], []
+    if clause.header and any(w.kind == "since" for w in find_windows(clause.header)):
+        # "At least 7 days since prior CYP450 inducing drugs:" then the drugs: each
+        # item is a washout the intro defines, not a treatment to have had.
+        return None, review_family(text) or "washout", [text[context:].strip()], []
     permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header)
     if permission and not _PERMISSION_DENIED.search(text):
         if _MIXED.search(text):

@@ -193,6 +193,34 @@ _NEGATED_INTRO = re.compile(r"^\W*no\b|\b(?:must\s+not|may\s+not|should\s+not|do
                             r"excluded?|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE)
 
 
+# "No other active malignancy except:" then the excepted cancers, one per item:
+# one criterion, whose exceptions are the items.
+_EXCEPTION_INTRO = re.compile(r"\b(?:except(?:\s+for)?|other\s+than|with\s+the\s+exception\s+of|"
+                              r"excluding|unless|apart\s+from)(?:\s+(?:the\s+)?following)?\s*:\s*$",
+                              re.IGNORECASE)
+
+
+def _merge_exception_lists(items: list[Segment], text: str) -> list[Segment]:
+    out: list[Segment] = []
+    n = 0
+    while n < len(items):
+        item = items[n]
+        if _EXCEPTION_INTRO.search(item.text):
+            end = n + 1
+            while end < len(items) and items[end].indent > item.indent \
+                    and items[end].kind == item.kind:
+                end += 1
+            if end > n + 1:
+                last = items[end - 1]
+                out.append(Segment(item.kind, item.start, last.end, text[item.start:last.end],
+                                   item.header, item.header_start, item.label, item.indent))
+                n = end
+                continue
+        out.append(item)
+        n += 1
+    return out
+
+
 def _nested_lists(items: list[Segment]) -> list[Segment]:
     """An item that ends with ":" and has deeper items under it introduces them:
     it is not a criterion itself but their header, and a negated introduction
@@ -278,7 +306,8 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     out: list[Segment] = []
     label: Segment | None = None
     out_since_label = False
-    for item in _join_alternatives(_nested_lists(split_items(text, default_kind)), text):
+    items = _merge_exception_lists(split_items(text, default_kind), text)
+    for item in _join_alternatives(_nested_lists(items), text):
         only = _LABEL_ONLY.match(item.text) or _BARE_PDQ_LABEL.fullmatch(item.text)
         if only and len(only.group("label").split()) <= 5:
             if label is not None and label.end >= item.start - 8 and label.kind == item.kind \
@@ -297,7 +326,8 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
             kind = "exclusion" if _EXCLUDED_LABEL.search(label.text.split(":")[-2]
                                                          if ":" in label.text else label.text) \
                 else item.kind
-            item = Segment(kind, item.start, item.end, item.text)
+            item = Segment(kind, item.start, item.end, item.text, item.header, item.header_start,
+                           indent=item.indent)
         for clause in split_clauses(text, item):
             if label is not None:
                 clause = Segment(item.kind, clause.start, clause.end, clause.text, clause.header,

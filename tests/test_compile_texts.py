@@ -285,3 +285,27 @@ def test_a_pdq_label_on_its_own_line_is_a_label():
 ])
 def test_prohibitions_under_exclusions(text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind="exclusion") == expected
+
+
+def test_nested_exceptions_belong_to_their_intro():
+    text = ("Inclusion Criteria:\n\n  -  No other active malignancy except:\n\n"
+            "       -  Basal cell or squamous cell skin cancer\n\n"
+            "       -  Carcinoma in situ of the cervix\n\n  -  HIV negative\n")
+    first, second = compile_text("T", text)
+    assert "Carcinoma in situ" in first.text and "cutaneous-scc" in first.rule
+    assert second.text == "HIV negative"
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # hypertension is cardiovascular, not heart disease
+    ("inclusion", "Cardiovascular: No active heart disease",
+     {"conditions": [{"name": "hypertension", "status": "active", "controlled": True}]}, "pass"),
+    # "non-squamous" negates the histology word, not the cancer
+    ("inclusion", "Non-squamous non-small cell lung cancer",
+     {"diagnoses": [{"condition": "lung adenocarcinoma", "histology": "adenocarcinoma"}]},
+     "pass"),  # "non-squamous" is reported for review beside the pass
+    ("inclusion", "No concurrent radiotherapy to only measurable lesion",
+     {"findings": {"measurable_disease": True}}, "pass"),
+])
+def test_more_false_fails_of_the_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

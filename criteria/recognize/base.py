@@ -63,7 +63,12 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     hits = list(NEGATION.finditer(window))
     if not hits:
         return False, None
+    hits = [h for h in hits if not (h.group(0).lower() == "non" and
+                                    window_start + h.end() + 2 < start)]
+    if not hits:
+        return False, None
     cue = hits[-1]
+    # ("non-squamous NSCLC": a "non" glued to a word negates that word only.)
     # "no ... or ..." keeps its scope; a positive verb in between ends it.
     # "must not have", "does not have": the verb belongs to the cue.
     between = re.sub(r"^\s*(?:have|has|had|be|been)\b", "", window[cue.end():])
@@ -127,6 +132,17 @@ _NOT_THE_SUBJECT = re.compile(
     r"(?:treatment\s+of\s+)?(?:\w+\s+){0,3}$", re.IGNORECASE)
 
 
+_FOR = re.compile(r"\bfor\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+
+
 def not_the_subject(text: str, start: int) -> bool:
     """Is the mention at ``start`` only a reference point, not a requirement?"""
-    return _NOT_THE_SUBJECT.search(text, max(0, start - 60), start) is not None
+    if _NOT_THE_SUBJECT.search(text, max(0, start - 60), start) is not None:
+        return True
+    # "3 days for hydroxyurea for CML": a drug's indication.
+    hit = _FOR.search(text, max(0, start - 40), start)
+    if hit is None:
+        return False
+    before = text[max(0, hit.start() - 40):hit.start()]
+    from criteria import vocab  # the vocabulary imports nothing of the recognizers
+    return bool(vocab.find_drugs(before) or vocab.find_drug_classes(before))

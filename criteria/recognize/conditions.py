@@ -38,6 +38,10 @@ _ELLIPSIS = re.compile(r"\b(?P<w>pleural|pericardial|peritoneal)\s+(?:or|and|/)\
 CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
 
 
+# "any non-SCCHN malignancy": a cancer other than the trial's.
+_CONTRACEPTION = re.compile(r"contracept|birth\s+control|childbearing|child-bearing",
+                            re.IGNORECASE)
+_NON_INDEX = re.compile(r"\bnon-?\s?(?:[A-Z]{2,}\b|head\s+and\s+neck\b)")
 _SINCE_GAP = re.compile(r"\s*(?:(?:the|any|a|an|prior|previous|last|most\s+recent|recent|"
                         r"episode\s+of|history\s+of|resolution\s+of|recovery\s+from|"
                         r"diagnosis\s+of|onset\s+of)\s+)*", re.IGNORECASE)
@@ -49,7 +53,8 @@ def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mentio
     ancestors = vocab.condition_ancestors(concept.id)
     if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
         before = re.split(r"[;.]", text[max(0, m.start - 45):m.start].lower())[-1]
-        return not re.search(r"other|second|prior|previous|history|additional|another", before)
+        return not re.search(r"other|second|prior|previous|history|additional|another", before) \
+            and not _NON_INDEX.search(before)
     return False
 
 
@@ -122,6 +127,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
+        if concept.id == "pregnancy" and _CONTRACEPTION.search(text):
+            continue  # "... should a woman become pregnant": contraception, read by a person
         if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
             continue  # "scheduled to receive radiotherapy": a plan, not a history
         raw.append((m, concept))

@@ -24,8 +24,8 @@ _CONFIRMED = re.compile(r"\b(?P<h>histolog\w*|patholog\w*)(?:\s*(?:and/or|or|/)\
                         r"(?:confirmed|proven|documented)", re.IGNORECASE)
 _CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lymphom|leuk|"
                            r"melanom|myelom|glioma|blastom", re.IGNORECASE)
-_OTHER = re.compile(r"\b(?:other|second|another|additional|prior|previous)\b[^;.]{0,35}$",
-                    re.IGNORECASE)
+_OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b|"
+                    r"\bnon-?\s?head\s+and\s+neck\b)[^;.]{0,35}$|\b[Nn]on-?\s?[A-Z]{2,}\b[^;.]{0,35}$")
 
 
 def _decompose(concept: vocab.ConditionConcept) -> tuple[list[str], list[str]] | None:

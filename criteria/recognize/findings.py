@@ -54,6 +54,9 @@ def recognize(clause: Clause) -> list[Found]:
     if not mentions_any(text, _GATE):
         return out
     m = _MEASURABLE.search(text)
+    if m and re.search(r"\bto\s+(?:the\s+)?(?:only\s+|sole\s+|all\s+)?(?:sites?\s+of\s+)?$",
+                       text[max(0, m.start() - 25):m.start()], re.IGNORECASE):
+        m = None  # "radiotherapy to the only measurable lesion": where, not whether
     if m:
         neg, cue = negated(text, m.start())
         node: ir.Node = ir.FindingAtom(key="measurable_disease", value=True)
@@ -106,6 +109,9 @@ def _pregnancy(text: str) -> list[Found]:
     hits = []
     for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
         hit = pattern.search(text)
+        if hit and re.search(r"\b(?:becom\w*|get(?:ting)?|fall)\s+$",
+                             text[max(0, hit.start() - 12):hit.start()], re.IGNORECASE):
+            continue  # "should a woman become pregnant": the future, not a finding
         if hit and not re.search(r"test|contracept|childbearing|potential", text[max(0, hit.start()
                                  - 30):hit.end() + 30], re.IGNORECASE):
             hits.append((hit, key))
