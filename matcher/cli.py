@@ -206,4 +206,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m matcher.cli``: dispatch through the imported module, so
+    # that ``matcher.cli.UsageError`` raised by subcommand modules is this
+    # ``main``'s class (not a second copy of it from ``__main__``).
+    from matcher.cli import main as _imported_main
+
+    sys.exit(_imported_main())

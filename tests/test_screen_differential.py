@@ -147,15 +147,17 @@ def test_untranslatable_atom_falls_back_and_still_agrees():
     the criterion is listed as a fallback and evaluated per patient."""
     odd = ir.Criterion(id="ODD-1", kind="inclusion", text="odd", family="finding",
                        compiled="full",
-                       logic=ir.And(items=(ir.FindingAtom(key="brain_metastases", op=">=",
+                       logic=ir.And(items=(ir.FindingAtom(key="brain_metastases", op="==",
                                                           value=2.0),
                                            ir.AgeAtom(op=">=", value=18))))
     trial = CompiledTrial(trial=Trial(trial_id="ODD", status="RECRUITING"), criteria=[odd])
     plan = build_plan([trial], DIALECTS["duckdb"])
     assert [(f["criterion_id"], "float threshold" in f["why"]) for f in plan.fallback_list()] \
         == [("ODD-1", True)]
-    patients = [PatientDocument.model_validate({"id": f"x{i}", "age": 40 + i,
-                                                "as_of": "2026-06-01"}) for i in range(3)]
+    patients = [PatientDocument.model_validate(
+        {"id": f"x{i}", "age": 40 + i, "as_of": "2026-06-01",
+         "findings": {"brain_metastases": m} if m else {}})
+        for i, m in enumerate(["active", None, "none"])]
     assert_same(expected(patients, [trial], False), screened(patients, [trial], False, "duckdb"),
                 [trial])
 
