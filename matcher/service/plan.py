@@ -18,7 +18,8 @@ atom sees exactly what it sees on an empty patient.  The differential test
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -177,7 +178,7 @@ def _status_functions(rules: list[_Rule]) -> list[Any]:
     return functions
 
 
-def verdict_and_score(sts: list[str]) -> tuple[str, float]:
+def verdict_and_score(sts: Sequence[str]) -> tuple[str, float]:
     """``matcher.score.verdict`` and ``score`` from counts (C-level ``count``,
     no loop per criterion).  The credits are multiples of 1/4, so the sum is
     exact in any order and the score is the same float."""
@@ -190,6 +191,15 @@ def verdict_and_score(sts: list[str]) -> tuple[str, float]:
              + unknowns * CREDIT["unknown"] + fails * CREDIT["fail"])
     width = (high - low) if v == "eligible" else (high - low) * 0.999
     return v, round(low + width * (total / len(sts)), 4)
+
+
+def _picker(indexes: list[int]) -> Callable[[list[str]], Sequence[str]]:
+    if not indexes:
+        return lambda _s: ()
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda s: (s[i],)
+    return operator.itemgetter(*indexes)
 
 
 @dataclass
@@ -229,6 +239,9 @@ class MatchPlan:
                 ids.append(rule_index[key])
             self.trial_rules.append(ids)
         self.atom_fns = [compile_atom(a) for a in self.atoms]
+        # Each trial's criterion statuses picked in C (a tuple, whatever the count).
+        self.trial_pickers: list[Callable[[list[str]], Sequence[str]]] = [
+            _picker(rules) for rules in self.trial_rules]
         self.trial_atoms: list[list[int]] = [
             sorted({i for r in rules for i in self.rules[r].leaves}) for rules in self.trial_rules]
         self.constant_status: list[str] = [r.constant or "" for r in self.rules]
@@ -275,7 +288,7 @@ class MatchPlan:
         status = self.statuses(values)
         ranked = []
         for t in chosen:
-            v, sc = verdict_and_score([status[r] for r in self.trial_rules[t]])
+            v, sc = verdict_and_score(self.trial_pickers[t](status))
             ranked.append(Ranked(t, self.trials[t].trial.trial_id, v, sc))
         ranked.sort(key=lambda r: (VERDICT_ORDER[r.verdict], -r.score, r.trial_id))
         return ranked, values
