@@ -162,6 +162,26 @@ def _labs(patient: PatientDocument, facts: Facts) -> None:
 
 
 @cache
+def _setting_cues() -> list[tuple[str, re.Pattern[str]]]:
+    with (_DATA / "treatment_settings.yaml").open(encoding="utf-8") as fh:
+        table = yaml.safe_load(fh)
+    return [(row["setting"], re.compile(r"\b(?:" + "|".join(re.escape(c) for c in row["cues"])
+                                        + r")", re.IGNORECASE)) for row in table]
+
+
+@cache
+def _setting(text: str | None) -> str | None:
+    """A recorded setting ("palliative first-line", "post-operative") as criteria
+    name it (matcher/data/treatment_settings.yaml); unread text stays as written."""
+    if text is None:
+        return None
+    for setting, cue in _setting_cues():
+        if cue.search(text):
+            return setting
+    return text.strip().lower()
+
+
+@cache
 def _derived_rules() -> list[dict[str, Any]]:
     return yaml.safe_load((_DATA / "derived_labs.yaml").read_text(encoding="utf-8"))
 
@@ -371,7 +391,7 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
         out.append({
             "kind": t.kind, "drug": drug.id if drug else None, "classes": classes,
             "cycles": t.cycles, "ongoing": ongoing, "days_since_end": days_since_end,
-            "days_since_last": last, "progressed": progressed, "setting": t.setting,
+            "days_since_last": last, "progressed": progressed, "setting": _setting(t.setting),
         })
         when = f"{t.start or '?'} to {t.end or ('ongoing' if t.ongoing else '?')}"
         extra = []

@@ -220,8 +220,13 @@ ADJUVANT_CISPLATIN = [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10
 
 
 @pytest.mark.parametrize("text,treatments,expected", [
-    # the qualifier limits what is negated: adjuvant chemotherapy is for a person to judge
-    ("No prior chemotherapy for metastatic or recurrent disease", ADJUVANT_CISPLATIN, "review"),
+    # the setting limits what is negated: adjuvant chemotherapy is not excluded ...
+    ("No prior chemotherapy for metastatic or recurrent disease", ADJUVANT_CISPLATIN, "pass"),
+    # ... and chemotherapy recorded without its setting leaves it open
+    ("No prior chemotherapy for metastatic or recurrent disease",
+     [{k: v for k, v in ADJUVANT_CISPLATIN[0].items() if k != "setting"}], "unknown"),
+    ("No prior chemotherapy in the metastatic setting",
+     [dict(ADJUVANT_CISPLATIN[0], setting="first-line palliative")], "fail"),
     ("No prior chemotherapy for metastatic or recurrent disease", [], "pass"),
     ("Chemotherapy: No prior chemotherapy for head and neck cancer", ADJUVANT_CISPLATIN,
      "review"),

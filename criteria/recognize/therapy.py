@@ -139,6 +139,44 @@ def prospective(text: str, start: int, procedure: bool = False) -> bool:
 _NEEDS = re.compile(r"\b(?:requir\w*|needs?|needing)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 
 
+# The setting a treatment was given in, as criteria name it (the patient's
+# recorded settings are read into the same words: matcher/data/treatment_settings.yaml).
+_SETTING_WORDS = {
+    "metastatic": "recurrent/metastatic", "advanced": "recurrent/metastatic",
+    "recurrent": "recurrent/metastatic", "relapsed": "recurrent/metastatic",
+    "palliative": "recurrent/metastatic", "recurrent/metastatic": "recurrent/metastatic",
+    "locally advanced or metastatic": "recurrent/metastatic",
+    "adjuvant": "adjuvant", "neoadjuvant": "neoadjuvant", "neo-adjuvant": "neoadjuvant",
+    "perioperative": "perioperative", "definitive": "definitive", "curative": "definitive",
+}
+_SETTING_WORD = (r"(?:locally\s+advanced\s+or\s+metastatic|recurrent/metastatic|metastatic|"
+                 r"advanced|recurrent|relapsed|palliative|adjuvant|neo-?adjuvant|perioperative|"
+                 r"definitive|curative)")
+_SETTING = re.compile(
+    rf"\b(?:in|for|during)\s+(?:the\s+)?(?P<a>{_SETTING_WORD})(?:\s*(?:,|or|and/or|and|/)\s*"
+    rf"(?P<b>{_SETTING_WORD}))?\s+(?:settings?|disease|cancer|stage|treatment|therapy)\b|"
+    rf"\b(?P<c>{_SETTING_WORD})(?:\s*(?:,|or|and/or|and|/)\s*(?P<d>{_SETTING_WORD}))?"
+    r"(?=\s+(?:\w+\s+){0,2}(?:chemo\w*|therapy|treatment|radiotherapy|immunotherapy|"
+    r"endocrine|hormon\w*|regimens?|systemic)\b)", re.IGNORECASE)
+
+
+def _settings(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
+    values: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for m in _SETTING.finditer(text):
+        for group in ("a", "b", "c", "d"):
+            word = m.group(group)
+            if word:
+                key = re.sub(r"\s+", " ", word.lower())
+                setting = _SETTING_WORDS.get(key, _SETTING_WORDS.get(key.replace("-", "")))
+                if setting == "perioperative":
+                    values.extend(("neoadjuvant", "adjuvant"))
+                elif setting:
+                    values.append(setting)
+        spans.append((m.start(), m.end()))
+    return tuple(dict.fromkeys(values)), spans
+
+
 _REQUIRING_CUE = re.compile(r"\b(?:requir|need|necessitat)", re.IGNORECASE)
 _REQUIRING = re.compile(
     r"\b(?:requir\w*|needs?|needed|needing|necessitat\w*)\s+(?:[\w-]+\s+){0,3}$", re.IGNORECASE)
@@ -254,6 +292,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (m := _CURRENT.search(text)):
         facets["ongoing"] = True
         spans.append((m.start(), m.end()))
+    settings, setting_spans = _settings(text)
+    if settings:
+        facets["settings"] = settings
+        spans.extend(setting_spans)
     kind_ids = sorted({k for _, k in kinds})
     if "antineoplastic" in class_ids and "radiotherapy" not in kind_ids:
         # "antineoplastic / anticancer therapy" includes radiotherapy.
