@@ -159,6 +159,9 @@ def test_fhir_bundles_are_matched(service):
                         headers=_h(key, "application/fhir+json"))
         assert r.status_code == 200, name
         assert r.json()["results"]
+        reasons = [c["reason"] for t in r.json()["results"] for c in t["criteria"]]
+        # Facts keep the resource they came from, and reasons show it.
+        assert any("[Condition/" in x or "[Observation/" in x for x in reasons), name
     bad = (folder / "patient_data_missing_birthdate_invalid_ecog_karnofsky.json").read_bytes()
     r = client.post("/v1/match", content=bad, headers=_h(key))
     assert r.status_code == 422
