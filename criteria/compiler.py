@@ -111,7 +111,7 @@ _CROSS_REFERENCE = re.compile(r"\bsee\s+(?:disease|patient)\s+characteristics\b|
 
 # Text that states no requirement: PDQ placeholders.
 _NO_REQUIREMENT = re.compile(
-    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:not\s+spe\w{0,3}ified|"
+    r"^\W*(?:[A-Za-z][A-Za-z\s/&,()-]{0,40}:\s*)?(?:not\s+spe\w{0,3}ified|"
     r"see\s+(?:disease|patient)\s+characteristics|no\s+(?:eligibility\s+)?"
     r"(?:criteria|restrictions?|limits?)|none|any(?:\s+age)?|n/?a|not\s+applicable)\W*$",
     re.IGNORECASE)

@@ -188,6 +188,8 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
      "within"),
     (r"(?:within|in|during)\s+the\s+(?:last|past|previous|preceding)\s+(?P<u>year|month|week|day)",
      "within1"),
+    # "No chemotherapy for prior 4 weeks", "for the past 6 months"
+    (rf"for\s+(?:the\s+)?(?:prior|past|last|previous|preceding)\s+{_AMOUNT}{_PERIOD}", "within"),
     # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"
     (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
      rf"\s+(?:prior|before|since|from|after|elapsed)", "since"),

@@ -81,3 +81,8 @@ def test_grammar_never_raises(text):
 def test_limits_of_normal_with_and_without_a_multiple(text, op, value, relative):
     (t,) = find_thresholds(text)
     assert (t.op, t.value, t.unit, t.relative_to) == (op, value, None, relative)
+
+
+def test_a_window_written_as_for_the_prior_weeks():
+    (w,) = find_windows("No chemotherapy for prior 4 weeks.")
+    assert (w.kind, w.days) == ("within", 28)
