@@ -314,3 +314,10 @@ def test_nested_exceptions_belong_to_their_intro():
 ])
 def test_more_false_fails_of_the_sweep(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("measurable,expected", [(True, "pass"), (False, "review"),
+                                                 (None, "unknown")])
+def test_measurable_or_evaluable_disease(measurable, expected):
+    doc = {"findings": {"measurable_disease": measurable}} if measurable is not None else {}
+    assert _status("Measurable or evaluable disease", doc) == expected

@@ -26,6 +26,9 @@ _LIFE_AMOUNT = re.compile(
     r"(?P<n>\d+(?:\.\d+)?|" + "|".join(WORD_NUMBERS) + r")\s*(?:\(\d+\)\s*)?"
     r"(?P<u>week|month|year|day)s?(?:\s+or\s+(?:more|longer|greater|above))?\b",
     re.IGNORECASE)
+_MEASURABLE_OR_EVALUABLE = re.compile(
+    r"\b(?:(?:uni|bi)dimensionally\s+)?measurable\s+(?:and/or|or|and\s+or)\s+(?:non-?measurable\s+)?"
+    r"evaluable\s+(?:disease|lesions?|tumou?rs?)\b", re.IGNORECASE)
 _TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.]{0,30}?"
                      r"\b(?:tumou?r\s+(?:tissue|samples?|specimens?|blocks?)|archival\s+"
                      r"(?:tumou?r\s+)?(?:tissue|samples?|specimens?))|\b(?:tumou?r|archival)\s+"
@@ -54,6 +57,17 @@ def recognize(clause: Clause) -> list[Found]:
     if not mentions_any(text, _GATE):
         return out
     m = _MEASURABLE.search(text)
+    either = _MEASURABLE_OR_EVALUABLE.search(text)
+    if either:
+        # "Measurable or evaluable disease": measurable decides; evaluable-only
+        # disease is a reading of the scans, for a person.
+        neg, cue = negated(text, either.start())
+        either_node = ir.Or(items=(ir.FindingAtom(key="measurable_disease", value=True),
+                                   ir.Review(text="evaluable (non-measurable) disease")))
+        out.append(Found(ir.Not(item=either_node) if neg else either_node, either.start(),
+                         either.end(), "measurable_disease",
+                         spans=[(either.start(), either.end())] + ([cue] if cue else [])))
+        m = None
     if m and re.search(r"\bto\s+(?:the\s+)?(?:only\s+|sole\s+|all\s+)?(?:sites?\s+of\s+)?$",
                        text[max(0, m.start() - 25):m.start()], re.IGNORECASE):
         m = None  # "radiotherapy to the only measurable lesion": where, not whether
