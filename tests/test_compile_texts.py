@@ -321,3 +321,19 @@ def test_more_false_fails_of_the_sweep(kind, text, doc, expected):
 def test_measurable_or_evaluable_disease(measurable, expected):
     doc = {"findings": {"measurable_disease": measurable}} if measurable is not None else {}
     assert _status("Measurable or evaluable disease", doc) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Hepatitis B and C negative",
+    "HIV and hepatitis B negative",
+    "Negative for HIV, hepatitis B, and hepatitis C",
+])
+def test_negative_covers_the_whole_list(text):
+    assert _status(text, {}, assume_absent=True) == "pass"
+    hbv = {"conditions": [{"name": "hepatitis B", "status": "active"}]}
+    assert _status(text, hbv, assume_absent=True) == "fail"
+
+
+def test_the_head_noun_of_a_list_is_not_one_more_condition():
+    (c,) = compile_text("T", "Exclusion Criteria:\n* Known HIV, hepatitis B or C infection")
+    assert '"infection" in' not in c.rule and "hepatitis-c" in c.rule

@@ -42,7 +42,9 @@ NEGATION = re.compile(
 
 
 _CLAUSE_NEGATION = re.compile(r"^\s*(?:[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*)?"
-                              r"(no|absence\s+of|without|free\s+of|none\s+of)\b", re.IGNORECASE)
+                              r"(no|absence\s+of|without|free\s+of|none\s+of|"
+                              r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for)\b",
+                              re.IGNORECASE)
 
 
 def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, int] | None]:

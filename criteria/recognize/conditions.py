@@ -31,6 +31,8 @@ _JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
 _TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"
                     r"requiring|who|that)\b[^,;.]*?)(?=\s+or\s+|[,;.]|$)", re.IGNORECASE)
 # "Massive pleural or ascites fluid": the head noun ends an elliptical coordination.
+_HEPATITIS_ELLIPSIS = re.compile(r"\bhepatitis\s+B\s*(?:,|and/or|and|or|/)\s*(?P<w>C)\b",
+                                 re.IGNORECASE)
 _ELLIPSIS = re.compile(r"\b(?P<w>pleural|pericardial|peritoneal)\s+(?:or|and|/)\s+"
                        r"(?:\w+\s+){0,2}?(?:fluid|effusions?)\b", re.IGNORECASE)
 # The patient's other cancers are recorded as conditions (the index cancer is a
@@ -132,12 +134,23 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
             continue  # "scheduled to receive radiotherapy": a plan, not a history
         raw.append((m, concept))
+    for e in _HEPATITIS_ELLIPSIS.finditer(text):  # "hepatitis B and C"
+        concept = vocab.condition("hepatitis C")
+        if concept is not None and not any(c.id == concept.id for _, c in raw):
+            raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
+                        concept))
     for e in _ELLIPSIS.finditer(text):
         concept = vocab.condition(f"{e.group('w')} effusion")
         if concept is not None and not any(c.id == concept.id for _, c in raw):
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
     raw.sort(key=lambda mc: mc[0].start)
+    # "hepatitis B or C infection": the head noun of the list, not one more condition.
+    heads = [n for n, (m, _) in enumerate(raw)
+             if n and m.text.lower() in ("infection", "infections")
+             and 0 <= m.start - raw[n - 1][0].end <= 2]
+    head_spans = [(raw[n][0].start, raw[n][0].end) for n in heads]
+    raw = [mc for n, mc in enumerate(raw) if n not in heads]
     after_label = label_end(text)
     if any(m.start >= after_label for m, _ in raw):
         raw = [(m, c) for m, c in raw if m.start >= after_label]
@@ -239,6 +252,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         prev_end = m.end
     if not atoms:
         return []
+    if len(atoms) > 1 and isinstance(atoms[-1], ir.Not) and _TRAILING_NEG.match(
+            text, raw[-1][0].end) and not any(isinstance(a, ir.Not) for a in atoms[:-1]) and all(
+            _JOIN_ONLY.fullmatch(text[a[0].end:b[0].start]) for a, b in zip(raw, raw[1:],
+                                                                              strict=False)):
+        # "HIV and hepatitis B negative": the trailing "negative" covers the whole list.
+        atoms = [ir.Not(item=a) for a in atoms[:-1]] + [atoms[-1]]
+        joints = ["and" if clause.kind == "inclusion" else "or"] * (len(atoms) - 1)
     # Inclusion "no A; no B" are separate requirements (AND); exclusion lists are
     # alternatives (any of them excludes).
     if clause.kind == "inclusion" and all(isinstance(a, ir.Not) for a in atoms):
@@ -247,5 +267,6 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         node = atoms[0] if len(atoms) == 1 else ir.Or(items=tuple(atoms))
     else:
         node = atoms[0] if len(atoms) == 1 else ir.And(items=tuple(atoms))
+    spans.extend(head_spans)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "comorbidity",
                   spans=sorted(spans))]
