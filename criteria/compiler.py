@@ -116,10 +116,15 @@ _NO_REQUIREMENT = re.compile(
     r"(?:criteria|restrictions?|limits?)|none|any(?:\s+age)?|n/?a|not\s+applicable)\W*$",
     re.IGNORECASE)
 # "Prior chemotherapy allowed": a permission, not a requirement.
-_PERMISSION = re.compile(r"\b(?:allowed|permitted|acceptable|eligible|may\s+participate)\b",
-                         re.IGNORECASE)
-_PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|acceptable|"
-                                r"eligible)\b|\bineligible\b", re.IGNORECASE)
+_PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
+                         r"may\s+participate|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"optional)\b", re.IGNORECASE)
+_PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
+                                r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b",
+                                re.IGNORECASE)
+# A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
+_HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|"
+                      r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$", re.IGNORECASE)
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
@@ -152,7 +157,7 @@ def compile_clause(clause: Clause, context: int = 0
     of the clause text are a PDQ label put in front ("Age: " + "18 and over"):
     read by the recognizers as context, never left over for review."""
     text = clause.text
-    if _NO_REQUIREMENT.match(text[context:]):
+    if _NO_REQUIREMENT.match(text[context:]) or _HEADING.search(text[context:]):
         return None, "none", [], []
     if _PERMISSION.search(clause.header) and not _ALLOWED_LABEL.match(clause.header) \
             and not _PERMISSION_DENIED.search(clause.header):
@@ -200,7 +205,8 @@ def compile_clause(clause: Clause, context: int = 0
                         list_window_days=clause.list_window_days)
         logic, family, review, notes = compile_clause(clause, context)
         return _negate(logic), family, review, notes
-    if clause.kind == "exclusion" and _PROHIBITION.match(text, context):
+    if clause.kind == "exclusion" and _PROHIBITION.match(text, context) \
+            and not _PERMISSION_DENIED.search(text):
         # "Patients must not have HIV infection" listed under exclusions restates
         # the exclusion: read it as the inclusion it is ("must not have X"), and
         # exclude whoever fails that.

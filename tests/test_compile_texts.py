@@ -337,3 +337,29 @@ def test_negative_covers_the_whole_list(text):
 def test_the_head_noun_of_a_list_is_not_one_more_condition():
     (c,) = compile_text("T", "Exclusion Criteria:\n* Known HIV, hepatitis B or C infection")
     assert '"infection" in' not in c.rule and "hepatitis-c" in c.rule
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # a prohibition far from its object still negates it
+    ("exclusion", "Patients must not have received prior treatment with a PARP inhibitor",
+     {}, "pass"),
+    ("inclusion", "NOTE: Tamoxifen is not permissible",
+     {"treatments": [{"kind": "drug", "name": "tamoxifen", "start": "2024-01-01",
+                      "ongoing": True}]}, "fail"),
+    # headings of cohorts and parts are not requirements
+    ("inclusion", "Part B1: CFI-402411 in Combination with Pembrolizumab Dose Escalation "
+                  "inclusion criteria", {}, "pass"),
+    ("inclusion", "≤ 3 prior chemotherapies for metastatic disease.", {}, "pass"),
+    ("inclusion", "Minimum of one prior line of therapy for advanced/metastatic disease.",
+     {}, "review"),
+])
+def test_false_fails_of_the_breast_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+def test_trials_that_crashed_the_compiler_compile():
+    # a second relaxed bound after a first; a permission denied under a prohibition
+    text = ("Inclusion Criteria:\n* ALT <= 2.5 x ULN (<= 5 x ULN if liver metastases; "
+            "<= 8 x ULN if bone metastases)\nExclusion Criteria:\n"
+            "* Patients must not receive concurrent radiotherapy; it is not allowed\n")
+    assert len(compile_text("T", text)) == 2

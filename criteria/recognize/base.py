@@ -43,7 +43,9 @@ NEGATION = re.compile(
 
 _CLAUSE_NEGATION = re.compile(r"^\s*(?:[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*)?"
                               r"(no|absence\s+of|without|free\s+of|none\s+of|"
-                              r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for)\b",
+                              r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for|"
+                              r"(?:(?:the\s+)?(?:patients?|subjects?|participants?|individuals?|"
+                              r"women|men)\s+)?(?:must|may|should|shall|can)\s*not)\b",
                               re.IGNORECASE)
 
 

@@ -55,8 +55,14 @@ def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mentio
     ancestors = vocab.condition_ancestors(concept.id)
     if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
         before = re.split(r"[;.]", text[max(0, m.start - 45):m.start].lower())[-1]
-        return not re.search(r"other|second|prior|previous|history|additional|another", before) \
-            and not _NON_INDEX.search(before)
+        # "other ..., active, invasive malignancies" is another cancer; "one prior line
+        # of therapy for metastatic disease" is the index cancer's.
+        other = re.search(r"\b(?:other|second|prior|previous|history|additional|another)\b"
+                          r"(?P<rest>.*)$", before)
+        if other and re.search(r"\b(?:for|line|lines|therapy|treatment|regimens?|with)\b",
+                               other.group("rest")):
+            other = None
+        return other is None and not _NON_INDEX.search(before)
     return False
 
 

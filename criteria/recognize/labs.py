@@ -262,11 +262,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         quant = [m for m in before if (a := vocab.analyte(m.id)) and a.kind != "qualitative"]
         if not quant:
             alt = _conditional_alternative(text, th, last_group, window)
-            if alt is not None and items:
+            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
+                        None)
+            if alt is not None and base is not None:
                 # "AST <= 2.5 x ULN (<= 5 x ULN if liver metastases)": the relaxed
                 # bound applies with the condition: base OR (relaxed AND condition).
-                start, _end, node, joiner = items[-1]
-                items[-1] = (start, alt[1], ir.Or(items=(node, alt[0])), joiner)
+                # (A second relaxed bound relaxes the same base again.)
+                start, _end, node, joiner = items[base]
+                items[base] = (start, alt[1], ir.Or(items=(node, alt[0])), joiner)
                 items.append((th.start, alt[1], None, "cover"))
             prev_end = th.end
             continue

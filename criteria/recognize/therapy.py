@@ -34,9 +34,9 @@ _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+
                     r"regimens?)", re.IGNORECASE)
 # "No more than 2 prior regimens": the patient's regimens are counted by a
 # person (records are drugs, not lines); none at all certainly qualifies.
-_MAX_LINES = re.compile(rf"\b(?:no|not)\s+more\s+than\s+{_NUM}|\b(?:at\s+most|a\s+maximum\s+of|"
-                        rf"maximum\s+of|up\s+to|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
-                        r"(?:lines?|regimens?|courses?|therap(?:y|ies)|treatments?)\b)",
+_MAX_LINES = re.compile(rf"\b(?:no|not)\s+more\s+than\s+{_NUM}|(?:\b(?:at\s+most|a\s+maximum\s+of|"
+                        rf"maximum\s+of|up\s+to)|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
+                        r"(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|treatments?)\b)",
                         re.IGNORECASE)
 _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:confirm\w*|"
                           r"evidence|documentation)\s+of\s+(?:disease\s+)?)?(?:progress\w*|"
@@ -331,7 +331,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             node = ir.Not(item=ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1))
     most = _MAX_LINES.search(text)
     if most and not facets.get("ongoing") and min_lines is None:
-        end_of_count = re.search(r"\b(?:lines?|regimens?|courses?|therap(?:y|ies)|treatments?)\b",
+        end_of_count = re.search(r"\b(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|"
+                                 r"treatments?)\b",
                                  text[most.end():])
         shown = text[most.start():most.end() + (end_of_count.end() if end_of_count else 0)]
         node = ir.Or(items=(ir.Not(item=node), ir.Review(text=shown.strip())))

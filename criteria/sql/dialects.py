@@ -22,6 +22,7 @@ class Dialect:
     list_open: str  # a list literal: list_open + items + list_close
     list_close: str
     string_list_type: str  # the SQL type of a list of strings (for an empty list)
+    int_list_type: str
     identifier_quote: str
     backslash_escapes: bool  # string literals treat backslash as an escape
     lambda_style: str  # "duckdb": lambda x, i: body ; "spark": (x, i) -> body
@@ -59,6 +60,9 @@ class Dialect:
             return f"CAST({self.list_open}{self.list_close} AS {self.string_list_type})"
         return self.list_open + ", ".join(items) + self.list_close
 
+    def empty_int_list(self) -> str:
+        return f"CAST({self.list_open}{self.list_close} AS {self.int_list_type})"
+
     def concat(self, lists: list[str]) -> str:
         if len(lists) == 1:
             return lists[0]
@@ -80,12 +84,14 @@ class Dialect:
 DUCKDB = Dialect(
     name="duckdb", filter_fn="list_filter", length_fn="len", contains_fn="list_contains",
     concat_fn="list_concat", list_open="[", list_close="]", string_list_type="VARCHAR[]",
+    int_list_type="INTEGER[]",
     identifier_quote='"', backslash_escapes=False, lambda_style="duckdb", index_base=1,
 )
 
 SPARK = Dialect(
     name="spark", filter_fn="filter", length_fn="size", contains_fn="array_contains",
     concat_fn="concat", list_open="array(", list_close=")", string_list_type="ARRAY<STRING>",
+    int_list_type="ARRAY<INT>",
     identifier_quote="`", backslash_escapes=True, lambda_style="spark", index_base=0,
 )
 

@@ -323,23 +323,26 @@ class Generator:
             return "TRUE" if review_as else "FALSE"
         return atom_ref(node)
 
-    def status(self, kind: str, logic: ir.Node, atom_ref: Callable[[ir.Node], str]) -> str:
-        """The criterion's status ('pass' | 'fail' | 'unknown' | 'review') for an
-        already relaxed logic (``matcher.evaluate.evaluate_criterion``): review
-        leaves are read both ways; exclusions are the negation."""
+    def status(self, kind: str, logic: ir.Node, atom_ref: Callable[[ir.Node], str],
+               labels: dict[str, int] | None = None) -> str:
+        """The criterion's status ('pass' | 'fail' | 'unknown' | 'review', or their
+        ``labels``) for an already relaxed logic (``matcher.evaluate.evaluate_criterion``):
+        review leaves are read both ways; exclusions are the negation."""
+        word = {s: (str(labels[s]) if labels else f"'{s}'")
+                for s in ("pass", "fail", "unknown", "review")}
         has_review = any(isinstance(a, ir.Review) for a in ir.atoms(logic))
         if not has_review:
             value = self.kleene(logic, atom_ref, False)
             if kind == "exclusion":
                 value = f"(NOT {value})"
-            return (f"CASE WHEN {value} THEN 'pass' WHEN NOT {value} THEN 'fail' "
-                    "ELSE 'unknown' END")
+            return (f"CASE WHEN {value} THEN {word['pass']} WHEN NOT {value} THEN "
+                    f"{word['fail']} ELSE {word['unknown']} END")
         if kind == "exclusion":
             low = f"(NOT {self.kleene(logic, atom_ref, True)})"
             high = f"(NOT {self.kleene(logic, atom_ref, False)})"
         else:
             low = self.kleene(logic, atom_ref, False)
             high = self.kleene(logic, atom_ref, True)
-        return (f"CASE WHEN {low} IS NULL OR {high} IS NULL THEN 'unknown' "
-                f"WHEN {low} AND {high} THEN 'pass' "
-                f"WHEN NOT {low} AND NOT {high} THEN 'fail' ELSE 'review' END")
+        return (f"CASE WHEN {low} IS NULL OR {high} IS NULL THEN {word['unknown']} "
+                f"WHEN {low} AND {high} THEN {word['pass']} "
+                f"WHEN NOT {low} AND NOT {high} THEN {word['fail']} ELSE {word['review']} END")
