@@ -196,8 +196,8 @@ def main() -> None:
                         "spark_timings_last": spark[-1][2].get("timings", {})})
         print(f"spark (local mode): median {figures['spark_median_s']} s over "
               f"{args.spark_runs} ({figures['spark_wall_s']}), peak RSS "
-              f"{figures['spark_peak_rss_mib_driver']} MiB (python driver and JVM as children "
-              "of /usr/bin/time: the largest single process)", flush=True)
+              f"{figures['spark_peak_rss_mib_driver']} MiB (the Python driver only: the JVM "
+              "it starts is not counted)", flush=True)
 
     per_patient, sample, n_trials = _loop(cohort, trial_args, args.loop_sample)
     extrapolated = per_patient * args.patients
