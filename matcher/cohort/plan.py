@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 from criteria import ir
@@ -27,7 +28,7 @@ from criteria.sql.dialects import Dialect
 from criteria.sql.generate import Generator, Untranslatable
 from criteria.trial import CompiledTrial
 from matcher.cohort.tables import TableSpec
-from matcher.cohort.verdicts import score_table, verdict_sql
+from matcher.cohort.verdicts import STATUS_CODES, score_table, verdict_sql
 from matcher.evaluate import relaxed
 from matcher.explain import _labname, requirement
 
@@ -97,6 +98,11 @@ class ScreenPlan:
     atoms: dict[ir.Node, int] = field(default_factory=dict)
     fallbacks: list[tuple[TrialPlan, CriterionPlan]] = field(default_factory=list)
     spec: TableSpec = field(default_factory=TableSpec)
+    # to-confirm texts by code: the query handles integers, the results show texts
+    texts: dict[str, int] = field(default_factory=dict)
+
+    def code(self, text: str) -> int:
+        return self.texts.setdefault(text, len(self.texts))
 
     def fallback_list(self) -> list[dict[str, str]]:
         return [{"trial_id": t.trial_id, "criterion_id": c.criterion.id,
@@ -131,22 +137,35 @@ def build_plan(trials: list[CompiledTrial], dialect: Dialect) -> ScreenPlan:
 
 # ---------------------------------------------------------------- to confirm
 
-def _confirm_sql(atom: ir.Node, gen: Generator) -> str:
-    """``matcher.explain.to_confirm_for`` as SQL: what to collect for an unknown atom."""
-    d = gen.d
+@dataclass(frozen=True)
+class Confirm:
+    """``matcher.explain.to_confirm_for`` as SQL: what to collect for an unknown
+    atom.  ``texts``: every text it can give (to deduplicate the trial's list
+    without looking at values); a single text needs no column."""
+
+    sql: str
+    texts: tuple[str, ...]
+
+
+def _confirm(atom: ir.Node, gen: Generator, plan: ScreenPlan) -> Confirm:
     req = requirement(atom)
+
+    def lit(text: str) -> str:
+        return str(plan.code(text))
+
     if isinstance(atom, ir.LabAtom | ir.LabResultAtom):
         lab = col.lab(atom.analyte)
         name = _labname(atom.analyte)
-        parts = [f"WHEN {lab} IS NULL THEN {d.string(f'Obtain {req}')}",
-                 f"WHEN COALESCE({lab}.problem, FALSE) THEN "
-                 f"{d.string(f'Re-enter {name} in a convertible unit ({req})')}"]
+        cases = [(f"{lab} IS NULL", f"Obtain {req}"),
+                 (f"COALESCE({lab}.problem, FALSE)",
+                  f"Re-enter {name} in a convertible unit ({req})")]
         if atom.within_days is not None:
-            repeat = (f"Repeat {name}: a result within {atom.within_days} days"
-                      f" is needed ({req})")
-            parts.append(f"WHEN NOT COALESCE({lab}.days_ago <= {int(atom.within_days)}, FALSE)"
-                         f" THEN {d.string(repeat)}")
-        return "CASE " + " ".join(parts) + f" ELSE {d.string(f'Check {req}')} END"
+            cases.append((f"NOT COALESCE({lab}.days_ago <= {int(atom.within_days)}, FALSE)",
+                          f"Repeat {name}: a result within {atom.within_days} days"
+                          f" is needed ({req})"))
+        sql = ("CASE " + " ".join(f"WHEN {w} THEN {lit(t)}" for w, t in cases)
+               + f" ELSE {lit(f'Check {req}')} END")
+        return Confirm(sql, tuple(t for _, t in cases) + (f"Check {req}",))
     if isinstance(atom, ir.TreatmentAtom | ir.ConditionAtom):
         if isinstance(atom, ir.TreatmentAtom):
             hits = []
@@ -157,15 +176,18 @@ def _confirm_sql(atom: ir.Node, gen: Generator) -> str:
             if atom.kinds:
                 hits.append(f"COALESCE(t.kind IN {gen.in_list(atom.kinds)}, FALSE)")
             if not hits:
-                return d.string(f"Confirm history: {req}")
+                return Confirm(lit(f"Confirm history: {req}"), (f"Confirm history: {req}",))
             recorded = gen.some(col.TREATMENTS, "t", "(" + " OR ".join(hits) + ")")
         else:
             recorded = gen.some(col.CONDITIONS, "c", gen.any_in(atom.concepts, "c.concepts"))
-        return (f"CASE WHEN {recorded} THEN {d.string(f'Complete the record: {req}')} "
-                f"ELSE {d.string(f'Confirm history: {req}')} END")
+        texts = (f"Complete the record: {req}", f"Confirm history: {req}")
+        return Confirm(f"CASE WHEN {recorded} THEN {lit(texts[0])} "
+                       f"ELSE {lit(texts[1])} END", texts)
     if isinstance(atom, ir.ParticipationAtom):
-        return d.string(f"Complete the record: {req}")
-    return d.string(f"Obtain {req}")
+        text = f"Complete the record: {req}"
+    else:
+        text = f"Obtain {req}"
+    return Confirm(lit(text), (text,))
 
 
 # ---------------------------------------------------------------- the query
@@ -179,16 +201,65 @@ def fallback_confirm_column(index: int) -> str:
 
 
 def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
-    """Stage 1: every distinct atom's value (and to-confirm text) per patient."""
+    """Stage 1: every distinct atom's value (and variable to-confirm text) per patient."""
     gen = Generator(dialect)
     cols = [col.PATIENT_ID]
     for atom, k in plan.atoms.items():
         cols.append(f"{gen.atom_value(atom)} AS a{k}")
-        cols.append(f"{_confirm_sql(atom, gen)} AS c{k}")
+        confirm = _confirm(atom, gen, plan)
+        if len(confirm.texts) > 1:
+            cols.append(f"{confirm.sql} AS c{k}")
     for _, cp in plan.fallbacks:
         cols.append(fallback_status_column(cp.fallback_index))
         cols.append(fallback_confirm_column(cp.fallback_index))
     return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One possible item of a trial's to-confirm list: ``sql`` is the text or NULL;
+    ``always`` when it is a constant that is always listed."""
+
+    sql: str
+    texts: frozenset[str]
+    always: bool
+
+
+def _candidates(tp: TrialPlan, plan: ScreenPlan, gen: Generator) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for i, cp in enumerate(tp.criteria):
+        if cp.static_status is not None:
+            out.extend(_Candidate(str(plan.code(t)), frozenset([t]), True)
+                       for t in cp.static_confirm)
+            continue
+        for atom in cp.leaves:
+            k = plan.atoms[atom]
+            confirm = _confirm(atom, gen, plan)
+            text = confirm.sql if len(confirm.texts) == 1 else f"c{k}"
+            undecided = f"{STATUS_CODES['unknown']}, {STATUS_CODES['review']}"
+            out.append(_Candidate(f"CASE WHEN s{i} IN ({undecided}) AND a{k} IS NULL "
+                                  f"THEN {text} END", frozenset(confirm.texts), False))
+        out.extend(_Candidate(str(plan.code(t)), frozenset([t]), True) for t in cp.review_texts)
+    return out
+
+
+def _first_occurrences(cands: list[_Candidate]) -> list[str]:
+    """The trial's to-confirm items as SQL (NULL: not listed), each listed only at
+    its first occurrence.  Which earlier items can repeat a later one is known
+    from their possible texts, so no list is searched at run time."""
+    kept: list[str] = []
+    for j, cj in enumerate(cands):
+        earlier = [(i, ci) for i, ci in enumerate(cands[:j]) if ci.texts & cj.texts]
+        if cj.always and any(ci.always for _, ci in earlier):
+            continue  # the same constant is already listed
+        if not cj.always and any(ci.always and cj.texts <= ci.texts for _, ci in earlier):
+            continue  # whatever it says is already listed
+        clashes = [f"q{i} = q{j}" for i, _ in earlier]
+        if clashes:
+            kept.append(f"CASE WHEN NOT COALESCE({' OR '.join(clashes)}, FALSE) THEN q{j} END")
+        else:
+            kept.append(f"q{j}")
+    return kept
 
 
 def _trial_query(index: int, tp: TrialPlan, plan: ScreenPlan, gen: Generator,
@@ -200,45 +271,73 @@ def _trial_query(index: int, tp: TrialPlan, plan: ScreenPlan, gen: Generator,
 
     status_cols: list[str] = []
     statuses: list[str] = []
-    pieces: list[str] = []  # lists to concatenate
-    scalars: list[str] = []  # pending scalar candidates (NULL = not listed)
-
-    def flush() -> None:
-        if scalars:
-            pieces.append(d.list_of(list(scalars)))
-            scalars.clear()
-
+    constant = Counter[str]()
     for i, cp in enumerate(tp.criteria):
         if cp.executor == "fallback":
             statuses.append(fallback_status_column(cp.fallback_index))
-            flush()
-            pieces.append(fallback_confirm_column(cp.fallback_index))
-            continue
-        if cp.static_status is not None:
-            statuses.append(d.string(cp.static_status))
-            scalars.extend(d.string(t) for t in cp.static_confirm)
-            continue
-        assert cp.logic is not None
-        status_cols.append(f"{gen.status(cp.criterion.kind, cp.logic, ref)} AS s{i}")
-        statuses.append(f"s{i}")
-        for atom in cp.leaves:
-            k = plan.atoms[atom]
-            scalars.append(f"CASE WHEN s{i} IN ('unknown', 'review') AND a{k} IS NULL "
-                           f"THEN c{k} END")
-        scalars.extend(d.string(t) for t in cp.review_texts)
-    flush()
-    candidates = d.concat(pieces) if pieces else d.list_of([])
-    inner = f"SELECT *{''.join(', ' + s for s in status_cols)} FROM {source}"
-    listed = (f"SELECT {col.PATIENT_ID}, {d.list_of(statuses) if statuses else d.list_of([])}"
-              f" AS statuses, {d.filter(candidates, 'x', 'x IS NOT NULL')} AS tc FROM ({inner})")
+        elif cp.static_status is not None:
+            statuses.append(str(STATUS_CODES[cp.static_status]))
+            constant[cp.static_status] += 1
+        else:
+            assert cp.logic is not None
+            status_cols.append(f"{gen.status(cp.criterion.kind, cp.logic, ref, STATUS_CODES)}"
+                               f" AS s{i}")
+            statuses.append(f"s{i}")
+    variable = [s for s in statuses if not s.isdigit()]
 
     def count(status: str) -> str:
-        return d.length(d.filter("statuses", "x", f"x = '{status}'"))
+        terms = [f"CAST({s} = {STATUS_CODES[status]} AS INT)" for s in variable]
+        return "(" + " + ".join([str(constant[status]), *terms]) + ")"
 
-    verdict, score_index = verdict_sql("statuses", count, len(tp.criteria), score_offset)
+    verdict, score_index = verdict_sql(count, len(tp.criteria), score_offset)
+    # Only the columns this trial reads (the atoms table has one per atom of every
+    # trial: carrying them all through each trial's query costs more than the work).
+    used = [col.PATIENT_ID]
+    for cp in tp.criteria:
+        if cp.executor == "fallback":
+            used += [fallback_status_column(cp.fallback_index),
+                     fallback_confirm_column(cp.fallback_index)]
+        for atom in cp.leaves:
+            k = plan.atoms[atom]
+            used.append(f"a{k}")
+            if len(_confirm(atom, gen, plan).texts) > 1:
+                used.append(f"c{k}")
+    used = list(dict.fromkeys(used))
+    inner = f"SELECT {', '.join(used + status_cols)} FROM {source}"
+    if any(cp.executor == "fallback" for cp in tp.criteria):
+        inner = f"SELECT *, {_generic_confirm(tp, plan, gen)} AS tc FROM ({inner})"
+        confirm = d.first_occurrences("tc")
+    else:
+        cands = _candidates(tp, plan, gen)
+        items = _first_occurrences(cands)
+        confirm = d.filter(d.list_of(items) if items else d.empty_int_list(), "x",
+                           "x IS NOT NULL")
+        inner = (f"SELECT *{''.join(f', {c.sql} AS q{j}' for j, c in enumerate(cands))} "
+                 f"FROM ({inner})")
+    status_list = d.list_of(statuses) if statuses else d.empty_int_list()
     return (f"SELECT {col.PATIENT_ID}, {index} AS trial_index, {verdict} AS verdict, "
-            f"{score_index} AS score_index, statuses, "
-            f"{d.first_occurrences('tc')} AS to_confirm FROM ({listed})")
+            f"{score_index} AS score_index, {status_list} AS statuses, "
+            f"{confirm} AS to_confirm FROM ({inner})")
+
+
+def _generic_confirm(tp: TrialPlan, plan: ScreenPlan, gen: Generator) -> str:
+    """A trial with fallback criteria: their to-confirm lists are known only at run
+    time, so the items are listed in criterion order (the ``tc`` column) and
+    deduplicated by searching the list (slower, same result)."""
+    d = gen.d
+    cands = iter(_candidates(tp, plan, gen))
+    lists: list[str] = []
+    for cp in tp.criteria:
+        if cp.executor == "fallback":
+            lists.append(fallback_confirm_column(cp.fallback_index))
+            continue
+        n = len(cp.static_confirm) if cp.static_status is not None else \
+            len(cp.leaves) + len(cp.review_texts)
+        items = [next(cands).sql for _ in range(n)]
+        if items:
+            lists.append(d.list_of(items))
+    merged = d.concat(lists) if lists else d.empty_int_list()
+    return d.filter(merged, "x", "x IS NOT NULL")
 
 
 def score_offsets(plan: ScreenPlan) -> tuple[list[int], list[float]]:
@@ -250,11 +349,16 @@ def score_offsets(plan: ScreenPlan) -> tuple[list[int], list[float]]:
     return offsets, flat
 
 
-def results_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
-    """Stage 2: per patient x trial, the verdict, an index into the score tables
-    (``score_offsets``), the statuses (trial_criteria order) and to-confirm."""
+def trial_queries(plan: ScreenPlan, dialect: Dialect, source: str) -> list[str]:
+    """Stage 2, one query per trial: per patient, the verdict code, an index into
+    the score tables (``score_offsets``), the status codes (trial_criteria order)
+    and the to-confirm codes (``plan.texts``)."""
     gen = Generator(dialect)
     offsets, _ = score_offsets(plan)
-    parts = [_trial_query(i, tp, plan, gen, source, offsets[i])
-             for i, tp in enumerate(plan.trials)]
-    return "\nUNION ALL\n".join(parts)
+    return [_trial_query(i, tp, plan, gen, source, offsets[i])
+            for i, tp in enumerate(plan.trials)]
+
+
+def results_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
+    """Stage 2 as one query (every trial's rows)."""
+    return "\nUNION ALL\n".join(trial_queries(plan, dialect, source))

@@ -11,11 +11,16 @@ are taken from it (no SQL ROUND, whose ties differ from Python's ``round``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 from matcher.score import BANDS
 
 VERDICTS = ("eligible", "possible", "ineligible")  # verdict code 0, 1, 2
+# The query computes statuses as small integers (cheaper than strings); the
+# result files show the words.
+STATUSES = ("pass", "fail", "unknown", "review")
+STATUS_CODES = {s: i for i, s in enumerate(STATUSES)}
 
 
 @cache
@@ -30,13 +35,11 @@ def score_table(n: int) -> tuple[float, ...]:
     return tuple(out)
 
 
-def verdict_sql(statuses: str, count: callable, n: int, offset: int) -> tuple[str, str]:
-    """SQL for a row's verdict and its index into the concatenated score tables,
-    from a statuses list column; ``count(status)`` is SQL counting one status."""
+def verdict_sql(count: Callable[[str], str], n: int, offset: int) -> tuple[str, str]:
+    """SQL for a row's verdict code (``VERDICTS``) and its index into the score tables;
+    ``count(status)`` is SQL counting the row's criteria with that status."""
     fail, unknown = count("fail"), count("unknown")
     code = f"CASE WHEN {fail} > 0 THEN 2 WHEN {unknown} > 0 THEN 1 ELSE 0 END"
-    verdict = (f"CASE WHEN {fail} > 0 THEN 'ineligible' WHEN {unknown} > 0 THEN 'possible' "
-               "ELSE 'eligible' END")
     index = (f"{offset} + ({code}) * {4 * n + 1} + 4 * {count('pass')} + "
              f"2 * {count('review')} + {unknown}")
-    return verdict, index
+    return code, index
