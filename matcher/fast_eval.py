@@ -233,10 +233,15 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
             parts.append(_member(d["confirmed_by"], atom.confirmed_by))
         return _and(*parts)  # type: ignore[arg-type]
 
-    values = [body(d) for d in diagnoses]
+    return _any_diagnosis([body(d) for d in diagnoses])
+
+
+def _any_diagnosis(values: list[Tri]) -> Tri:
+    """Some diagnosis matches (Kleene OR over the records); no diagnosis at all
+    is unknown, never a mismatch."""
     if True in values:
         return True
-    if None in values or not diagnoses:
+    if None in values or not values:
         return None
     return False
 
@@ -264,13 +269,7 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
         return _and(*parts)
 
     def value(v: dict[str, Any]) -> Tri:
-        diagnoses = v.get("diagnoses") or []
-        values = [body(d) for d in diagnoses]
-        if True in values:
-            return True
-        if None in values or not diagnoses:
-            return None
-        return False
+        return _any_diagnosis([body(d) for d in v.get("diagnoses") or []])
     return value
 
 
