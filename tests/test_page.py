@@ -8,12 +8,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from serving import wait_healthy
 
 from matcher.service.registry import Registry
 
@@ -44,17 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("server exited: " + proc.stderr.read().decode()[-2000:])
-            time.sleep(0.1)
-        else:
-            pytest.fail("server did not start")
+        wait_healthy(base, proc)
         yield base, key, data
     finally:
         proc.terminate()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from serving import wait_healthy
 
 from matcher.service.registry import Registry
 
@@ -64,12 +65,7 @@ def test_sigkill_mid_ingest_keeps_every_acknowledged_trial(tmp_path):
                 n += 2
 
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(base, proc)
         writers = [threading.Thread(target=ingest, args=(i,)) for i in (0, 1)]
         for w in writers:
             w.start()
