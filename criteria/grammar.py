@@ -196,6 +196,7 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
 ]
 _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
+_SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,9 @@ def find_windows(text: str) -> list[Window]:
 def _windows(text: str) -> tuple[Window, ...]:
     out: list[Window] = []
     low = text.lower()
-    if not any(k in low for k in ("day", "week", "month", "year", "d ", "wk", "mo", "yr")):
+    # Every window has a period; "d" and "mo" only count after a number ("5 d", "6 mo").
+    if not any(k in low for k in ("day", "week", "month", "year", "wk", "yr")) and \
+            not _SHORT_PERIOD.search(low):
         return ()
     taken: list[tuple[int, int]] = []
     for pattern, kind in _WINDOW_RES:

@@ -9,7 +9,7 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, find_windows
-from criteria.recognize.base import Clause, Found, label_end, negated
+from criteria.recognize.base import Clause, Found, label_end, mentions_any, negated
 
 # A class qualifier that carries over a coordination:
 # "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
@@ -160,9 +160,15 @@ _SETTING = re.compile(
     r"endocrine|hormon\w*|regimens?|systemic)\b)", re.IGNORECASE)
 
 
+_SETTING_GATE = ("metasta", "advanced", "recurren", "relaps", "palliat", "adjuvant",
+                 "perioperative", "definitive", "curative")
+
+
 def _settings(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     values: list[str] = []
     spans: list[tuple[int, int]] = []
+    if not mentions_any(text, _SETTING_GATE):
+        return (), spans
     for m in _SETTING.finditer(text):
         for group in ("a", "b", "c", "d"):
             word = m.group(group)
