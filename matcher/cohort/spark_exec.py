@@ -16,7 +16,11 @@ from typing import Any
 import pyarrow as pa
 
 from criteria.sql.dialects import SPARK
-from matcher.cohort.plan import ScreenPlan, atoms_query, results_query
+from matcher.cohort.plan import ScreenPlan, atoms_query, trial_queries
+
+# Trials per Spark job: one UNION ALL of every trial makes a plan Catalyst takes
+# minutes to analyse; groups keep each plan small.
+TRIALS_PER_JOB = 12
 
 _SESSION: Any = None
 
@@ -52,7 +56,9 @@ class SparkExecutor:
     def __init__(self, plan: ScreenPlan, master: str | None = None) -> None:
         self.spark = spark_session(master)
         self.atoms_sql = atoms_query(plan, SPARK, "patients")
-        self.results_sql = results_query(plan, SPARK, "atoms")
+        queries = trial_queries(plan, SPARK, "atoms")
+        self.results_sql = ["\nUNION ALL\n".join(queries[i:i + TRIALS_PER_JOB])
+                            for i in range(0, len(queries), TRIALS_PER_JOB)]
 
     def run(self, table: pa.Table) -> pa.Table:
         """patient_id, trial_index, verdict, score_index, statuses, to_confirm."""
@@ -61,7 +67,8 @@ class SparkExecutor:
         atoms = self.spark.sql(self.atoms_sql).cache()
         atoms.createOrReplaceTempView("atoms")
         try:
-            return self.spark.sql(self.results_sql).toArrow()
+            parts = [self.spark.sql(sql).toArrow() for sql in self.results_sql]
+            return pa.concat_tables(parts, promote_options="permissive")
         finally:
             atoms.unpersist()
             self.spark.catalog.dropTempView("atoms")
