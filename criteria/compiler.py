@@ -117,7 +117,7 @@ _NO_REQUIREMENT = re.compile(
     re.IGNORECASE)
 # "Prior chemotherapy allowed": a permission, not a requirement.
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
-                         r"may\s+participate|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
                          r"optional)\b", re.IGNORECASE)
 _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
                                 r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b",

@@ -363,3 +363,20 @@ def test_trials_that_crashed_the_compiler_compile():
             "<= 8 x ULN if bone metastases)\nExclusion Criteria:\n"
             "* Patients must not receive concurrent radiotherapy; it is not allowed\n")
     assert len(compile_text("T", text)) == 2
+
+
+@pytest.mark.parametrize("text,expected", [
+    # the study drug named in a contraception rule is not a treatment to have had
+    ("Female participants of childbearing potential must be willing to use an adequate "
+     "method of contraception for 90 days after the last dose of atezolizumab", "review"),
+    # a permission, not a requirement
+    ("May have received GEM as previous therapy", "pass"),
+    # "with" after "treatment" keeps the negation
+    ("Not previously received treatment with bisphosphonate", "pass"),
+    # a drug named as a topic
+    ("Age > 18 years. The toxicity of niraparib in children is unknown.", "pass"),
+])
+def test_false_fails_of_the_recent_trials_sweep(text, expected):
+    doc = {"age": 63, "treatments": [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10",
+                                      "end": "2023-06-21"}]}
+    assert _status(text, doc, assume_absent=True) == expected

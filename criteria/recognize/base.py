@@ -76,6 +76,8 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     # "no ... or ..." keeps its scope; a positive verb in between ends it.
     # "must not have", "does not have": the verb belongs to the cue.
     between = re.sub(r"^\s*(?:have|has|had|be|been)\b", "", window[cue.end():])
+    # "not previously received treatment with X": "with" belongs to the treatment.
+    between = re.sub(r"\b(?:treat(?:ment|ed)|therapy)\s+with\b", " ", between, flags=re.IGNORECASE)
     if re.search(r"\b(?:but|except|unless|however|with|has|have|had)\b", between, re.IGNORECASE):
         return False, None
     return True, (window_start + cue.start(), window_start + cue.end())

@@ -56,6 +56,11 @@ _PARTICIPATION = re.compile(
 
 _NOT_EXPOSURE = re.compile(r"\b(?:hypersensitiv\w*|allerg\w*|intoleran\w*|contraindicat\w*)\b",
                            re.IGNORECASE)
+_CONTRACEPTION = re.compile(r"contracept|birth\s+control|abstinen", re.IGNORECASE)
+# "no data are available on the use of AZD6738 in children", "the toxicity of
+# niraparib in children is unknown": a drug named as a topic, not a treatment had.
+_TOPIC = re.compile(r"\b(?:use|toxicity|toxicities|safety|efficacy|effects?|dosing|"
+                    r"pharmacokinetics)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
 _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 
@@ -213,6 +218,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return out
     if _NOT_EXPOSURE.search(text):
         return []  # "hypersensitivity to cetuximab" is a condition, not a treatment
+    if _CONTRACEPTION.search(text):
+        # "... contraception until 6 months after the last dose of avelumab": a rule
+        # for the future, read by a person; the drug is the study's, not a history.
+        return []
     drugs = vocab.find_drugs(text)
     classes = vocab.find_drug_classes(text)
     if _THRESHOLD_CUE.search(text):
@@ -224,6 +233,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
+    if drugs or classes:
+        drugs = [d for d in drugs if not _TOPIC.search(text, max(0, d.start - 40), d.start)]
+        classes = [c for c in classes if not _TOPIC.search(text, max(0, c.start - 40), c.start)]
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
