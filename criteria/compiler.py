@@ -262,7 +262,27 @@ def compile_clause(clause: Clause, context: int = 0
             logic = _qualify(logic, parts)
         else:
             logic = ir.And(items=(logic, *parts))
+    if clause.kind == "inclusion" and _APPLIES_TO.match(text, context):
+        # "Patients receiving corticosteroids must be on a stable dose", "For
+        # patients with chronic HBV, the viral load must be undetectable": the
+        # first thing named says whom the rule is for; everyone else meets it.
+        first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
+        if first is not None and first is not logic:
+            logic = ir.Or(items=(ir.Not(item=first), logic))
     return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+# Whom a rule applies to, said first: "If the patient is on steroids, ...",
+# "For patients with HBV ...", "Patients receiving anticoagulants must ...".
+_APPLIES_TO = re.compile(
+    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:"
+    r"(?:if|when)\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:is|are|has|have|had|"
+    r"was|were)\b|"
+    r"(?:for|in)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|those|women|men)\s+"
+    r"(?:with|who|receiving|on|taking|treated|using)\b|"
+    r"(?:patients?|subjects?|participants?)\s+(?:who\s+(?:are|were)\s+)?(?:receiving|on|taking|"
+    r"using|treated\s+with)\b(?=[^.;]*\b(?:must|should|may|need\s+to|are\s+required|"
+    r"is\s+required|can)\b))", re.IGNORECASE)
 
 
 def _negate(logic: ir.Node | None) -> ir.Node | None:

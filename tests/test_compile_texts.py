@@ -380,3 +380,19 @@ def test_false_fails_of_the_recent_trials_sweep(text, expected):
     doc = {"age": 63, "treatments": [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10",
                                       "end": "2023-06-21"}]}
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a rule for some patients: everyone else meets it
+    ("For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral "
+     "load must be undetectable on suppressive therapy", {}, "pass"),
+    ("For patients with evidence of chronic hepatitis B virus (HBV) infection, the HBV viral "
+     "load must be undetectable on suppressive therapy",
+     {"conditions": [{"name": "chronic hepatitis B", "status": "active"}]}, "review"),
+    ("If patient is on steroids, they must be on a steroid dose less than or = to an "
+     "equivalent prednisone dose of 10 mg daily", {}, "pass"),
+    # without a modal it is a requirement
+    ("Patients receiving prior chemotherapy", {}, "fail"),
+])
+def test_rules_for_some_patients(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected
