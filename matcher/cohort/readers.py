@@ -239,48 +239,37 @@ def _read_fhir_ndjson(folder: Path, chunk_size: int,
             return buckets[k]
 
         # Index pass 1: patients, in file order, define the chunks.
-        for fi, file in enumerate(patient_files):
-            for lineno, text in _ndjson_lines(file):
-                where = f"{file.name} line {lineno}"
-                resource = _json_resource(text)
-                if isinstance(resource, str):
-                    cohort_problems.append(f"{where}: (resource): {resource}")
-                    continue
-                if resource.get("resourceType") != "Patient":
-                    cohort_problems.append(f"{where}: resourceType: must be Patient in this file")
-                    continue
-                pid = resource.get("id")
-                if not isinstance(pid, str) or not pid:
-                    cohort_problems.append(f"{where}: Patient.id: required")
-                    continue
-                if pid in chunk_of:
-                    cohort_problems.append(f"{where}: Patient.id: "
-                                           "the same id as an earlier Patient")
-                    continue
-                k = len(chunk_of) // chunk_size
-                chunk_of[pid] = k
-                bucket(k).write(f"{fi}\t{lineno}\t{text}\n")
+        for fi, lineno, where, text, resource in _decoded(patient_files, 0, cohort_problems):
+            if resource.get("resourceType") != "Patient":
+                cohort_problems.append(f"{where}: resourceType: must be Patient in this file")
+                continue
+            pid = resource.get("id")
+            if not isinstance(pid, str) or not pid:
+                cohort_problems.append(f"{where}: Patient.id: required")
+                continue
+            if pid in chunk_of:
+                cohort_problems.append(f"{where}: Patient.id: "
+                                       "the same id as an earlier Patient")
+                continue
+            k = len(chunk_of) // chunk_size
+            chunk_of[pid] = k
+            bucket(k).write(f"{fi}\t{lineno}\t{text}\n")
         # Index pass 2: every other resource goes to its patient's chunk.
-        for fi, file in enumerate(other_files, start=len(patient_files)):
-            for lineno, text in _ndjson_lines(file):
-                where = f"{file.name} line {lineno}"
-                resource = _json_resource(text)
-                if isinstance(resource, str):
-                    cohort_problems.append(f"{where}: (resource): {resource}")
-                    continue
-                rtype = resource.get("resourceType")
-                pid = _patient_ref(resource)
-                if pid is None:
-                    if rtype in _PATIENT_RESOURCES:
-                        cohort_problems.append(f"{where}: {rtype}.subject.reference: "
-                                               "required (a reference to Patient/<id>)")
-                    continue  # Practitioner, Organization, ...: not about a patient
-                k = chunk_of.get(pid)
-                if k is None:
+        for fi, lineno, where, text, resource in _decoded(other_files, len(patient_files),
+                                                          cohort_problems):
+            rtype = resource.get("resourceType")
+            pid = _patient_ref(resource)
+            if pid is None:
+                if rtype in _PATIENT_RESOURCES:
                     cohort_problems.append(f"{where}: {rtype}.subject.reference: "
-                                           "no Patient with this id in the export")
-                    continue
-                bucket(k).write(f"{fi}\t{lineno}\t{text}\n")
+                                           "required (a reference to Patient/<id>)")
+                continue  # Practitioner, Organization, ...: not about a patient
+            k = chunk_of.get(pid)
+            if k is None:
+                cohort_problems.append(f"{where}: {rtype}.subject.reference: "
+                                       "no Patient with this id in the export")
+                continue
+            bucket(k).write(f"{fi}\t{lineno}\t{text}\n")
         for handle in buckets:
             handle.close()
         if cohort_problems:
@@ -290,6 +279,21 @@ def _read_fhir_ndjson(folder: Path, chunk_size: int,
         # Per chunk: one Bundle per patient, resources in file order.
         for k in range(len(buckets)):
             yield from _convert_bucket(Path(tmp) / f"{k}.tsv", names)
+
+
+def _decoded(files: list[Path], first: int, problems: list[str]
+             ) -> Iterator[tuple[int, int, str, str, dict]]:
+    """Every line of ``files`` as (file number from ``first``, line number, its
+    place for messages, its text, the decoded resource); an undecodable line
+    becomes a problem and is skipped."""
+    for fi, file in enumerate(files, start=first):
+        for lineno, text in _ndjson_lines(file):
+            where = f"{file.name} line {lineno}"
+            resource = _json_resource(text)
+            if isinstance(resource, str):
+                problems.append(f"{where}: (resource): {resource}")
+                continue
+            yield fi, lineno, where, text, resource
 
 
 _PATIENT_RESOURCES = {"Observation", "Condition", "MedicationRequest", "MedicationStatement",
