@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from criteria import ir
+from criteria import ir, vocab
 
 
 @dataclass(frozen=True)
@@ -150,5 +150,4 @@ def not_the_subject(text: str, start: int) -> bool:
     if hit is None:
         return False
     before = text[max(0, hit.start() - 40):hit.start()]
-    from criteria import vocab  # the vocabulary imports nothing of the recognizers
     return bool(vocab.find_drugs(before) or vocab.find_drug_classes(before))

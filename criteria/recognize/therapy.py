@@ -6,6 +6,7 @@ transplants; participation in other trials."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, find_windows
@@ -211,6 +212,19 @@ def _not_treating_a_condition(text: str, drugs: list, classes: list, kinds: list
             [(m, k) for m, k in kinds if not treats(m.start())])
 
 
+def _start(mention: Any) -> int:
+    """Where a mention starts: a vocabulary Mention, or a (match, kind) pair."""
+    return mention[0].start() if isinstance(mention, tuple) else mention.start
+
+
+def _unless_after(cue: re.Pattern[str], reach: int, text: str, *mentions: list
+                  ) -> tuple[list, ...]:
+    """Each list of mentions without those that ``cue`` ends right before (it
+    searches the ``reach`` characters before the mention)."""
+    return tuple([m for m in group if cue.search(text, max(0, _start(m) - reach), _start(m))
+                  is None] for group in mentions)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one grammar
     text = clause.text
     out = _participation(clause)
@@ -224,32 +238,24 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return []
     drugs = vocab.find_drugs(text)
     classes = vocab.find_drug_classes(text)
+    kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
     if _THRESHOLD_CUE.search(text):
         # "hemoglobin >= 100 g/L without transfusion or colony-stimulating factor
         # support": a qualifier of a lab value; the lab recognizer owns the clause.
-        drugs = [d for d in drugs if not _SUPPORT.search(text, max(0, d.start - 40), d.start)]
-        classes = [c for c in classes
-                   if not _SUPPORT.search(text, max(0, c.start - 40), c.start)]
-    kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
+        drugs, classes = _unless_after(_SUPPORT, 40, text, drugs, classes)
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
-    if drugs or classes:
-        drugs = [d for d in drugs if not _TOPIC.search(text, max(0, d.start - 40), d.start)]
-        classes = [c for c in classes if not _TOPIC.search(text, max(0, c.start - 40), c.start)]
+    drugs, classes = _unless_after(_TOPIC, 40, text, drugs, classes)
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
-        def planned(start: int) -> bool:
-            return _PROSPECT.search(text, max(0, start - 45), start) is not None
-        drugs = [d for d in drugs if not planned(d.start)]
-        classes = [c for c in classes if not planned(c.start)]
-        kinds = [(m, k) for m, k in kinds if not planned(m.start())]
-    kinds = [(m, k) for m, k in kinds if not _NEEDS.search(text, max(0, m.start() - 30), m.start())]
+        drugs, classes, kinds = _unless_after(_PROSPECT, 45, text, drugs, classes, kinds)
+    (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
     if not drugs and not classes and not kinds:
         return []
     after_label = label_end(text)
-    if after_label and any(m.start >= after_label for m in drugs + classes) or any(
-            m.start() >= after_label for m, _ in kinds) and after_label:
+    if after_label and (any(m.start >= after_label for m in drugs + classes)
+                        or any(m.start() >= after_label for m, _ in kinds)):
         # "Endocrine therapy: No concurrent immunosuppressive drugs": the text after
         # the label names the treatment; the label only files it.
         drugs = [m for m in drugs if m.start >= after_label]
