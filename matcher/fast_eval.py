@@ -273,17 +273,9 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
     return value
 
 
-def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
-    # Sets: membership tests in C, not a Python loop per record.
-    drugs, classes, kinds = frozenset(atom.drugs), frozenset(atom.classes), frozenset(atom.kinds)
-
-    def match(t: dict[str, Any]) -> bool:
-        if not drugs and not classes and not kinds:
-            return True
-        return ((bool(drugs) and t["drug"] in drugs)
-                or (bool(classes) and not classes.isdisjoint(t["classes"]))
-                or (bool(kinds) and t["kind"] in kinds))
-
+def treatment_facets(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri] | None:
+    """The atom's facet test on one treatment record (None: no facet, any
+    matching record meets the atom).  Shared with the service's atom index."""
     checks: list[Callable[[dict[str, Any]], Tri]] = []
     if atom.min_cycles is not None and atom.min_cycles > 1:
         n = atom.min_cycles
@@ -304,9 +296,27 @@ def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
     if atom.settings:
         settings = atom.settings
         checks.append(lambda t: _member(t["setting"], settings))
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda t: _and(*(c(t) for c in checks))
+
+
+def _treatment_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], Tri]:
+    # Sets: membership tests in C, not a Python loop per record.
+    drugs, classes, kinds = frozenset(atom.drugs), frozenset(atom.classes), frozenset(atom.kinds)
+
+    def match(t: dict[str, Any]) -> bool:
+        if not drugs and not classes and not kinds:
+            return True
+        return ((bool(drugs) and t["drug"] in drugs)
+                or (bool(classes) and not classes.isdisjoint(t["classes"]))
+                or (bool(kinds) and t["kind"] in kinds))
+
     timed = atom.within_days is not None or atom.ongoing is not None
     min_lines = atom.min_lines
-    facets = (lambda t: _and(*(c(t) for c in checks))) if checks else None
+    facets = treatment_facets(atom)
 
     def value(v: dict[str, Any]) -> Tri:
         records = v.get("treatments") or []

@@ -30,6 +30,7 @@ from matcher.facts import build_facts
 from matcher.library import compile_each, load_trials
 from matcher.match import match_patient
 from matcher.patient import PatientDocument, PatientError, parse_patient
+from matcher.service.circuit import CODE_OF
 from matcher.service.plan import MatchPlan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,8 +176,7 @@ def test_empty_patient_defaults_are_what_an_empty_patient_gets():
         for i, atom in enumerate(p.atoms):
             if atom.family == "age":
                 continue
-            assert p.default_values[policy][i] == {False: 0, None: 1, True: 2}[
-                evaluate.atom_value(atom, facts)], atom
+            assert p.default_values[policy][i] == CODE_OF[evaluate.atom_value(atom, facts)], atom
 
 
 @SETTINGS

@@ -1,25 +1,27 @@
 """Precompiled evaluation plans: one patient against many trials, fast.
 
 Built once per registry generation, a plan holds every distinct atom of every
-trial, every distinct criterion (kind + logic), and each atom's value on a
-patient with no data at all, under both history policies.  A patient's
-request then evaluates only the atoms that read data the patient has (with
-the native executor, ``matcher.fast_eval``), recomputes only the criteria
-whose atoms changed from that empty-patient default, and counts statuses per
-trial for the verdict and score.  The full answer (reasons, to-confirm) for
-the trials returned is produced by the reference ``matcher.match.trial_result``
-on facts whose atom cache the plan has filled, so its JSON is the same.
+trial (``matcher.service.atom_index``: numbered so that a patient's facts fill
+whole stretches at once, with each atom's value on an empty patient as the
+default), every distinct criterion (kind + logic) compiled into one Kleene
+circuit (``matcher.service.circuit``: a whole level of gates per C-level
+operation), and each trial's criteria as a stretch of one byte string.
 
-Why the defaults are exact: every atom reads one slot of the facts (a lab, a
-biomarker, the diagnoses, ...); when the patient has nothing in that slot the
-atom sees exactly what it sees on an empty patient.  The differential test
-(``tests/test_service_fast_eval.py``) checks this against the reference.
+A request then computes every atom's code, every criterion's status (one byte
+each), each trial's status counts (``bytes.count`` over its stretch), verdict
+and score, and ranks the trials.  Only the trials returned get their full
+answer (reasons, to-confirm), from the reference ``matcher.match.trial_result``
+on facts whose atom cache the plan has filled, so the JSON is the same.
+
+Nothing of a patient outlives its request: no cache is keyed by patient data.
+The differential tests (``tests/test_service_fast_eval.py``,
+``tests/test_service_plan.py``) hold the plan equal to the reference.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,178 +30,87 @@ from criteria import ir
 from criteria.trial import CompiledTrial
 from matcher.evaluate import relaxed
 from matcher.facts import Facts, build_facts
-from matcher.fast_eval import Tri, atom_value, compile_atom
 from matcher.match import trial_result
 from matcher.patient import PatientDocument
 from matcher.score import BANDS, CREDIT, VERDICT_ORDER
+from matcher.service.atom_index import AtomIndex, filled_slots, slots
+from matcher.service.circuit import FAIL, PASS, UNKNOWN, VALUE_OF, Circuit, Expr, gatherer
 
-SlotKey = tuple[str, ...]
+__all__ = ["MatchPlan", "Ranked", "filled_slots", "slots", "verdict_and_score"]
 
-
-def slots(atom: ir.Node) -> list[SlotKey]:
-    """The slots of the facts an atom reads.  A history atom reads only the
-    records its selector can match (as ``matcher.evaluate._project`` hands them
-    to the reference executor): with none of them, it sees an empty history."""
-    match atom:
-        case ir.AgeAtom():
-            return [("age",)]
-        case ir.SexAtom():
-            return [("sex",)]
-        case ir.PerformanceAtom():
-            return [("performance",)]
-        case ir.LabAtom(analyte=a) | ir.LabResultAtom(analyte=a):
-            return [("labs", a)]
-        case ir.BiomarkerAtom(marker=m):
-            return [("biomarkers", m)]
-        case ir.FindingAtom(key=k):
-            return [("findings", k)]
-        case ir.DiagnosisAtom():
-            return [("diagnoses",)]
-        case ir.TreatmentAtom(drugs=drugs, classes=classes, kinds=kinds):
-            if not drugs and not classes and not kinds:
-                return [("treatments", "*")]
-            return ([("treatments", "drug", d) for d in drugs]
-                     + [("treatments", "class", c) for c in classes]
-                     + [("treatments", "kind", k) for k in kinds])
-        case ir.ConditionAtom(concepts=concepts):
-            return [("conditions", c) for c in concepts]
-        case ir.ParticipationAtom():
-            return [("participation",)]
-    raise TypeError(f"no slot for {type(atom).__name__}")
+# A criterion's status as one byte.
+S_FAIL, S_UNKNOWN, S_REVIEW, S_PASS = 0, 1, 2, 3
+STATUS_NAMES = ("fail", "unknown", "review", "pass")
+_VERDICTS = {order: v for v, order in VERDICT_ORDER.items()}
 
 
-def filled_slots(v: dict[str, Any]) -> set[SlotKey]:
-    """The slots in which a patient's facts hold something."""
-    out: set[SlotKey] = set()
-    if v.get("age") is not None:
-        out.add(("age",))
-    if v.get("sex") is not None:
-        out.add(("sex",))
-    if any(x is not None for x in v["performance"].values()):
-        out.add(("performance",))
-    out.update(("labs", k) for k, x in v["labs"].items() if x is not None)
-    out.update(("biomarkers", k) for k, x in v["biomarkers"].items() if x is not None)
-    out.update(("findings", k) for k, x in v["findings"].items() if x is not None)
-    if v["diagnoses"]:
-        out.add(("diagnoses",))
-    for t in v["treatments"]:
-        out.add(("treatments", "*"))
-        out.add(("treatments", "kind", t["kind"]))
-        if t["drug"] is not None:
-            out.add(("treatments", "drug", t["drug"]))
-        out.update(("treatments", "class", c) for c in t["classes"])
-    for c in v["conditions"]:
-        out.update(("conditions", x) for x in c["concepts"])
-    if v["participation"].get("days_ago") is not None:
-        out.add(("participation",))
-    return out
+def _status_table() -> bytes:
+    """Status byte of ``low | high << 2``: the two readings of the review parts
+    (``matcher.evaluate.evaluate_criterion``)."""
+    table = bytearray(256)
+    by_code = {FAIL: S_FAIL, UNKNOWN: S_UNKNOWN, PASS: S_PASS}
+    for low in by_code:
+        for high in by_code:
+            if low == high:
+                status = by_code[low]
+            elif UNKNOWN in (low, high):
+                status = S_UNKNOWN
+            else:
+                status = S_REVIEW
+            table[low | high << 2] = status
+    return bytes(table)
 
 
-def _empty_values(history_complete: bool) -> dict[str, Any]:
-    return {"history_complete": history_complete, "age": None, "sex": None,
-            "performance": {"ecog": None, "karnofsky": None}, "labs": {}, "biomarkers": {},
-            "diagnoses": [], "treatments": [], "conditions": [], "findings": {},
-            "participation": {"days_ago": None}}
+_STATUS = _status_table()
 
 
-# Three-valued logic on small ints: fail 0 < unknown 1 < pass 2, so Kleene AND
-# is min, OR is max and NOT is 2 - x.  Each criterion becomes two Python
-# expressions over the atom values (review parts read as fail, then as pass),
-# compiled once per plan: no tree walk per request.
-_TRI = {False: 0, None: 1, True: 2}
-_TRI_VALUE: tuple[Tri, Tri, Tri] = (False, None, True)
-_STATUS_OF = ("fail", "unknown", "pass")
-
-
-def _expr(node: ir.Node, atom_index: dict[ir.Node, int], review: int) -> str:
+def _expr(node: ir.Node, position: dict[ir.Node, int], review: int) -> Expr:
     if isinstance(node, ir.And | ir.Or):
-        fn = "min" if isinstance(node, ir.And) else "max"
-        parts = [_expr(i, atom_index, review) for i in node.items]
-        return parts[0] if len(parts) == 1 else f"{fn}({', '.join(parts)})"
+        head = "and" if isinstance(node, ir.And) else "or"
+        return (head, tuple(_expr(i, position, review) for i in node.items))
     if isinstance(node, ir.Not):
-        return f"(2 - {_expr(node.item, atom_index, review)})"
+        return ("not", _expr(node.item, position, review))
     if isinstance(node, ir.Review):
-        return str(review)
-    return f"v[{atom_index[node]}]"
+        return ("const", review)
+    return ("leaf", position[node])
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """A distinct criterion as far as its status goes."""
-
-    constant: str | None  # a status that needs no data
-    leaves: tuple[int, ...] = ()  # atom indexes
-    low: str = ""  # expression over v: 0/1/2, review parts as fail (as pass, for an exclusion)
-    high: str = ""  # the same with review parts read the other way; "" when there are none
-
-
-def _rule_of(criterion: ir.Criterion, atom_index: dict[ir.Node, int]) -> _Rule:
-    """``matcher.evaluate.evaluate_criterion``'s status logic, as expressions."""
+def _readings(criterion: ir.Criterion, position: dict[ir.Node, int]) -> tuple[Expr, Expr]:
+    """The criterion's eligibility with its review parts read both ways (low,
+    high), as ``matcher.evaluate.evaluate_criterion`` decides its status."""
     if criterion.logic is None:
-        return _Rule("pass" if criterion.compiled == "full" else "review")
+        if criterion.compiled == "full":
+            return ("const", PASS), ("const", PASS)
+        return ("const", FAIL), ("const", PASS)  # review
     logic, _ = relaxed(criterion.kind, criterion.logic)
     if logic is None:
-        return _Rule("review")
-    leaves = tuple(dict.fromkeys(atom_index[a] for a in ir.atoms(logic)
-                                 if not isinstance(a, ir.Review)))
-    negate = "2 - " if criterion.kind == "exclusion" else ""
-    if not any(isinstance(a, ir.Review) for a in ir.atoms(logic)):
-        # No review part: both readings agree, one expression decides.
-        return _Rule(None, leaves, negate + _expr(logic, atom_index, 0))
-    if criterion.kind == "exclusion":  # eligibility is the negation; review as pass, then fail
-        return _Rule(None, leaves, negate + _expr(logic, atom_index, 2),
-                     negate + _expr(logic, atom_index, 0))
-    return _Rule(None, leaves, _expr(logic, atom_index, 0), _expr(logic, atom_index, 2))
-
-
-_CHUNK = 2000  # criteria per generated function
-
-
-def _status_functions(rules: list[_Rule]) -> list[Any]:
-    """Functions ``f(v, s)`` writing every data-dependent criterion's status
-    into ``s``: one line per criterion, so a request pays no call per criterion.
-    The code is generated from our own integer-indexed expressions only."""
-    blocks = []
-    for r, rule in enumerate(rules):
-        if rule.constant is not None:
-            continue
-        if not rule.high:
-            blocks.append(f"    s[{r}] = S[{rule.low}]")
-        else:
-            blocks.append(f"    lo = {rule.low}; hi = {rule.high}\n"
-                          f"    s[{r}] = S[lo] if lo == hi else "
-                          "('unknown' if lo == 1 or hi == 1 else 'review')")
-    functions = []
-    for start in range(0, len(blocks), _CHUNK):
-        namespace: dict[str, Any] = {"S": _STATUS_OF}
-        source = "def f(v, s):\n" + "\n".join(blocks[start:start + _CHUNK]) + "\n"
-        exec(compile(source, "<match-plan>", "exec"), namespace)  # noqa: S102
-        functions.append(namespace["f"])
-    return functions
+        return ("const", FAIL), ("const", PASS)
+    if criterion.kind == "exclusion":  # eligibility is the negation
+        return (("not", _expr(logic, position, PASS)),
+                ("not", _expr(logic, position, FAIL)))
+    return _expr(logic, position, FAIL), _expr(logic, position, PASS)
 
 
 def verdict_and_score(sts: Sequence[str]) -> tuple[str, float]:
-    """``matcher.score.verdict`` and ``score`` from counts (C-level ``count``,
-    no loop per criterion).  The credits are multiples of 1/4, so the sum is
-    exact in any order and the score is the same float."""
-    fails, unknowns = sts.count("fail"), sts.count("unknown")
+    """``matcher.score.verdict`` and ``score`` from a list of statuses."""
+    return verdict_and_score_of_counts(sts.count("pass"), sts.count("review"),
+                                       sts.count("unknown"), sts.count("fail"))
+
+
+def verdict_and_score_of_counts(passes: int, reviews: int, unknowns: int, fails: int
+                                ) -> tuple[str, float]:
+    """``matcher.score.verdict`` and ``score`` from status counts.  The credits
+    are multiples of 1/4, so the sum is exact in any order and the score is
+    the same float as the reference's sum over the statuses."""
     v = "ineligible" if fails else ("possible" if unknowns else "eligible")
     low, high = BANDS[v]
-    if not sts:
+    n = passes + reviews + unknowns + fails
+    if not n:
         return v, round(low, 4)
-    total = (sts.count("pass") * CREDIT["pass"] + sts.count("review") * CREDIT["review"]
+    total = (passes * CREDIT["pass"] + reviews * CREDIT["review"]
              + unknowns * CREDIT["unknown"] + fails * CREDIT["fail"])
     width = (high - low) if v == "eligible" else (high - low) * 0.999
-    return v, round(low + width * (total / len(sts)), 4)
-
-
-def _picker(indexes: list[int]) -> Callable[[list[str]], Sequence[str]]:
-    if not indexes:
-        return lambda _s: ()
-    if len(indexes) == 1:
-        i = indexes[0]
-        return lambda s: (s[i],)
-    return operator.itemgetter(*indexes)
+    return v, round(low + width * (total / n), 4)
 
 
 @dataclass
@@ -217,81 +128,95 @@ class MatchPlan:
 
     def __init__(self, trials: Iterable[CompiledTrial]):
         self.trials: list[CompiledTrial] = list(trials)
-        self.atoms: list[ir.Node] = []
-        atom_index: dict[ir.Node, int] = {}
-        self.by_slot: dict[SlotKey, list[int]] = {}
+        self.index = AtomIndex([a for t in self.trials for c in t.criteria
+                                for a in ir.atoms(c.logic) if not isinstance(a, ir.Review)])
+        self.atoms: list[ir.Node] = self.index.atoms
+        position = self.index.position
+        circuit = Circuit(len(self.atoms))
         rule_index: dict[tuple[str, Any, str], int] = {}
-        self.rules: list[_Rule] = []
-        self.trial_rules: list[list[int]] = []
+        low_wires: list[int] = []
+        high_wires: list[int] = []
+        occurrences: list[int] = []  # each trial's criteria, trial after trial
+        self.bounds: list[tuple[int, int]] = []
+        self.trial_atoms: list[list[int]] = []
         for trial in self.trials:
-            ids = []
+            start = len(occurrences)
+            used: set[int] = set()
             for c in trial.criteria:
-                for a in ir.atoms(c.logic):
-                    if not isinstance(a, ir.Review) and a not in atom_index:
-                        atom_index[a] = len(self.atoms)
-                        self.atoms.append(a)
-                        for key in slots(a):
-                            self.by_slot.setdefault(key, []).append(atom_index[a])
                 key = (c.kind, c.logic, c.compiled)
-                if key not in rule_index:
-                    rule_index[key] = len(self.rules)
-                    self.rules.append(_rule_of(c, atom_index))
-                ids.append(rule_index[key])
-            self.trial_rules.append(ids)
-        self.atom_fns = [compile_atom(a) for a in self.atoms]
-        # Each trial's criterion statuses picked in C (a tuple, whatever the count).
-        self.trial_pickers: list[Callable[[list[str]], Sequence[str]]] = [
-            _picker(rules) for rules in self.trial_rules]
-        self.trial_atoms: list[list[int]] = [
-            sorted({i for r in rules for i in self.rules[r].leaves}) for rules in self.trial_rules]
-        self.constant_status: list[str] = [r.constant or "" for r in self.rules]
-        self.status_functions = _status_functions(self.rules)
-        self.default_values: dict[bool, list[int]] = {}
-        for policy in (False, True):
-            empty = _empty_values(policy)
-            self.default_values[policy] = [_TRI[atom_value(a, empty)] for a in self.atoms]
+                r = rule_index.get(key)
+                if r is None:
+                    r = rule_index[key] = len(low_wires)
+                    low, high = _readings(c, position)
+                    low_wires.append(circuit.add(low))
+                    high_wires.append(circuit.add(high))
+                occurrences.append(r)
+                used.update(position[a] for a in ir.atoms(c.logic) if not isinstance(a, ir.Review))
+            self.bounds.append((start, len(occurrences)))
+            self.trial_atoms.append(sorted(used))
+        circuit.finish()
+        self.circuit = circuit
+        self.n_rules = len(low_wires)
+        self._low = gatherer([circuit.wire(w) for w in low_wires])
+        self._high = gatherer([circuit.wire(w) for w in high_wires])
+        self._occurrences = gatherer(occurrences)
+        self.trial_ids = [t.trial.trial_id for t in self.trials]
+        self.open = [t.trial.is_open for t in self.trials]
+        # (criteria, fails, unknowns, reviews) -> (verdict order, -score): a pure
+        # function of four counts, worked out once per distinct count.
+        self._sort_key: dict[tuple[int, int, int, int], tuple[int, float]] = {}
 
     def __len__(self) -> int:
         return len(self.trials)
 
-    def atom_values(self, facts: Facts) -> tuple[list[int], list[int]]:
-        """Every atom's value for this patient (0 fail, 1 unknown, 2 pass; the
-        empty-patient default where the patient has no data the atom reads),
-        and the indexes of the atoms whose value differs from that default."""
-        defaults = self.default_values[facts.assume_absent]
-        values = list(defaults)
-        changed = []
-        v = facts.values
-        seen: set[int] = set()
-        fns = self.atom_fns
-        for key in filled_slots(v):
-            for i in self.by_slot.get(key, ()):
-                if i in seen:
-                    continue
-                seen.add(i)
-                value = _TRI[fns[i](v)]
-                if value != defaults[i]:
-                    values[i] = value
-                    changed.append(i)
-        return values, changed
+    @property
+    def default_values(self) -> dict[bool, bytes]:
+        """Each atom's code on a patient with no data, per history policy."""
+        return self.index.defaults
 
-    def statuses(self, values: list[int]) -> list[str]:
-        """Every distinct criterion's status from the atom values."""
-        status = list(self.constant_status)
-        for f in self.status_functions:
-            f(values, status)
-        return status
+    def atom_codes(self, facts: Facts) -> bytearray:
+        return self.index.codes(facts.values, facts.assume_absent)
 
-    def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], list[int]]:
+    def statuses(self, codes: bytes | bytearray) -> bytes:
+        """Every distinct criterion's status byte (``STATUS_NAMES``)."""
+        wires = self.circuit.evaluate(codes)
+        low = int.from_bytes(self._low(wires), "little")
+        high = int.from_bytes(self._high(wires), "little")
+        return (low | high << 2).to_bytes(self.n_rules, "little").translate(_STATUS)
+
+    def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], bytearray]:
         """Verdict and score of the chosen trials, best first (as ``match_patient``)."""
-        values, _changed = self.atom_values(facts)
-        status = self.statuses(values)
-        ranked = []
+        codes = self.atom_codes(facts)
+        keyed = self._keyed(codes, chosen)
+        keyed.sort()
+        return [self._ranked(k) for k in keyed], codes
+
+    def _keyed(self, codes: bytes | bytearray, chosen: list[int]
+               ) -> list[tuple[int, float, str, int]]:
+        """(verdict order, -score, trial id, trial index) of each chosen trial:
+        sorting these is ``match_patient``'s ranking."""
+        per_criterion = self._occurrences(self.statuses(codes))
+        count = per_criterion.count
+        bounds, ids, sort_key = self.bounds, self.trial_ids, self._sort_key
+        keyed = []
         for t in chosen:
-            v, sc = verdict_and_score(self.trial_pickers[t](status))
-            ranked.append(Ranked(t, self.trials[t].trial.trial_id, v, sc))
-        ranked.sort(key=lambda r: (VERDICT_ORDER[r.verdict], -r.score, r.trial_id))
-        return ranked, values
+            a, b = bounds[t]
+            counts = (b - a, count(S_FAIL, a, b), count(S_UNKNOWN, a, b), count(S_REVIEW, a, b))
+            key = sort_key.get(counts)
+            if key is None:
+                key = sort_key[counts] = self._sort_key_of(*counts)
+            keyed.append((key[0], key[1], ids[t], t))
+        return keyed
+
+    @staticmethod
+    def _sort_key_of(n: int, fails: int, unknowns: int, reviews: int) -> tuple[int, float]:
+        v, sc = verdict_and_score_of_counts(n - fails - unknowns - reviews, reviews,
+                                            unknowns, fails)
+        return VERDICT_ORDER[v], -sc
+
+    @staticmethod
+    def _ranked(key: tuple[int, float, str, int]) -> Ranked:
+        return Ranked(key[3], key[2], _VERDICTS[key[0]], -key[1])
 
     def match(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
               any_status: bool = False, trial_ids: set[str] | None = None,
@@ -299,14 +224,19 @@ class MatchPlan:
         """The contract's match answer (``matcher.match.match_patient``'s shape);
         ``limit`` keeps only the best N trials' full results."""
         facts = build_facts(patient, as_of, assume_absent)
-        chosen = [i for i, t in enumerate(self.trials)
-                  if (any_status or t.trial.is_open)
-                  and (trial_ids is None or t.trial.trial_id in trial_ids)]
-        ranked, values = self.rank(facts, chosen)
-        shown = ranked if limit is None else ranked[:limit]
+        chosen = [i for i, t in enumerate(self.trial_ids)
+                  if (any_status or self.open[i]) and (trial_ids is None or t in trial_ids)]
+        codes = self.atom_codes(facts)
+        keyed = self._keyed(codes, chosen)
+        if limit is None or limit >= len(keyed):
+            keyed.sort()
+            shown = [self._ranked(k) for k in keyed]
+        else:  # only the best ``limit`` need ordering
+            shown = [self._ranked(k) for k in heapq.nsmallest(limit, keyed)]
+        cache, atoms = facts.cache, self.atoms
         for r in shown:  # the reference evaluator reads these instead of running rule-engine
-            for i in self.trial_atoms[r.index]:
-                facts.cache[self.atoms[i]] = _TRI_VALUE[values[i]]
+            for p in self.trial_atoms[r.index]:
+                cache[atoms[p]] = VALUE_OF[codes[p]]
         results = [trial_result(self.trials[r.index], facts) for r in shown]
         out: dict[str, Any] = {
             "patient_id": patient.id,
@@ -316,5 +246,5 @@ class MatchPlan:
             "unused_data": facts.unused,
         }
         if limit is not None:
-            out["total_results"] = len(ranked)
+            out["total_results"] = len(keyed)
         return out

@@ -1,0 +1,373 @@
+"""Every atom of a plan, indexed by what it reads, evaluated for a patient at once.
+
+The plan's atoms are numbered so that the atoms evaluated together sit side by
+side, and a patient's facts then fill whole stretches of a ``bytearray`` of
+codes (``matcher.service.circuit``: fail 0, unknown 2, pass 3):
+
+* lab thresholds: one stretch per (analyte, field, operator, window), sorted
+  by threshold, so one ``bisect`` splits it into the atoms met and the atoms
+  not met, written as two slices;
+* diagnoses: one stretch read as a big integer, one byte per atom; each
+  facet (histology, site, status, confirmation) of each diagnosis record is a
+  few integer operations over masks built once;
+* treatments: an inverted index from a record's drug, classes and kind to the
+  atoms whose selector it matches, grouped by the atoms' facets, so each
+  record's facets are computed once per group, not once per atom;
+* the rest (ages, conditions, findings, ...): the native executor
+  (``matcher.fast_eval``), atom by atom, only for the slots the patient fills.
+
+Atoms whose slot the patient leaves empty keep their value on an empty patient
+(``defaults``), computed once.  ``tests/test_service_plan.py`` holds every
+code equal to ``matcher.fast_eval.atom_value`` (itself held equal to
+rule-engine) on random facts built around every threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from criteria import ir
+from matcher.fast_eval import atom_value, compile_atom, treatment_facets
+from matcher.service.circuit import CODE_OF, FAIL, PASS, UNKNOWN
+
+SlotKey = tuple[str, ...]
+
+
+def slots(atom: ir.Node) -> list[SlotKey]:
+    """The slots of the facts an atom reads.  A history atom reads only the
+    records its selector can match (as ``matcher.evaluate._project`` hands them
+    to the reference executor): with none of them, it sees an empty history."""
+    match atom:
+        case ir.AgeAtom():
+            return [("age",)]
+        case ir.SexAtom():
+            return [("sex",)]
+        case ir.PerformanceAtom():
+            return [("performance",)]
+        case ir.LabAtom(analyte=a) | ir.LabResultAtom(analyte=a):
+            return [("labs", a)]
+        case ir.BiomarkerAtom(marker=m):
+            return [("biomarkers", m)]
+        case ir.FindingAtom(key=k):
+            return [("findings", k)]
+        case ir.DiagnosisAtom():
+            return [("diagnoses",)]
+        case ir.TreatmentAtom(drugs=drugs, classes=classes, kinds=kinds):
+            if not drugs and not classes and not kinds:
+                return [("treatments", "*")]
+            return ([("treatments", "drug", d) for d in drugs]
+                    + [("treatments", "class", c) for c in classes]
+                    + [("treatments", "kind", k) for k in kinds])
+        case ir.ConditionAtom(concepts=concepts):
+            return [("conditions", c) for c in concepts]
+        case ir.ParticipationAtom():
+            return [("participation",)]
+    raise TypeError(f"no slot for {type(atom).__name__}")
+
+
+def filled_slots(v: dict[str, Any]) -> set[SlotKey]:
+    """The slots in which a patient's facts hold something."""
+    out: set[SlotKey] = set()
+    if v.get("age") is not None:
+        out.add(("age",))
+    if v.get("sex") is not None:
+        out.add(("sex",))
+    if any(x is not None for x in v["performance"].values()):
+        out.add(("performance",))
+    out.update(("labs", k) for k, x in v["labs"].items() if x is not None)
+    out.update(("biomarkers", k) for k, x in v["biomarkers"].items() if x is not None)
+    out.update(("findings", k) for k, x in v["findings"].items() if x is not None)
+    if v["diagnoses"]:
+        out.add(("diagnoses",))
+    for t in v["treatments"]:
+        out.add(("treatments", "*"))
+        out.add(("treatments", "kind", t["kind"]))
+        if t["drug"] is not None:
+            out.add(("treatments", "drug", t["drug"]))
+        out.update(("treatments", "class", c) for c in t["classes"])
+    for c in v["conditions"]:
+        out.update(("conditions", x) for x in c["concepts"])
+    if v["participation"].get("days_ago") is not None:
+        out.add(("participation",))
+    return out
+
+
+def empty_values(history_complete: bool) -> dict[str, Any]:
+    """The facts of a patient with nothing recorded."""
+    return {"history_complete": history_complete, "age": None, "sex": None,
+            "performance": {"ecog": None, "karnofsky": None}, "labs": {}, "biomarkers": {},
+            "diagnoses": [], "treatments": [], "conditions": [], "findings": {},
+            "participation": {"days_ago": None}}
+
+
+# ---------------------------------------------------------------------- labs
+
+_FIELD = {"uln": "x_uln", "lln": "x_lln", None: "value"}
+
+
+@dataclass
+class _LabRun:
+    """Lab atoms on one analyte's field with one operator and one window,
+    numbered ``start ..`` in ascending threshold order."""
+
+    field: str
+    op: str
+    days: int | None
+    start: int
+    thresholds: list[float]
+
+    def write(self, codes: bytearray, x: Any) -> None:
+        n, s = len(self.thresholds), self.start
+        if x != x:  # NaN: no comparison holds
+            codes[s:s + n] = bytes(n)
+            return
+        ts, op = self.thresholds, self.op
+        if op == ">=":  # met by the thresholds <= x: a prefix
+            k, met_first = bisect_right(ts, x), True
+        elif op == ">":
+            k, met_first = bisect_left(ts, x), True
+        elif op == "<=":  # met by the thresholds >= x: a suffix
+            k, met_first = bisect_left(ts, x), False
+        else:
+            k, met_first = bisect_right(ts, x), False
+        first, second = (PASS, FAIL) if met_first else (FAIL, PASS)
+        codes[s:s + k] = bytes((first,)) * k
+        codes[s + k:s + n] = bytes((second,)) * (n - k)
+
+
+def _run_key(atom: ir.Node) -> tuple[str, str, str, int] | None:
+    """(analyte or "" for the age, field, operator, window or -1) of an atom
+    comparing one number with a threshold, else None."""
+    if not (isinstance(atom, ir.LabAtom | ir.AgeAtom) and atom.op in (">=", ">", "<=", "<")
+            and isinstance(atom.value, int | float) and not math.isnan(atom.value)):
+        return None
+    if isinstance(atom, ir.AgeAtom):
+        return "", "age", atom.op, -1
+    window = -1 if atom.within_days is None else atom.within_days
+    return atom.analyte, _FIELD[atom.relative_to], atom.op, window
+
+
+# ---------------------------------------------------------------------- diagnoses
+
+class _DiagnosisBlock:
+    """Diagnosis atoms ``start .. start + n``, one byte each of a big integer."""
+
+    def __init__(self, atoms: list[ir.DiagnosisAtom], start: int):
+        self.start, self.n = start, len(atoms)
+        def mask(lanes: list[int], code: int) -> int:
+            return sum(code << (8 * i) for i in lanes)
+
+        def facet(values_of: Callable[[ir.DiagnosisAtom], tuple[str, ...] | None]
+                  ) -> tuple[dict[str, int], int, int]:
+            """Per value, the lanes (pass code) of the atoms asking for it; the
+            lanes of atoms with the facet (unknown code) and without (pass code)."""
+            index: dict[str, list[int]] = {}
+            have, lack = [], []
+            for i, a in enumerate(atoms):
+                values = values_of(a)
+                if values:
+                    have.append(i)
+                    for value in set(values):
+                        index.setdefault(value, []).append(i)
+                else:
+                    lack.append(i)
+            return ({k: mask(v, PASS) for k, v in index.items()}, mask(have, UNKNOWN),
+                    mask(lack, PASS))
+
+        self.histology = facet(lambda a: a.histologies)
+        self.site = facet(lambda a: a.sites)
+        self.status = facet(lambda a: a.statuses)
+        self.confirmed = facet(lambda a: a.confirmed_by)
+
+    def write(self, codes: bytearray, diagnoses: list[dict[str, Any]]) -> None:
+        any_record = 0
+        for d in diagnoses:
+            concepts = d["concepts"]
+            record = -1  # all bits: AND's neutral
+            for (index, have, lack), known in ((self.histology, d["has_histology"]),
+                                               (self.site, d["has_site"])):
+                hit = 0
+                for c in concepts:
+                    hit |= index.get(c, 0)
+                # met: pass; not met: fail if the record states one, else unknown
+                record &= hit | lack | (0 if known else have)
+            index, have, lack = self.status
+            hit = 0
+            for s in d["statuses"]:
+                hit |= index.get(s, 0)
+            record &= hit | lack | (have if not d["statuses"] else 0)
+            index, have, lack = self.confirmed
+            by = d["confirmed_by"]
+            record &= lack | (have if by is None else index.get(by, 0))
+            any_record |= record
+        codes[self.start:self.start + self.n] = any_record.to_bytes(self.n, "little")
+
+
+# ---------------------------------------------------------------------- treatments
+
+def _treatment_facets(atom: ir.TreatmentAtom) -> tuple[Any, ...]:
+    return (atom.min_cycles, atom.progression, atom.ended_days_before, atom.within_days,
+            atom.ongoing, atom.settings)
+
+
+_NONE: tuple[Any, ...] = ()
+
+
+class _TreatmentIndex:
+    """Treatment atoms (without ``min_lines``) by the record keys their selector
+    matches, grouped by facets: each group's facet test is a function of one
+    record, the same for all its atoms."""
+
+    def __init__(self) -> None:
+        self.groups: list[Callable[[dict[str, Any]], int]] = []
+        self.closed: dict[int, bool] = {}  # atom -> closed by a matching record
+        self._group_of: dict[tuple[Any, ...], int] = {}
+        self._by_key: dict[tuple[str, ...], dict[int, list[int]]] = {}
+        self.index: dict[tuple[str, ...], tuple[tuple[int, tuple[int, ...]], ...]] = {}
+
+    def add(self, atom: ir.TreatmentAtom, position: int) -> None:
+        facets = _treatment_facets(atom)
+        g = self._group_of.get(facets)
+        if g is None:
+            g = self._group_of[facets] = len(self.groups)
+            self.groups.append(_facet_code_fn(atom))
+        self.closed[position] = atom.within_days is None and atom.ongoing is None
+        keys: list[tuple[str, ...]] = ([("drug", d) for d in atom.drugs]
+                                       + [("class", c) for c in atom.classes]
+                                       + [("kind", k) for k in atom.kinds])
+        for key in keys or [("*",)]:
+            self._by_key.setdefault(key, {}).setdefault(g, []).append(position)
+
+    def finish(self) -> None:
+        self.index = {key: tuple((g, tuple(ps)) for g, ps in groups.items())
+                      for key, groups in self._by_key.items()}
+
+    def write(self, codes: bytearray, records: list[dict[str, Any]], complete: bool) -> None:
+        best: dict[int, int] = {}
+        get = best.get
+        index, groups = self.index, self.groups
+        for t in records:
+            keys = [("*",), ("kind", t["kind"])]
+            if t["drug"] is not None:
+                keys.append(("drug", t["drug"]))
+            keys.extend(("class", c) for c in t["classes"])
+            facet_of: dict[int, int] = {}
+            for key in keys:
+                for g, positions in index.get(key, _NONE):
+                    code = facet_of.get(g)
+                    if code is None:
+                        code = facet_of[g] = groups[g](t)
+                    for p in positions:
+                        if get(p, -1) < code:
+                            best[p] = code
+        closed = self.closed
+        for p, code in best.items():
+            # Some matching record, none possibly meeting the facets: closed
+            # unless the atom is time-bound and the history may be incomplete.
+            codes[p] = code if code != FAIL else (
+                FAIL if complete or closed[p] else UNKNOWN)
+
+
+def _facet_code_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], int]:
+    """The atom's facet test on one record (``matcher.fast_eval``'s own), as a
+    code: pass, unknown, or fail (the record matches, cannot meet the facets)."""
+    facets = treatment_facets(atom)
+    if facets is None:
+        return lambda _t: PASS
+    return lambda t: CODE_OF[facets(t)]
+
+
+# ---------------------------------------------------------------------- the index
+
+class AtomIndex:
+    """The plan's atoms, numbered for evaluation, and their codes per patient."""
+
+    def __init__(self, atoms: list[ir.Node]):
+        distinct = list(dict.fromkeys(atoms))
+        runs: dict[tuple[str, str, str, int], list[ir.LabAtom | ir.AgeAtom]] = {}
+        diagnoses: list[ir.DiagnosisAtom] = []
+        others: list[ir.Node] = []
+        for a in distinct:
+            key = _run_key(a)
+            if key is not None:
+                runs.setdefault(key, []).append(a)  # type: ignore[arg-type]
+            elif isinstance(a, ir.DiagnosisAtom):
+                diagnoses.append(a)
+            else:
+                others.append(a)
+        self.atoms: list[ir.Node] = []
+        self.lab_runs: dict[str, list[_LabRun]] = {}
+        self.age_runs: list[_LabRun] = []
+        all_runs: list[_LabRun] = []
+        for (analyte, field, op, window), members in sorted(runs.items()):
+            members.sort(key=lambda a: a.value)
+            run = _LabRun(field, op, None if window < 0 else window, len(self.atoms),
+                          [float(a.value) for a in members])
+            all_runs.append(run)
+            if field == "age":
+                self.age_runs.append(run)
+            else:
+                self.lab_runs.setdefault(analyte, []).append(run)
+            self.atoms.extend(members)
+        self.diagnoses = _DiagnosisBlock(diagnoses, len(self.atoms))
+        self.atoms.extend(diagnoses)
+        self.treatments = _TreatmentIndex()
+        self.by_slot: dict[SlotKey, list[int]] = {}
+        self.fns: dict[int, Callable[[dict[str, Any]], Any]] = {}
+        for a in others:
+            p = len(self.atoms)
+            self.atoms.append(a)
+            if isinstance(a, ir.TreatmentAtom) and a.min_lines is None:
+                self.treatments.add(a, p)
+            else:
+                self.fns[p] = compile_atom(a)
+                for key in slots(a):
+                    self.by_slot.setdefault(key, []).append(p)
+        self.treatments.finish()
+        self.position = {a: i for i, a in enumerate(self.atoms)}
+        self.defaults = {policy: bytes(CODE_OF[atom_value(a, empty_values(policy))]
+                                       for a in self.atoms) for policy in (False, True)}
+        for policy in (False, True):
+            # The lab runs write every value of a patient's lab; an absent or stale
+            # lab leaves them as on the empty patient, which must be unknown.
+            assert all(self.defaults[policy][run.start + i] == UNKNOWN
+                       for run in all_runs for i in range(len(run.thresholds)))
+
+    def __len__(self) -> int:
+        return len(self.atoms)
+
+    def codes(self, v: dict[str, Any], assume_absent: bool) -> bytearray:
+        """Every atom's code on the facts' values ``v``."""
+        codes = bytearray(self.defaults[assume_absent])
+        age = v.get("age")
+        if age is not None:
+            for run in self.age_runs:
+                run.write(codes, age)
+        for analyte, lab in v["labs"].items():
+            if lab is None:
+                continue
+            ago = lab.get("days_ago")
+            for run in self.lab_runs.get(analyte, ()):
+                x = lab.get(run.field)
+                if x is None or (run.days is not None and (ago is None or ago > run.days)):
+                    continue  # missing or stale: unknown, as by default
+                run.write(codes, x)
+        if v["diagnoses"]:
+            self.diagnoses.write(codes, v["diagnoses"])
+        if v["treatments"]:
+            self.treatments.write(codes, v["treatments"], bool(v.get("history_complete")))
+        fns = self.fns
+        seen: set[int] = set()
+        by_slot = self.by_slot
+        for key in filled_slots(v):
+            for p in by_slot.get(key, ()):
+                if p not in seen:
+                    seen.add(p)
+                    codes[p] = CODE_OF[fns[p](v)]
+        return codes
+
+
