@@ -5,13 +5,19 @@ concurrent clients from this (second) process for a bounded time.
 The registry (124 head-and-neck legacy XML trials and the first 876 TrialGPT
 oncology trials of ``../shared/data/trials``) is compiled once and cached in
 ``--registry`` (default ``/tmp/trialmatch-bench-registry``).  Patients are the
-example documents of ``examples/`` and the contract example, in turn.  Most
+example documents of ``examples/`` and the contract example, in turn, or the
+documents of ``--patients`` (JSONL, e.g. ``trialmatch synth`` output).  Most
 corpus trials are closed, so requests ask for every status (``status=any``).
 
-Prints p50, p99, mean, requests/s and errors for each query tried::
+The load generator is one asyncio process speaking raw HTTP/1.1 over one
+keep-alive connection per client (closed loop: a client sends its next request
+when the answer has arrived), so it takes little of the two cores it shares
+with the server.  Prints p50, p99, mean, requests/s, errors and the load
+average for each run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [--seconds 30] [--clients 16]
-        [--workers 2] [--query 'status=any&limit=10'] [--query 'status=any']
+        [--clients 1] [--repeat 3] [--workers 2] [--patients PATIENTS.jsonl]
+        [--query 'status=any&limit=10'] [--query 'status=any']
 
 Exits 0 with a message when ``../shared/data`` is absent.
 """
@@ -90,39 +96,69 @@ def wait_ready(base: str, key: str, workers: int, timeout: float = 180.0) -> Non
             client.post(base + "/v1/match?status=any&limit=1", content=body, headers=headers)
 
 
-async def drive(base: str, key: str, query: str, clients: int, seconds: float
-                ) -> tuple[list[float], int, int, float]:
-    bodies = [p.read_bytes() for p in PATIENTS]
-    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+def _request(port: int, key: str, query: str, body: bytes) -> bytes:
+    return (f"POST /v1/match?{query} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+            f"authorization: Bearer {key}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, int]:
+    """Status and body size of one HTTP/1.1 response (Content-Length framed,
+    as uvicorn sends JSON answers)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status, length
+
+
+async def drive(port: int, key: str, query: str, bodies: list[bytes], clients: int,
+                seconds: float) -> tuple[list[float], int, int, float]:
+    """``clients`` closed-loop clients, one keep-alive connection each, for
+    ``seconds``: latencies, errors, bytes received, wall time.  Raw HTTP/1.1 on
+    asyncio streams: the generator shares the server's two cores, so it must
+    cost little per request."""
+    requests = [_request(port, key, query, b) for b in bodies]
     latencies: list[float] = []
     errors = 0
     sizes = 0
     kinds: dict[str, int] = {}
     stop = time.monotonic() + seconds
 
-    async def client_loop(n: int, client: httpx.AsyncClient) -> None:
+    async def client_loop(n: int) -> None:
         nonlocal errors, sizes
-        i = n
-        while time.monotonic() < stop:
-            body = bodies[i % len(bodies)]
-            i += 1
-            start = time.perf_counter()
-            try:
-                r = await client.post(f"{base}/v1/match?{query}", content=body, headers=headers)
-                ok = r.status_code == 200
-                sizes += len(r.content)
-                if not ok:
-                    kinds[f"HTTP {r.status_code}"] = kinds.get(f"HTTP {r.status_code}", 0) + 1
-            except httpx.HTTPError as exc:
-                ok = False
-                kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
-            latencies.append(time.perf_counter() - start)
-            errors += not ok
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 24)
+        i = n * 7  # each client starts at another patient
+        try:
+            while time.monotonic() < stop:
+                payload = requests[i % len(requests)]
+                i += 1
+                start = time.perf_counter()
+                try:
+                    writer.write(payload)
+                    status, size = await _response(reader)
+                    ok = status == 200
+                    sizes += size
+                    if not ok:
+                        kinds[f"HTTP {status}"] = kinds.get(f"HTTP {status}", 0) + 1
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    ok = False
+                    kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port,
+                                                                   limit=1 << 24)
+                latencies.append(time.perf_counter() - start)
+                errors += not ok
+        finally:
+            writer.close()
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     began = time.monotonic()
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        await asyncio.gather(*(client_loop(n, client) for n in range(clients)))
+    await asyncio.gather(*(client_loop(n) for n in range(clients)))
     if kinds:
         print("errors: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
     return latencies, errors, sizes, time.monotonic() - began
@@ -133,13 +169,27 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def read_bodies(path: Path | None) -> tuple[list[bytes], str]:
+    """The request bodies: the example patients, or one patient document per
+    line of a JSONL file (``trialmatch synth --n 200 --seed 1 --out DIR``)."""
+    if path is None:
+        return [p.read_bytes() for p in PATIENTS], f"{len(PATIENTS)} example documents"
+    bodies = [line.encode() for line in path.read_text(encoding="utf-8").splitlines()
+              if line.strip()]
+    return bodies, f"{len(bodies)} documents of {path}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--registry", default="/tmp/trialmatch-bench-registry")
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
+    ap.add_argument("--clients", type=int, action="append",
+                    help="concurrent clients (repeat for several runs; default 16)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each setting")
+    ap.add_argument("--patients", type=Path, help="JSONL of patient documents (default: examples)")
     ap.add_argument("--query", action="append",
                     help="query string(s) to measure (default: status=any&limit=10)")
     args = ap.parse_args()
@@ -149,22 +199,28 @@ def main() -> int:
     folder = Path(args.registry)
     registry = build_registry(folder, args.trials)
     key = registry.create_key("bench")
-    print(f"registry: {registry.count()} trials; {args.clients} clients, {args.workers} server "
-          f"workers, {args.seconds:g} s per query, patients: {len(PATIENTS)} documents in turn")
+    bodies, described = read_bodies(args.patients)
+    print(f"registry: {registry.count()} trials; {args.workers} server workers, "
+          f"{args.seconds:g} s per run, patients: {described} in turn")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(folder, port, args.workers)
     try:
         wait_ready(base, key, args.workers)
         for query in args.query or ["status=any&limit=10"]:
-            latencies, errors, size, wall = asyncio.run(
-                drive(base, key, query, args.clients, args.seconds))
-            n = len(latencies)
-            print(f"{query:32s} requests {n:6d}  errors {errors}  "
-                  f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
-                  f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
-                  f"mean {statistics.mean(latencies) * 1000:7.1f} ms  "
-                  f"{n / wall:6.1f} req/s  {size / max(n, 1) / 1024:8.1f} KiB/answer")
+            for clients in args.clients or [16]:
+                asyncio.run(drive(port, key, query, bodies, clients, args.warmup))
+                for _ in range(args.repeat):
+                    load = os.getloadavg()[0]
+                    latencies, errors, size, wall = asyncio.run(
+                        drive(port, key, query, bodies, clients, args.seconds))
+                    n = len(latencies)
+                    print(f"{query:24s} clients {clients:3d}  requests {n:6d}  errors {errors}  "
+                          f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
+                          f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
+                          f"mean {statistics.mean(latencies) * 1000:7.1f} ms  "
+                          f"{n / wall:6.1f} req/s  {size / max(n, 1) / 1024:6.1f} KiB/answer  "
+                          f"load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -3,9 +3,11 @@
 A match plan holds some 14,000 distinct criteria over some 6,000 atoms.
 Evaluating them one by one costs a Python operation per node; here every
 formula is compiled once into a levelled circuit of two-input AND / OR gates,
-and a request evaluates a whole level with a handful of C-level operations:
-gather the inputs of every gate of the level (``operator.itemgetter`` over a
-``bytearray``), read them as one big integer, and apply ``&`` or ``|``.
+and a request evaluates a whole level with a handful of vectorized operations:
+gather the inputs of every gate of the level (Arrow ``take`` over the wires
+so far, one byte each), then ``bit_wise_and`` or ``bit_wise_or``.  Arrow
+(pyarrow, already the screening engine's column format) gathers ten times
+faster than ``operator.itemgetter``.
 
 Why ``&`` and ``|`` are Kleene logic: a value is a byte whose bit 0 says
 "certainly true" and bit 1 says "possibly true" (the certain/possible pair of
@@ -19,9 +21,11 @@ logic), where each atom is available negated too.
 from __future__ import annotations
 
 import heapq
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 FAIL, UNKNOWN, PASS = 0b00, 0b10, 0b11
 CODE_OF = {False: FAIL, None: UNKNOWN, True: PASS}
@@ -34,25 +38,39 @@ NEGATE = bytes.maketrans(bytes([FAIL, UNKNOWN, PASS]), bytes([PASS, UNKNOWN, FAI
 Expr = tuple
 
 
-def gatherer(indexes: Sequence[int]) -> Callable[[bytes | bytearray], bytes]:
-    """A function picking ``indexes`` out of a byte string, in C."""
-    if not indexes:
-        return lambda _w: b""
-    if len(indexes) == 1:
-        i = indexes[0]
-        return lambda w: bytes((w[i],))
-    pick = operator.itemgetter(*indexes)
-    return lambda w: bytes(pick(w))
+def uint8_array(data: bytes | bytearray) -> pa.Array:
+    """Bytes as an Arrow uint8 array, without copying (a ``bytearray`` is
+    copied once, so that it may grow afterwards)."""
+    if isinstance(data, bytearray):
+        data = bytes(data)
+    return pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)])
+
+
+def array_bytes(array: pa.Array) -> bytes:
+    """A uint8 Arrow array's bytes."""
+    n = len(array)
+    if not n:
+        return b""
+    return array.buffers()[1].to_pybytes()[array.offset:array.offset + n]
+
+
+class Gather:
+    """Picks fixed positions out of a byte string (or a uint8 array)."""
+
+    def __init__(self, indexes: Sequence[int]):
+        self.n = len(indexes)
+        self.indexes = pa.array(indexes, pa.int32())
+
+    def __call__(self, data: pa.Array) -> pa.Array:
+        return data.take(self.indexes)
 
 
 @dataclass
 class _Level:
-    and_left: Callable[[bytes | bytearray], bytes]
-    and_right: Callable[[bytes | bytearray], bytes]
-    n_and: int
-    or_left: Callable[[bytes | bytearray], bytes]
-    or_right: Callable[[bytes | bytearray], bytes]
-    n_or: int
+    and_left: Gather
+    and_right: Gather
+    or_left: Gather
+    or_right: Gather
 
 
 class Circuit:
@@ -139,10 +157,8 @@ class Circuit:
                 next_wire += 1
             real = lambda w: final.get(w, w)  # noqa: E731 - inputs are of earlier levels
             self._levels.append(_Level(
-                gatherer([real(g[1]) for g in ands]), gatherer([real(g[2]) for g in ands]),
-                len(ands),
-                gatherer([real(g[1]) for g in ors]), gatherer([real(g[2]) for g in ors]),
-                len(ors)))
+                Gather([real(g[1]) for g in ands]), Gather([real(g[2]) for g in ands]),
+                Gather([real(g[1]) for g in ors]), Gather([real(g[2]) for g in ors])))
         self._final = final
         self.n_wires = next_wire
 
@@ -156,20 +172,15 @@ class Circuit:
 
     # ------------------------------------------------------------------ evaluating
 
-    def evaluate(self, leaves: bytes | bytearray) -> bytearray:
-        """Every wire's value, the leaves' codes given."""
+    def evaluate(self, leaves: bytes | bytearray) -> pa.Array:
+        """Every wire's value (a uint8 array), the leaves' codes given."""
         wires = bytearray(leaves)
         wires += leaves.translate(NEGATE)
         wires += bytes((FAIL, UNKNOWN, PASS))
-        little = "little"
-        from_bytes = int.from_bytes
         for lv in self._levels:
-            if lv.n_and:
-                both = (from_bytes(lv.and_left(wires), little)
-                        & from_bytes(lv.and_right(wires), little))
-                wires += both.to_bytes(lv.n_and, little)
-            if lv.n_or:
-                either = (from_bytes(lv.or_left(wires), little)
-                          | from_bytes(lv.or_right(wires), little))
-                wires += either.to_bytes(lv.n_or, little)
-        return wires
+            so_far = uint8_array(wires)
+            if lv.and_left.n:
+                wires += array_bytes(pc.bit_wise_and(lv.and_left(so_far), lv.and_right(so_far)))
+            if lv.or_left.n:
+                wires += array_bytes(pc.bit_wise_or(lv.or_left(so_far), lv.or_right(so_far)))
+        return uint8_array(wires)

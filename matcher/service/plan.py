@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from criteria import ir
 from criteria.trial import CompiledTrial
 from matcher.evaluate import relaxed
@@ -34,7 +37,16 @@ from matcher.match import trial_result
 from matcher.patient import PatientDocument
 from matcher.score import BANDS, CREDIT, VERDICT_ORDER
 from matcher.service.atom_index import AtomIndex, filled_slots, slots
-from matcher.service.circuit import FAIL, PASS, UNKNOWN, VALUE_OF, Circuit, Expr, gatherer
+from matcher.service.circuit import (
+    FAIL,
+    PASS,
+    UNKNOWN,
+    VALUE_OF,
+    Circuit,
+    Expr,
+    Gather,
+    array_bytes,
+)
 
 __all__ = ["MatchPlan", "Ranked", "filled_slots", "slots", "verdict_and_score"]
 
@@ -62,6 +74,14 @@ def _status_table() -> bytes:
 
 
 _STATUS = _status_table()
+_STATUS_ARRAY = pa.array(_STATUS[:16], pa.uint8())
+# A trial's status counts in one integer: fails + unknowns << 20 + reviews << 40
+# (passes are the rest), so a cumulative sum over every trial's criteria gives
+# every trial's counts at once.
+_FIELD = 20
+_WEIGHT = pa.array([(1 << (_FIELD * _STATUS[code])) if _STATUS[code] != S_PASS else 0
+                    for code in range(16)], pa.int64())
+_ZERO = pa.array([0], pa.int64())
 
 
 def _expr(node: ir.Node, position: dict[ir.Node, int], review: int) -> Expr:
@@ -157,14 +177,17 @@ class MatchPlan:
         circuit.finish()
         self.circuit = circuit
         self.n_rules = len(low_wires)
-        self._low = gatherer([circuit.wire(w) for w in low_wires])
-        self._high = gatherer([circuit.wire(w) for w in high_wires])
-        self._occurrences = gatherer(occurrences)
+        assert max((b - a for a, b in self.bounds), default=0) < 1 << _FIELD
+        self._low = Gather([circuit.wire(w) for w in low_wires])
+        self._high = Gather([circuit.wire(w) for w in high_wires])
+        self._occurrences = Gather(occurrences)
+        self._starts = Gather([a for a, _ in self.bounds])
+        self._ends = Gather([b for _, b in self.bounds])
         self.trial_ids = [t.trial.trial_id for t in self.trials]
         self.open = [t.trial.is_open for t in self.trials]
-        # (criteria, fails, unknowns, reviews) -> (verdict order, -score): a pure
-        # function of four counts, worked out once per distinct count.
-        self._sort_key: dict[tuple[int, int, int, int], tuple[int, float]] = {}
+        # (criteria, packed counts) -> (verdict order, -score): a pure function
+        # of four counts, worked out once per distinct count.
+        self._sort_key: dict[int, tuple[int, float]] = {}
 
     def __len__(self) -> int:
         return len(self.trials)
@@ -177,12 +200,20 @@ class MatchPlan:
     def atom_codes(self, facts: Facts) -> bytearray:
         return self.index.codes(facts.values, facts.assume_absent)
 
+    def _codes_of_criteria(self, codes: bytes | bytearray) -> pa.Array:
+        """Each distinct criterion's ``low | high << 2`` (see ``_status_table``)."""
+        wires = self.circuit.evaluate(codes)
+        return pc.bit_wise_or(self._low(wires), pc.shift_left(self._high(wires), 2))
+
     def statuses(self, codes: bytes | bytearray) -> bytes:
         """Every distinct criterion's status byte (``STATUS_NAMES``)."""
-        wires = self.circuit.evaluate(codes)
-        low = int.from_bytes(self._low(wires), "little")
-        high = int.from_bytes(self._high(wires), "little")
-        return (low | high << 2).to_bytes(self.n_rules, "little").translate(_STATUS)
+        return array_bytes(_STATUS_ARRAY.take(self._codes_of_criteria(codes)))
+
+    def packed_counts(self, codes: bytes | bytearray) -> list[int]:
+        """Every trial's fails + unknowns << 20 + reviews << 40."""
+        weights = self._occurrences(_WEIGHT.take(self._codes_of_criteria(codes)))
+        sums = pc.cumulative_sum(pa.concat_arrays([_ZERO, weights]))
+        return pc.subtract(self._ends(sums), self._starts(sums)).to_pylist()
 
     def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], bytearray]:
         """Verdict and score of the chosen trials, best first (as ``match_patient``)."""
@@ -195,21 +226,23 @@ class MatchPlan:
                ) -> list[tuple[int, float, str, int]]:
         """(verdict order, -score, trial id, trial index) of each chosen trial:
         sorting these is ``match_patient``'s ranking."""
-        per_criterion = self._occurrences(self.statuses(codes))
-        count = per_criterion.count
+        packed = self.packed_counts(codes)
         bounds, ids, sort_key = self.bounds, self.trial_ids, self._sort_key
         keyed = []
         for t in chosen:
             a, b = bounds[t]
-            counts = (b - a, count(S_FAIL, a, b), count(S_UNKNOWN, a, b), count(S_REVIEW, a, b))
+            counts = packed[t] | (b - a) << (3 * _FIELD)
             key = sort_key.get(counts)
             if key is None:
-                key = sort_key[counts] = self._sort_key_of(*counts)
+                key = sort_key[counts] = self._sort_key_of(counts)
             keyed.append((key[0], key[1], ids[t], t))
         return keyed
 
     @staticmethod
-    def _sort_key_of(n: int, fails: int, unknowns: int, reviews: int) -> tuple[int, float]:
+    def _sort_key_of(counts: int) -> tuple[int, float]:
+        mask = (1 << _FIELD) - 1
+        fails, unknowns, reviews, n = (counts & mask, counts >> _FIELD & mask,
+                                       counts >> 2 * _FIELD & mask, counts >> 3 * _FIELD)
         v, sc = verdict_and_score_of_counts(n - fails - unknowns - reviews, reviews,
                                             unknowns, fails)
         return VERDICT_ORDER[v], -sc
