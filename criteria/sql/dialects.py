@@ -27,6 +27,7 @@ class Dialect:
     backslash_escapes: bool  # string literals treat backslash as an escape
     lambda_style: str  # "duckdb": lambda x, i: body ; "spark": (x, i) -> body
     index_base: int  # the first index a two-argument filter lambda sees
+    explode_fn: str  # one output row per list element (in a SELECT list)
 
     def string(self, value: str) -> str:
         """A string literal."""
@@ -86,6 +87,7 @@ DUCKDB = Dialect(
     concat_fn="list_concat", list_open="[", list_close="]", string_list_type="VARCHAR[]",
     int_list_type="INTEGER[]",
     identifier_quote='"', backslash_escapes=False, lambda_style="duckdb", index_base=1,
+    explode_fn="UNNEST",
 )
 
 SPARK = Dialect(
@@ -93,6 +95,7 @@ SPARK = Dialect(
     concat_fn="concat", list_open="array(", list_close=")", string_list_type="ARRAY<STRING>",
     int_list_type="ARRAY<INT>",
     identifier_quote="`", backslash_escapes=True, lambda_style="spark", index_base=0,
+    explode_fn="explode",
 )
 
 DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}

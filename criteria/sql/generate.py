@@ -346,3 +346,50 @@ class Generator:
         return (f"CASE WHEN {low} IS NULL OR {high} IS NULL THEN {word['unknown']} "
                 f"WHEN {low} AND {high} THEN {word['pass']} "
                 f"WHEN NOT {low} AND NOT {high} THEN {word['fail']} ELSE {word['review']} END")
+
+
+class HistoryCounts(Generator):
+    """The generator, with every "some record matches" / "N records match" read
+    from a per-patient count column instead of a list lambda.
+
+    Each distinct (history, predicate) becomes one aggregate over the exploded
+    records, ``count_if(predicate)`` grouped by patient (``history_tables``), joined
+    to the patients on their id; a patient without records has no group, hence
+    the ``COALESCE(.., 0)``.  Same meaning as ``length(filter(..)) > 0``: both
+    count only the records whose predicate is TRUE.  Filtering a list per atom
+    allocates a list per patient per test; one aggregation per history
+    evaluates every predicate over flat columns in one pass.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        super().__init__(dialect)
+        # (history column, record variable, predicate) -> count column
+        self.counted: dict[tuple[str, str, str], str] = {}
+
+    def _count_column(self, collection: str, var: str, predicate: str) -> str:
+        key = (collection, var, predicate)
+        name = self.counted.get(key)
+        if name is None:
+            name = self.counted[key] = f"h{len(self.counted)}"
+        return f"COALESCE({name}, 0)"
+
+    def some(self, collection: str, var: str, predicate: str) -> str:
+        return f"({self._count_column(collection, var, predicate)} > 0)"
+
+    def count(self, collection: str, var: str, predicate: str) -> str:
+        return self._count_column(collection, var, predicate)
+
+    def history_tables(self, source: str) -> list[tuple[str, str]]:
+        """(subquery, its patient id column) per history some predicate reads."""
+        by_history: dict[tuple[str, str], list[str]] = {}
+        for (collection, var, predicate), name in self.counted.items():
+            by_history.setdefault((collection, var), []).append(
+                f"count_if({predicate}) AS {name}")
+        out = []
+        for i, ((collection, var), aggregates) in enumerate(by_history.items()):
+            key = f"hp{i}"
+            exploded = (f"SELECT {col.PATIENT_ID} AS {key}, "
+                        f"{self.d.explode_fn}({collection}) AS {var} FROM {source}")
+            out.append((f"SELECT {key}, {', '.join(aggregates)} FROM ({exploded}) "
+                        f"GROUP BY {key}", key))
+        return out

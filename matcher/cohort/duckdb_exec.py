@@ -18,14 +18,19 @@ from criteria.sql.dialects import DUCKDB
 from matcher.cohort.plan import ScreenPlan, atoms_query, trial_queries
 
 
+MEMORY_LIMIT = "1GB"
+
+
 class DuckDBExecutor:
     engine = "duckdb"
 
     def __init__(self, plan: ScreenPlan, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str = MEMORY_LIMIT) -> None:
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        # DuckDB's default (80% of RAM) lets its buffer pool keep every chunk's
+        # freed pages: RSS then grows with the cohort.  The work of one chunk
+        # fits well within this.
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("PRAGMA disable_optimizer")
         self.atoms_sql = atoms_query(plan, DUCKDB, "patients")
@@ -53,7 +58,7 @@ class DuckDBExecutor:
             self.con.unregister("chunk")
         self.con.execute("DELETE FROM atoms")
         self.con.execute("EXECUTE atoms_stage")
-        parts = [self.con.execute(f"EXECUTE trial_{i}").to_arrow_table()
+        parts = [self.con.sql(f"EXECUTE trial_{i}").to_arrow_table()
                  for i in range(len(self.trial_sql))]
         if not parts:
             return pa.table({})

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from criteria import ir
 from criteria.sql import columns as col
 from criteria.sql.dialects import Dialect
-from criteria.sql.generate import Generator, Untranslatable
+from criteria.sql.generate import Generator, HistoryCounts, Untranslatable
 from criteria.trial import CompiledTrial
 from matcher.cohort.tables import TableSpec
 from matcher.cohort.verdicts import STATUS_CODES, score_table, verdict_sql
@@ -201,8 +201,10 @@ def fallback_confirm_column(index: int) -> str:
 
 
 def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
-    """Stage 1: every distinct atom's value (and variable to-confirm text) per patient."""
-    gen = Generator(dialect)
+    """Stage 1: every distinct atom's value (and variable to-confirm text) per patient.
+    History tests read per-patient counts, one aggregation per history
+    (``HistoryCounts``), joined to the patients."""
+    gen = HistoryCounts(dialect)
     cols = [col.PATIENT_ID]
     for atom, k in plan.atoms.items():
         cols.append(f"{gen.atom_value(atom)} AS a{k}")
@@ -212,7 +214,10 @@ def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
     for _, cp in plan.fallbacks:
         cols.append(fallback_status_column(cp.fallback_index))
         cols.append(fallback_confirm_column(cp.fallback_index))
-    return f"SELECT {', '.join(cols)} FROM {source}"
+    joined = source
+    for sub, key in gen.history_tables(source):
+        joined += f" LEFT JOIN ({sub}) ON {col.PATIENT_ID} = {key}"
+    return f"SELECT {', '.join(cols)} FROM {joined}"
 
 
 @dataclass(frozen=True)
@@ -289,7 +294,10 @@ def _trial_query(index: int, tp: TrialPlan, plan: ScreenPlan, gen: Generator,
         terms = [f"CAST({s} = {STATUS_CODES[status]} AS INT)" for s in variable]
         return "(" + " + ".join([str(constant[status]), *terms]) + ")"
 
-    verdict, score_index = verdict_sql(count, len(tp.criteria), score_offset)
+    # The counts once per row, in their own layer: the verdict and the score's
+    # index read them several times (the optimizer, off, would not share them).
+    counts = [f"{count(s)} AS n_{s}" for s in STATUS_CODES]
+    verdict, score_index = verdict_sql(lambda s: f"n_{s}", len(tp.criteria), score_offset)
     # Only the columns this trial reads (the atoms table has one per atom of every
     # trial: carrying them all through each trial's query costs more than the work).
     used = [col.PATIENT_ID]
@@ -315,6 +323,7 @@ def _trial_query(index: int, tp: TrialPlan, plan: ScreenPlan, gen: Generator,
         inner = (f"SELECT *{''.join(f', {c.sql} AS q{j}' for j, c in enumerate(cands))} "
                  f"FROM ({inner})")
     status_list = d.list_of(statuses) if statuses else d.empty_int_list()
+    inner = f"SELECT *, {', '.join(counts)} FROM ({inner})"
     return (f"SELECT {col.PATIENT_ID}, {index} AS trial_index, {verdict} AS verdict, "
             f"{score_index} AS score_index, {status_list} AS statuses, "
             f"{confirm} AS to_confirm FROM ({inner})")

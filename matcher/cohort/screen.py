@@ -37,8 +37,16 @@ import pyarrow.parquet as pq
 
 from criteria.sql.dialects import DIALECTS
 from criteria.trial import CompiledTrial
-from matcher.cohort.chunk import RESULTS_SCHEMA, Executor, Finisher, chunk_table
+from matcher.cohort.chunk import (
+    BATCH_SCHEMA,
+    Executor,
+    Finisher,
+    encode_fallbacks,
+    fact_job,
+    fact_table,
+)
 from matcher.cohort.plan import ScreenPlan, build_plan, criterion_hash, trial_hash
+from matcher.cohort.producer import can_run_in_process, fact_tables_in_process
 from matcher.patient import PatientDocument
 
 FORMAT = "trialmatch.screen/1"
@@ -67,6 +75,7 @@ class ScreenOptions:
     chunk_size: int = 20000
     since: Path | None = None
     compile_errors: list[dict[str, str]] = field(default_factory=list)
+    read_in_process: bool = True  # read and normalize in a second process
 
 
 @dataclass
@@ -192,7 +201,7 @@ def _copy_rows(previous: Path, trial_ids: set[str], writer: pq.ParquetWriter) ->
     copied = 0
     source = pq.ParquetFile(previous)
     for i in range(source.num_row_groups):
-        group = source.read_row_group(i).cast(RESULTS_SCHEMA)
+        group = source.read_row_group(i).cast(BATCH_SCHEMA)
         kept = group.filter(pc.is_in(group.column("trial_id"), value_set=wanted))
         if kept.num_rows:
             writer.write_table(kept)
@@ -200,17 +209,25 @@ def _copy_rows(previous: Path, trial_ids: set[str], writer: pq.ParquetWriter) ->
     return copied
 
 
-def _prefetched(chunks: Iterator[list[PatientDocument]], plan: ScreenPlan,
-                opts: ScreenOptions) -> Iterator[tuple[int, pa.Table, float]]:
-    """Chunks as fact tables, the next one read and normalized in a thread while
-    the engine works on the current one (the engines run outside the GIL)."""
+def _prefetched(chunks: Chunks, plan: ScreenPlan, opts: ScreenOptions
+                ) -> Iterator[tuple[int, pa.Table, float]]:
+    """Chunks as fact tables, the next ones read and normalized while the engine
+    works on the current one: in a second process (``producer``) when the chunk
+    reader can be sent there, else in a thread."""
+    job = fact_job(plan, opts.as_of, opts.assume_absent)
+    if opts.read_in_process and can_run_in_process(chunks):
+        for n, table, seconds in fact_tables_in_process(chunks, opts.cohort,
+                                                        opts.chunk_size, job):
+            yield n, encode_fallbacks(table, plan), seconds
+        return
+    documents = chunks(opts.cohort, opts.chunk_size)
 
     def build() -> tuple[int, pa.Table, float] | None:
         t0 = time.perf_counter()
-        chunk = next(chunks, None)
+        chunk = next(documents, None)
         if chunk is None:
             return None
-        table = chunk_table(chunk, plan, opts.as_of, opts.assume_absent)
+        table = encode_fallbacks(fact_table(chunk, job), plan)
         return len(chunk), table, time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -248,14 +265,14 @@ def run_screen(opts: ScreenOptions, chunks: Chunks, events: Events | None = None
     timings = Counter[str]()
     verdicts = Counter[str]()
     patients = pairs = 0
-    writer = pq.ParquetWriter(tmp_results, RESULTS_SCHEMA, compression="zstd")
+    # store_schema=False: readers see the file's plain strings, not our dictionaries
+    writer = pq.ParquetWriter(tmp_results, BATCH_SCHEMA, compression="zstd", store_schema=False)
     try:
         if plan.trials:
             executor = make_executor(opts.engine, plan, opts.spark_master)
             finish = Finisher(plan)
             try:
-                for n_patients, table, t_facts in _prefetched(
-                        chunks(opts.cohort, opts.chunk_size), plan, opts):
+                for n_patients, table, t_facts in _prefetched(chunks, plan, opts):
                     t1 = time.perf_counter()
                     batch = finish(executor.run(table))
                     t2 = time.perf_counter()

@@ -1,0 +1,93 @@
+"""Reading and normalizing the cohort in a second process, ahead of the engine.
+
+Parsing patient documents, ``build_facts`` and laying the facts out as Arrow
+take about as long as the SQL itself, and both are CPU-bound: in a thread they
+would share one core with the engine's Python side through the GIL.  Here a
+child process reads the cohort (``iter_cohort``, every check and message as in
+process), builds each chunk's fact table and hands it over through a bounded
+queue (``ahead`` chunks at most, so memory stays bounded by the chunk), while
+the parent runs the engine on the previous chunk.
+
+The child is spawned (never forked: the parent holds engine threads).  A
+refused cohort is raised in the parent as the same ``CohortError`` with every
+problem; any other failure as ``CohortReadFailed`` naming the error type.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+import queue
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from matcher.cohort.chunk import FactJob, fact_table
+from matcher.cohort.readers import CohortError
+from matcher.patient import PatientDocument
+
+Chunks = Callable[[str, int], Iterator[list[PatientDocument]]]
+# (patients, fact table, seconds spent reading and normalizing them)
+FactChunk = tuple[int, pa.Table, float]
+
+
+class CohortReadFailed(RuntimeError):
+    """The reading process failed for a reason other than bad input."""
+
+
+def can_run_in_process(chunks: Chunks) -> bool:
+    """Only a module-level function can be sent to the child."""
+    try:
+        pickle.dumps(chunks)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _produce(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
+             out: Any) -> None:
+    try:
+        started = time.perf_counter()
+        for patients in chunks(cohort, chunk_size):
+            table = fact_table(patients, job)
+            out.put(("chunk", len(patients), table, time.perf_counter() - started))
+            started = time.perf_counter()
+        out.put(("done",))
+    except CohortError as err:
+        out.put(("cohort", err.problems))
+    except Exception as err:  # noqa: BLE001 - reported in the parent by type
+        out.put(("failed", type(err).__name__))
+
+
+def fact_tables_in_process(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
+                           ahead: int = 2) -> Iterator[FactChunk]:
+    """The cohort's fact tables, chunk by chunk, built in a child process."""
+    ctx = mp.get_context("spawn")
+    handover = ctx.Queue(maxsize=ahead)
+    child = ctx.Process(target=_produce, args=(chunks, cohort, chunk_size, job, handover),
+                        name="trialmatch-cohort-reader", daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                item = handover.get(timeout=1.0)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise CohortReadFailed(f"the cohort reading process stopped "
+                                           f"(exit code {child.exitcode})") from None
+                continue
+            if item[0] == "done":
+                return
+            if item[0] == "cohort":
+                raise CohortError(item[1])
+            if item[0] == "failed":
+                raise CohortReadFailed(f"reading the cohort failed ({item[1]})")
+            _, n, table, seconds = item
+            yield n, table, seconds
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        handover.close()
