@@ -19,6 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from criteria import ir, vocab
+from criteria.collector import fewer_collections
 from criteria.grammar import find_windows
 from criteria.recognize import (
     biomarkers,
@@ -471,5 +472,7 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
 
 def compile_trial(trial: Trial) -> CompiledTrial:
     seen: dict[str, int] = {}
-    criteria = _structured(trial, seen) + compile_text(trial.trial_id, trial.eligibility_text, seen)
+    with fewer_collections():
+        criteria = _structured(trial, seen) + compile_text(trial.trial_id, trial.eligibility_text,
+                                                           seen)
     return CompiledTrial(trial=trial, criteria=criteria, compiler_version=COMPILER_VERSION)

@@ -99,6 +99,8 @@ _BARE_LIMIT_RE = re.compile(
     rf"value))?|(?P<side2>upper|lower)\s+normal\s+limits?|"
     rf"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)\b)", re.IGNORECASE)
 _ULN_RE = re.compile(_ULN, re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_LIMIT_WORDS = ("upper", "lower", "uln", "lln", "unl", "ulrr", "llrr")  # _BARE_LIMIT_RE's words
 _SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "³": "3"}
 
 
@@ -135,7 +137,11 @@ def find_thresholds(text: str) -> list[Threshold]:
 @lru_cache(maxsize=8192)
 def _thresholds(text: str) -> tuple[Threshold, ...]:
     out: list[Threshold] = []
-    for m in THRESHOLD_RE.finditer(text):
+    # Both patterns open with a long list of comparators, so an unanchored search
+    # tries them at every character: texts that lack what each one needs (a digit;
+    # a named limit) skip it.
+    numbered = THRESHOLD_RE.finditer(text) if _DIGIT.search(text) else ()
+    for m in numbered:
         op = comparator(m.group("cmp"))
         number = m.group("num")
         tail = m.group("tail") or ""
@@ -161,7 +167,9 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
         out.append(Threshold(op, parse_number(number), unit, relative, m.start(), m.end(),
                              m.group(0), note))
     # "no greater than the upper limit of normal", "<= IULN": one times the limit.
-    for m in _BARE_LIMIT_RE.finditer(text):
+    low = text.lower()
+    limits = _BARE_LIMIT_RE.finditer(text) if any(w in low for w in _LIMIT_WORDS) else ()
+    for m in limits:
         if any(t.start < m.end() and m.start() < t.end for t in out):
             continue
         out.append(Threshold(comparator(m.group("cmp")), 1.0, None, _side(m), m.start(),
@@ -179,7 +187,7 @@ def _side(m: re.Match[str]) -> str:
 
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _AMOUNT = r"(?P<n>\d+(?:\.\d+)?|" + "|".join(WORD_NUMBERS) + r")(?:\s*\(\d+\))?"
-_PERIOD = r"\s*[-‐]?\s*(?P<u>day|week|month|year|d\b|wk|mo|yr)s?"
+_PERIOD = r"\s*+[-‐]?\s*(?P<u>day|week|month|year|d\b|wk|mo|yr)s?"
 
 WINDOW_PATTERNS: list[tuple[str, str]] = [
     # "within 4 weeks prior to", "in the last 6 months", "during the past year"
@@ -196,6 +204,10 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
 ]
 _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
+# Words without which a pattern cannot match (lower case): the patterns are tried
+# at every character, so a text lacking them skips the pattern.  None: always tried.
+_WINDOW_NEEDS: list[tuple[str, ...] | None] = [
+    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"), ("prior", "before")]
 _SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")
 
 
@@ -227,7 +239,9 @@ def _windows(text: str) -> tuple[Window, ...]:
             not _SHORT_PERIOD.search(low):
         return ()
     taken: list[tuple[int, int]] = []
-    for pattern, kind in _WINDOW_RES:
+    for (pattern, kind), needs in zip(_WINDOW_RES, _WINDOW_NEEDS, strict=True):
+        if needs is not None and not any(w in low for w in needs):
+            continue
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue

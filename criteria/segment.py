@@ -22,7 +22,12 @@ HEADINGS: list[tuple[str, str]] = [
     (r"prior\s+concurrent\s+therapy", "inclusion"),
     (r"eligibility\s+criteria", "inclusion"),
 ]
-_HEADING_RE = [(re.compile(rf"^\s*[-*•#]*\s*{p}\s*:?", re.IGNORECASE), k) for p, k in HEADINGS]
+# One pattern for all headings (alternatives in table order, so the first listed wins):
+# every line of every trial is tried against it.
+_HEADING_RE = re.compile(
+    r"^\s*+(?:[-*•#]+\s*+)?(?:" + "|".join(f"(?P<h{i}>{p})" for i, (p, _k) in enumerate(HEADINGS))
+    + r")\s*:?", re.IGNORECASE)
+_HEADING_KIND = {f"h{i}": kind for i, (_p, kind) in enumerate(HEADINGS)}
 
 # A line opening a list item: bullets, numbers, letters, roman numerals.
 _MARKER = re.compile(
@@ -59,13 +64,12 @@ class Segment:
 
 
 def _heading(line: str) -> tuple[str, int] | None:
-    for pattern, kind in _HEADING_RE:
-        m = pattern.match(line)
-        if m:
-            rest = line[m.end():].strip()
-            # "Inclusion criteria: age over 18" keeps its text; a bare heading has none.
-            return kind, (m.end() if rest else len(line))
-    return None
+    m = _HEADING_RE.match(line)
+    if m is None:
+        return None
+    rest = line[m.end():].strip()
+    # "Inclusion criteria: age over 18" keeps its text; a bare heading has none.
+    return _HEADING_KIND[m.lastgroup], (m.end() if rest else len(line))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -151,7 +155,9 @@ def _merge_conditionals(text: str, parts: list[tuple[int, int]]) -> list[tuple[i
 
 def split_clauses(text: str, item: Segment) -> list[Segment]:
     """A run-on item -> its header (if any) and its ';'-separated parts."""
-    intro = _LIST_INTRO.search(text, item.start, item.end)
+    # Every intro ends with a colon: items without one skip the (slow, unanchored) search.
+    has_colon = text.find(":", item.start, item.end) >= 0
+    intro = _LIST_INTRO.search(text, item.start, item.end) if has_colon else None
     if intro is not None:
         header = text[item.start:intro.end()]
         parts = _merge_conditionals(text, _split_on(text, intro.end(), item.end, ";"))
@@ -283,7 +289,7 @@ _RUN_ON_OPENERS = (
 )
 _RUN_ON_CUT = re.compile(
     r"(?<=[a-z0-9%)\]])(?<!\bor)(?<!\band)(?<!\bof)(?<!\bwith)(?<!\bthan)(?<!\bto)(?<!\bthe)"
-    r"(?<!\bfor)(?<!\bin)(?<!\bby)[ \t]*(?:\r?\n[ \t]*)?[ \t]+(?=(?:"
+    r"(?<!\bfor)(?<!\bin)(?<!\bby)(?:[ \t]*+\r?\n)?[ \t]++(?=(?:"
     + "|".join(re.escape(o) for o in _RUN_ON_OPENERS) + r")\b(?![:/-]))")
 
 

@@ -25,7 +25,7 @@ _NYHA = re.compile(r"\b(?:NYHA\s+)?class\s+(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or
 _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
-_TRAILING_NEG = re.compile(r"\s*[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
+_TRAILING_NEG = re.compile(r"\s*+[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
                            re.IGNORECASE)
 _JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
 _TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"

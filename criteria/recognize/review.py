@@ -20,22 +20,25 @@ REVIEW_ONLY: list[tuple[str, str]] = [
      r"\bon\s+study\b", "conduct"),
     (r"\bcontracept\w+|\bbirth\s+control\b", "contraception"),
 ]
-# One alternation with a named group per family: one scan per clause.
-_REVIEW_RE = re.compile("|".join(f"(?P<{family}>{p})" for p, family in REVIEW_ONLY),
-                        re.IGNORECASE)
-_ORDER = [family for _, family in REVIEW_ONLY]
-
-
-_GATE = ("consent", "judg", "opinion", "discretion", "assessment", "investigator", "physician",
-         "complian", "comply", "adhere", "willing", "understand", "geograph", "follow",
-         "contracept", "birth", "study", "trial", "during")
+# Lower-case words without which a family's pattern cannot match: most clauses
+# lack all of them and are not searched at all.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "consent": ("consent",),
+    "judgement": ("investigator", "physician", "clinician", "sponsor"),
+    "compliance": ("complian", "comply", "adhere"),
+    "capacity": ("willing", "understand"),
+    "logistics": ("geographic", "follow"),
+    "conduct": ("study", "trial", "period"),
+    "contraception": ("contracept", "birth"),
+}
+_FAMILIES = [(family, re.compile(p, re.IGNORECASE), _NEEDS[family]) for p, family in REVIEW_ONLY]
 
 
 @lru_cache(maxsize=8192)
 def review_family(text: str) -> str | None:
     """The non-computable family of a clause, if it is one (first in table order)."""
     low = text.lower()
-    if not any(k in low for k in _GATE):
-        return None
-    hits = {m.lastgroup for m in _REVIEW_RE.finditer(text)}
-    return next((family for family in _ORDER if family in hits), None)
+    for family, pattern, needs in _FAMILIES:
+        if any(w in low for w in needs) and pattern.search(text):
+            return family
+    return None
