@@ -217,38 +217,39 @@ def _treatment_facets(atom: ir.TreatmentAtom) -> tuple[Any, ...]:
 _NONE: tuple[Any, ...] = ()
 
 
-class _TreatmentIndex:
-    """Treatment atoms (without ``min_lines``) by the record keys their selector
-    matches, grouped by facets: each group's facet test is a function of one
-    record, the same for all its atoms."""
+class _TreatmentBlock:
+    """Treatment atoms (without ``min_lines``) ``start .. start + n``, one byte
+    each of a big integer.  Their selectors are indexed by the record keys they
+    match (drug, class, kind), grouped by facets: a group's facet test is a
+    function of one record, the same for all its atoms, so each record costs
+    one facet test and two integer operations per group it touches."""
 
-    def __init__(self) -> None:
+    def __init__(self, atoms: list[ir.TreatmentAtom], start: int):
+        self.start, self.n = start, len(atoms)
         self.groups: list[Callable[[dict[str, Any]], int]] = []
-        self.closed: dict[int, bool] = {}  # atom -> closed by a matching record
-        self._group_of: dict[tuple[Any, ...], int] = {}
-        self._by_key: dict[tuple[str, ...], dict[int, list[int]]] = {}
-        self.index: dict[tuple[str, ...], tuple[tuple[int, tuple[int, ...]], ...]] = {}
-
-    def add(self, atom: ir.TreatmentAtom, position: int) -> None:
-        facets = _treatment_facets(atom)
-        g = self._group_of.get(facets)
-        if g is None:
-            g = self._group_of[facets] = len(self.groups)
-            self.groups.append(_facet_code_fn(atom))
-        self.closed[position] = atom.within_days is None and atom.ongoing is None
-        keys: list[tuple[str, ...]] = ([("drug", d) for d in atom.drugs]
-                                       + [("class", c) for c in atom.classes]
-                                       + [("kind", k) for k in atom.kinds])
-        for key in keys or [("*",)]:
-            self._by_key.setdefault(key, {}).setdefault(g, []).append(position)
-
-    def finish(self) -> None:
-        self.index = {key: tuple((g, tuple(ps)) for g, ps in groups.items())
-                      for key, groups in self._by_key.items()}
+        group_of: dict[tuple[Any, ...], int] = {}
+        by_key: dict[tuple[str, ...], dict[int, int]] = {}
+        self.timed = 0  # lanes (1) of atoms a matching record does not close
+        for i, atom in enumerate(atoms):
+            facets = _treatment_facets(atom)
+            g = group_of.get(facets)
+            if g is None:
+                g = group_of[facets] = len(self.groups)
+                self.groups.append(_facet_code_fn(atom))
+            if atom.within_days is not None or atom.ongoing is not None:
+                self.timed |= 1 << (8 * i)
+            keys: list[tuple[str, ...]] = ([("drug", d) for d in atom.drugs]
+                                           + [("class", c) for c in atom.classes]
+                                           + [("kind", k) for k in atom.kinds])
+            for key in keys or [("*",)]:
+                masks = by_key.setdefault(key, {})
+                masks[g] = masks.get(g, 0) | 1 << (8 * i)
+        self.index = {key: tuple(masks.items()) for key, masks in by_key.items()}
+        self.ones = int.from_bytes(b"\x01" * self.n, "little")
 
     def write(self, codes: bytearray, records: list[dict[str, Any]], complete: bool) -> None:
-        best: dict[int, int] = {}
-        get = best.get
+        best = 0  # per lane: the best facet code of a matching record (Kleene OR)
+        matched = 0  # per lane: 1 where some record matches the selector
         index, groups = self.index, self.groups
         for t in records:
             keys = [("*",), ("kind", t["kind"])]
@@ -257,19 +258,24 @@ class _TreatmentIndex:
             keys.extend(("class", c) for c in t["classes"])
             facet_of: dict[int, int] = {}
             for key in keys:
-                for g, positions in index.get(key, _NONE):
+                for g, lanes in index.get(key, _NONE):
                     code = facet_of.get(g)
                     if code is None:
                         code = facet_of[g] = groups[g](t)
-                    for p in positions:
-                        if get(p, -1) < code:
-                            best[p] = code
-        closed = self.closed
-        for p, code in best.items():
-            # Some matching record, none possibly meeting the facets: closed
-            # unless the atom is time-bound and the history may be incomplete.
-            codes[p] = code if code != FAIL else (
-                FAIL if complete or closed[p] else UNKNOWN)
+                    if code:
+                        best |= lanes * code
+                    matched |= lanes
+        if not matched:
+            return
+        if not complete:
+            # Matching records, none possibly meeting the facets: closed, unless
+            # the atom is time-bound and the history may be incomplete.
+            some = (best | best >> 1) & self.ones  # 1 where the best code is not fail
+            best |= (matched & ~some & self.timed) * UNKNOWN
+        s, n = self.start, self.n
+        default = int.from_bytes(codes[s:s + n], "little")
+        block = (default & ~(matched * 0xFF)) | best
+        codes[s:s + n] = block.to_bytes(n, "little")
 
 
 def _facet_code_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], int]:
@@ -315,19 +321,19 @@ class AtomIndex:
             self.atoms.extend(members)
         self.diagnoses = _DiagnosisBlock(diagnoses, len(self.atoms))
         self.atoms.extend(diagnoses)
-        self.treatments = _TreatmentIndex()
+        treatments = [a for a in others if isinstance(a, ir.TreatmentAtom) and a.min_lines is None]
+        self.treatments = _TreatmentBlock(treatments, len(self.atoms))
+        self.atoms.extend(treatments)
         self.by_slot: dict[SlotKey, list[int]] = {}
         self.fns: dict[int, Callable[[dict[str, Any]], Any]] = {}
         for a in others:
+            if isinstance(a, ir.TreatmentAtom) and a.min_lines is None:
+                continue
             p = len(self.atoms)
             self.atoms.append(a)
-            if isinstance(a, ir.TreatmentAtom) and a.min_lines is None:
-                self.treatments.add(a, p)
-            else:
-                self.fns[p] = compile_atom(a)
-                for key in slots(a):
-                    self.by_slot.setdefault(key, []).append(p)
-        self.treatments.finish()
+            self.fns[p] = compile_atom(a)
+            for key in slots(a):
+                self.by_slot.setdefault(key, []).append(p)
         self.position = {a: i for i, a in enumerate(self.atoms)}
         self.defaults = {policy: bytes(CODE_OF[atom_value(a, empty_values(policy))]
                                        for a in self.atoms) for policy in (False, True)}

@@ -8,10 +8,11 @@ circuit (``matcher.service.circuit``: a whole level of gates per C-level
 operation), and each trial's criteria as a stretch of one byte string.
 
 A request then computes every atom's code, every criterion's status (one byte
-each), each trial's status counts (``bytes.count`` over its stretch), verdict
-and score, and ranks the trials.  Only the trials returned get their full
-answer (reasons, to-confirm), from the reference ``matcher.match.trial_result``
-on facts whose atom cache the plan has filled, so the JSON is the same.
+each), every trial's status counts (one cumulative sum over all criteria),
+verdict and score, and ranks the trials.  Only the trials returned get their
+full answer (reasons, to-confirm): ``matcher.service.explained`` words it
+with the reference's ``matcher.explain`` from the statuses and atom values
+already computed, so the JSON is ``matcher.match.trial_result``'s.
 
 Nothing of a patient outlives its request: no cache is keyed by patient data.
 The differential tests (``tests/test_service_fast_eval.py``,
@@ -33,7 +34,6 @@ from criteria import ir
 from criteria.trial import CompiledTrial
 from matcher.evaluate import relaxed
 from matcher.facts import Facts, build_facts
-from matcher.match import trial_result
 from matcher.patient import PatientDocument
 from matcher.score import BANDS, CREDIT, VERDICT_ORDER
 from matcher.service.atom_index import AtomIndex, filled_slots, slots
@@ -41,12 +41,12 @@ from matcher.service.circuit import (
     FAIL,
     PASS,
     UNKNOWN,
-    VALUE_OF,
     Circuit,
     Expr,
     Gather,
     array_bytes,
 )
+from matcher.service.explained import CriterionPlan, plan_criterion, trial_json
 
 __all__ = ["MatchPlan", "Ranked", "filled_slots", "slots", "verdict_and_score"]
 
@@ -183,11 +183,15 @@ class MatchPlan:
         self._low = Gather([circuit.wire(w) for w in low_wires])
         self._high = Gather([circuit.wire(w) for w in high_wires])
         self._occurrences = Gather(occurrences)
+        self._occurrence_rules = occurrences
+        self._explained: dict[int, list[CriterionPlan]] = {}
         self._starts = Gather([a for a, _ in self.bounds])
         self._ends = Gather([b for _, b in self.bounds])
         self._sizes = pa.array([(b - a) << (3 * _FIELD) for a, b in self.bounds], pa.int64())
         self.trial_ids = [t.trial.trial_id for t in self.trials]
         self.open = [t.trial.is_open for t in self.trials]
+        self._every = list(range(len(self.trials)))
+        self._open = [i for i, is_open in enumerate(self.open) if is_open]
         # Ties of verdict and score go by trial id, then by position (a stable sort).
         by_id = sorted(range(len(self.trials)), key=lambda i: (self.trial_ids[i], i))
         id_rank = [0] * len(self.trials)
@@ -222,11 +226,16 @@ class MatchPlan:
 
     def statuses(self, codes: bytes | bytearray) -> bytes:
         """Every distinct criterion's status byte (``STATUS_NAMES``)."""
-        return array_bytes(_STATUS_ARRAY.take(self._codes_of_criteria(codes)))
+        return self._statuses(self._codes_of_criteria(codes))
 
-    def packed_counts(self, codes: bytes | bytearray) -> pa.Array:
-        """Every trial's fails + unknowns << 16 + reviews << 32 + criteria << 48."""
-        weights = self._occurrences(_WEIGHT.take(self._codes_of_criteria(codes)))
+    @staticmethod
+    def _statuses(criteria_codes: pa.Array) -> bytes:
+        return array_bytes(_STATUS_ARRAY.take(criteria_codes))
+
+    def packed_counts(self, criteria_codes: pa.Array) -> pa.Array:
+        """Every trial's fails + unknowns << 16 + reviews << 32 + criteria << 48,
+        from ``_codes_of_criteria``."""
+        weights = self._occurrences(_WEIGHT.take(criteria_codes))
         sums = pc.cumulative_sum(pa.concat_arrays([_ZERO, weights]))
         return pc.add(pc.subtract(self._ends(sums), self._starts(sums)), self._sizes)
 
@@ -242,7 +251,7 @@ class MatchPlan:
             key = self._sort_key[packed] = (VERDICT_ORDER[v], -sc)
         return key
 
-    def ordered(self, codes: bytes | bytearray, chosen: list[int], limit: int | None = None
+    def ordered(self, criteria_codes: pa.Array, chosen: list[int], limit: int | None = None
                 ) -> list[Ranked]:
         """The chosen trials best first (``match_patient``'s order: verdict,
         score, trial id), the best ``limit`` only when given.  Vectorized: each
@@ -250,7 +259,7 @@ class MatchPlan:
         count, and one sort of rank x trials + rank of the trial id orders all."""
         if not chosen:
             return []
-        packed = self.packed_counts(codes)
+        packed = self.packed_counts(criteria_codes)
         id_rank = self._id_rank
         if len(chosen) != len(self.trials):
             picked = pa.array(chosen, pa.int32())
@@ -275,7 +284,16 @@ class MatchPlan:
     def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], bytearray]:
         """Verdict and score of the chosen trials, best first (as ``match_patient``)."""
         codes = self.atom_codes(facts)
-        return self.ordered(codes, chosen), codes
+        return self.ordered(self._codes_of_criteria(codes), chosen), codes
+
+    def _criterion_plans(self, t: int) -> list[CriterionPlan]:
+        """Trial ``t``'s criteria, prepared for explaining (once per plan)."""
+        plans = self._explained.get(t)
+        if plans is None:
+            position = self.index.position
+            plans = self._explained[t] = [plan_criterion(c, position)
+                                          for c in self.trials[t].criteria]
+        return plans
 
     def match(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
               any_status: bool = False, trial_ids: set[str] | None = None,
@@ -283,15 +301,21 @@ class MatchPlan:
         """The contract's match answer (``matcher.match.match_patient``'s shape);
         ``limit`` keeps only the best N trials' full results."""
         facts = build_facts(patient, as_of, assume_absent)
-        chosen = [i for i, t in enumerate(self.trial_ids)
-                  if (any_status or self.open[i]) and (trial_ids is None or t in trial_ids)]
+        if trial_ids is None:
+            chosen = self._every if any_status else self._open
+        else:
+            chosen = [i for i, t in enumerate(self.trial_ids)
+                      if (any_status or self.open[i]) and t in trial_ids]
         codes = self.atom_codes(facts)
-        shown = self.ordered(codes, chosen, limit)
-        cache, atoms = facts.cache, self.atoms
-        for r in shown:  # the reference evaluator reads these instead of running rule-engine
-            for p in self.trial_atoms[r.index]:
-                cache[atoms[p]] = VALUE_OF[codes[p]]
-        results = [trial_result(self.trials[r.index], facts) for r in shown]
+        criteria_codes = self._codes_of_criteria(codes)
+        shown = self.ordered(criteria_codes, chosen, limit)
+        status_of = self._statuses(criteria_codes)
+        results = []
+        for r in shown:
+            a, b = self.bounds[r.index]
+            statuses = [STATUS_NAMES[status_of[k]] for k in self._occurrence_rules[a:b]]
+            results.append(trial_json(self.trials[r.index], self._criterion_plans(r.index),
+                                      statuses, codes, facts, r.verdict, r.score))
         out: dict[str, Any] = {
             "patient_id": patient.id,
             "as_of": as_of.isoformat(),

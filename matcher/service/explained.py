@@ -1,0 +1,142 @@
+"""The full answer for a trial (``matcher.match.trial_result``'s JSON), from
+statuses and atom values the plan has already computed.
+
+``matcher.match.trial_result`` re-derives every criterion's status from the
+logic tree (relaxing, walking, Kleene combination twice) before it explains
+it; about two thirds of its time.  The plan knows the statuses already (its
+circuit) and the atom values (its atom codes), so this module only does what
+is left: the reasons and the to-confirm items, through the reference's own
+``matcher.explain``, with everything that depends on the criterion alone (its
+leaves, review texts, static JSON fields) worked out once per plan.
+
+Same JSON, key for key, as the reference: ``tests/test_service_fast_eval.py``
+compares whole answers on random patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from criteria import ir
+from criteria.trial import CompiledTrial
+from matcher.evaluate import relaxed
+from matcher.explain import atom_reason, to_confirm_for
+from matcher.facts import Facts
+from matcher.service.circuit import VALUE_OF
+
+_NO_REQUIREMENT = "imposes no requirement (e.g. \"both sexes\")"
+_NOT_COMPILED = "not compiled: needs a person"
+
+
+@dataclass(frozen=True)
+class CriterionPlan:
+    """What ``matcher.evaluate.evaluate_criterion`` derives from the criterion alone."""
+
+    head: tuple[tuple[str, Any], ...]  # id, kind, text
+    tail: tuple[tuple[str, Any], ...]  # family, compiled, rule (then data), span, notes, curated
+    extra: tuple[tuple[str, Any], ...]
+    constant: tuple[str, str, tuple[str, ...]] | None  # status, reason, to-confirm
+    leaves: tuple[tuple[ir.Node, int], ...]  # (atom, position), in the reference's order
+    review_texts: tuple[str, ...]
+
+
+def plan_criterion(c: ir.Criterion, position: dict[ir.Node, int]) -> CriterionPlan:
+    head = (("id", c.id), ("kind", c.kind), ("text", c.text))
+    tail = (("family", c.family), ("compiled", c.compiled), ("rule", c.rule))
+    extra: list[tuple[str, Any]] = []
+    if c.span is not None:
+        extra.append(("span", [c.span.start, c.span.end]))
+    if c.notes:
+        extra.append(("notes", list(c.notes)))
+    if c.curation is not None:
+        extra.append(("curated", c.curation.model_dump()))
+    review_texts = list(c.review)
+    if c.logic is None and c.compiled == "full":
+        return CriterionPlan(head, tail, tuple(extra), ("pass", _NO_REQUIREMENT, ()), (), ())
+    if c.logic is None:
+        text = "; ".join(review_texts) if review_texts else c.text
+        return CriterionPlan(head, tail, tuple(extra),
+                             ("review", _NOT_COMPILED, (f"Review: {text}",)), (), ())
+    logic, dropped = relaxed(c.kind, c.logic)
+    review_texts.extend(dropped)
+    if logic is None:
+        return CriterionPlan(head, tail, tuple(extra),
+                             ("review", _NOT_COMPILED,
+                              tuple(f"Review: {t}" for t in review_texts)), (), ())
+    parts = ir.atoms(logic)
+    leaves = tuple((a, position[a]) for a in parts if not isinstance(a, ir.Review))
+    review_texts.extend(a.text for a in parts if isinstance(a, ir.Review))
+    return CriterionPlan(head, tail, tuple(extra), None, leaves, tuple(review_texts))
+
+
+def criterion_json(cp: CriterionPlan, status: str, codes: bytes | bytearray,
+                   facts: Facts) -> tuple[dict[str, Any], list[str]]:
+    """The criterion's JSON (``matcher.match._criterion_json``) and its
+    to-confirm items, as ``evaluate_criterion`` words them."""
+    if cp.constant is not None:
+        status, reason, confirm_list = cp.constant[0], cp.constant[1], list(cp.constant[2])
+        data: list[str] = []
+    else:
+        reasons, confirm = [], []
+        data = []
+        for atom, p in cp.leaves:
+            value = VALUE_OF[codes[p]]
+            text, used = atom_reason(atom, value, facts)
+            reasons.append(text)
+            data.extend(u for u in used if u not in data)
+            if value is None:
+                confirm.append(to_confirm_for(atom, facts))
+        # Only what could change the answer is worth confirming.
+        confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
+        review_texts = cp.review_texts
+        confirm_list.extend(f"Review: {t}" for t in review_texts)
+        reason = "; ".join(dict.fromkeys(reasons))
+        if review_texts and status != "review":
+            reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
+        elif status == "review":
+            reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
+    out = dict(cp.head)
+    out["status"] = status
+    out["reason"] = reason
+    out.update(cp.tail)
+    out["data"] = data
+    for k, v in cp.extra:
+        out[k] = v if not isinstance(v, list | dict) else _copy(v)
+    return out, confirm_list
+
+
+def _copy(value: Any) -> Any:
+    # Each answer gets its own lists: callers may change what they receive.
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: list[str],
+               codes: bytes | bytearray, facts: Facts, verdict: str, score: float
+               ) -> dict[str, Any]:
+    """``matcher.match.trial_result``'s JSON; ``verdict`` and ``score`` are the
+    plan's (the same functions of the same statuses)."""
+    out_criteria = []
+    confirm: list[str] = []
+    seen: set[str] = set()
+    for cp, status in zip(criteria, statuses, strict=True):
+        cj, items = criterion_json(cp, status, codes, facts)
+        out_criteria.append(cj)
+        for item in items:
+            if item not in seen:
+                seen.add(item)
+                confirm.append(item)
+    return {
+        "trial_id": trial.trial.trial_id,
+        "title": trial.trial.title,
+        "status": trial.trial.status,
+        "verdict": verdict,
+        "score": score,
+        "counts": {s: statuses.count(s) for s in ("pass", "fail", "unknown", "review")},
+        "criteria": out_criteria,
+        "to_confirm": confirm,
+    }
