@@ -213,9 +213,10 @@ class _Scanner:
         toks, positions = _scan_tokens(text)
         # Only positions whose token (or its singular) opens a name are tried.
         # (Iterate the clause's few tokens, not the vocabulary's many first words.)
-        by_first = self.by_first
-        candidates = sorted({i for key, where in positions.items() if key in by_first
-                             for i in where})
+        opening = positions.keys() & self.by_first.keys()  # a set operation in C
+        if not opening:
+            return []
+        candidates = sorted({i for key in opening for i in positions[key]})
         out: list[Mention] = []
         n = len(toks)
         taken_until = 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from criteria.grammar import find_thresholds, find_windows
+from criteria.grammar import COMPARATOR_FIRST, COMPARATORS, find_thresholds, find_windows
 
 THRESHOLDS = [
     # text, [(op, value, unit, relative_to)]
@@ -86,3 +88,14 @@ def test_limits_of_normal_with_and_without_a_multiple(text, op, value, relative)
 def test_a_window_written_as_for_the_prior_weeks():
     (w,) = find_windows("No chemotherapy for prior 4 weeks.")
     assert (w.kind, w.days) == ("within", 28)
+
+
+@pytest.mark.parametrize("pattern", [p for p, _op in COMPARATORS])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_comparator_starts_with_a_listed_character(pattern: str, data: st.DataObject) -> None:
+    """The threshold searches skip positions whose character cannot open a
+    comparator (grammar.COMPARATOR_FIRST): a comparator added to the table with a
+    new first letter must be added there too, or it would never be found."""
+    spelled = data.draw(st.from_regex(re.compile(pattern, re.IGNORECASE), fullmatch=True))
+    assert spelled[0].lower() in COMPARATOR_FIRST, (pattern, spelled)

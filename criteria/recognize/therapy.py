@@ -28,6 +28,8 @@ _KINDS = [
                 r"bone[\s-]marrow|solid\s+organ|organ)\s+)+transplant\w*", re.IGNORECASE),
      "transplant"),
 ]
+# A word each kind's pattern contains (lower case): a clause without it is not searched.
+_KIND_NEEDS = {"radiotherapy": "radi", "surgery": "surg", "transplant": "transplant"}
 _NUM = r"(\d+|" + "|".join(WORD_NUMBERS) + r")"
 _CYCLES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:(?:full|complete|prior|"
                      r"previous)\s+)*(?:cycles?|doses?)", re.IGNORECASE)
@@ -238,7 +240,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return []
     drugs = vocab.find_drugs(text)
     classes = vocab.find_drug_classes(text)
-    kinds = [(m, kind) for pattern, kind in _KINDS for m in pattern.finditer(text)]
+    low = text.lower()
+    kinds = [(m, kind) for pattern, kind in _KINDS if _KIND_NEEDS[kind] in low
+             for m in pattern.finditer(text)]
     if _THRESHOLD_CUE.search(text):
         # "hemoglobin >= 100 g/L without transfusion or colony-stimulating factor
         # support": a qualifier of a lab value; the lab recognizer owns the clause.
