@@ -35,7 +35,7 @@ class CriterionPlan:
 
     head: tuple[tuple[str, Any], ...]  # id, kind, text
     tail: tuple[tuple[str, Any], ...]  # family, compiled, rule (then data), span, notes, curated
-    extra: tuple[tuple[str, Any], ...]
+    extra: tuple[tuple[str, list[Any] | dict[str, Any]], ...]  # flat: copied shallow
     constant: tuple[str, str, tuple[str, ...]] | None  # status, reason, to-confirm
     leaves: tuple[tuple[ir.Node, int], ...]  # (atom, position), in the reference's order
     review_texts: tuple[str, ...]
@@ -44,7 +44,7 @@ class CriterionPlan:
 def plan_criterion(c: ir.Criterion, position: dict[ir.Node, int]) -> CriterionPlan:
     head = (("id", c.id), ("kind", c.kind), ("text", c.text))
     tail = (("family", c.family), ("compiled", c.compiled), ("rule", c.rule))
-    extra: list[tuple[str, Any]] = []
+    extra: list[tuple[str, list[Any] | dict[str, Any]]] = []
     if c.span is not None:
         extra.append(("span", [c.span.start, c.span.end]))
     if c.notes:
@@ -101,18 +101,9 @@ def criterion_json(cp: CriterionPlan, status: str, codes: bytes | bytearray,
     out["reason"] = reason
     out.update(cp.tail)
     out["data"] = data
-    for k, v in cp.extra:
-        out[k] = v if not isinstance(v, list | dict) else _copy(v)
+    for k, v in cp.extra:  # each answer gets its own lists (span, notes, curated)
+        out[k] = v.copy()
     return out, confirm_list
-
-
-def _copy(value: Any) -> Any:
-    # Each answer gets its own lists: callers may change what they receive.
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    return value
 
 
 def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: list[str],

@@ -53,7 +53,6 @@ __all__ = ["MatchPlan", "Ranked", "filled_slots", "slots", "verdict_and_score"]
 # A criterion's status as one byte.
 S_FAIL, S_UNKNOWN, S_REVIEW, S_PASS = 0, 1, 2, 3
 STATUS_NAMES = ("fail", "unknown", "review", "pass")
-_VERDICTS = {order: v for v, order in VERDICT_ORDER.items()}
 
 
 def _status_table() -> bytes:
@@ -82,6 +81,7 @@ _FIELD = 16
 _WEIGHT = pa.array([(1 << (_FIELD * _STATUS[code])) if _STATUS[code] != S_PASS else 0
                     for code in range(16)], pa.int64())
 _ZERO = pa.array([0], pa.int64())
+_MEMO_LIMIT = 1_000_000
 
 
 def _expr(node: ir.Node, position: dict[ir.Node, int], review: int) -> Expr:
@@ -198,9 +198,10 @@ class MatchPlan:
         for rank, i in enumerate(by_id):
             id_rank[i] = rank
         self._id_rank = pa.array(id_rank, pa.int64())
-        # packed counts -> (verdict order, -score): a pure function of four
-        # counts, worked out once per distinct value.
-        self._sort_key: dict[int, tuple[int, float]] = {}
+        # packed counts -> verdict and score, and -> sort value: pure functions
+        # of four counts, worked out once per distinct value.
+        self._verdict_score: dict[int, tuple[str, float]] = {}
+        self._sort_values: dict[int, int] = {}
         # A plan holds about a million objects for as long as its registry
         # generation.  A full collection walks them all (0.3 to 0.7 s here), a
         # latency spike for whichever request triggers it: collect once now and
@@ -239,24 +240,34 @@ class MatchPlan:
         sums = pc.cumulative_sum(pa.concat_arrays([_ZERO, weights]))
         return pc.add(pc.subtract(self._ends(sums), self._starts(sums)), self._sizes)
 
-    def sort_key(self, packed: int) -> tuple[int, float]:
-        """(verdict order, -score) of a trial's packed counts."""
-        key = self._sort_key.get(packed)
-        if key is None:
+    def verdict_and_score(self, packed: int) -> tuple[str, float]:
+        """Verdict and score of a trial's packed counts."""
+        found = self._verdict_score.get(packed)
+        if found is None:
             mask = (1 << _FIELD) - 1
             fails, unknowns, reviews, n = (packed & mask, packed >> _FIELD & mask,
                                            packed >> 2 * _FIELD & mask, packed >> 3 * _FIELD)
-            v, sc = verdict_and_score_of_counts(n - fails - unknowns - reviews, reviews,
-                                                unknowns, fails)
-            key = self._sort_key[packed] = (VERDICT_ORDER[v], -sc)
-        return key
+            found = self._verdict_score[packed] = verdict_and_score_of_counts(
+                n - fails - unknowns - reviews, reviews, unknowns, fails)
+        return found
+
+    def _sort_value(self, packed: int) -> int:
+        """An integer ordering trials as (verdict, -score) does, equal when both
+        are: the score is rounded to 4 decimals, so score x 10^4 is an integer."""
+        v, score = self.verdict_and_score(packed)
+        if len(self._sort_values) > _MEMO_LIMIT:  # bounded, whatever the patients
+            self._sort_values.clear()
+            self._verdict_score.clear()
+        value = self._sort_values[packed] = (VERDICT_ORDER[v] * 20000 + 10001
+                                             - round(score * 10000))
+        return value
 
     def ordered(self, criteria_codes: pa.Array, chosen: list[int], limit: int | None = None
                 ) -> list[Ranked]:
         """The chosen trials best first (``match_patient``'s order: verdict,
         score, trial id), the best ``limit`` only when given.  Vectorized: each
-        distinct packed count is scored once, each trial gets the rank of its
-        count, and one sort of rank x trials + rank of the trial id orders all."""
+        distinct packed count gets its sort value once, and one sort of
+        value x trials + rank of the trial id orders every trial."""
         if not chosen:
             return []
         packed = self.packed_counts(criteria_codes)
@@ -265,20 +276,20 @@ class MatchPlan:
             picked = pa.array(chosen, pa.int32())
             packed, id_rank = packed.take(picked), id_rank.take(picked)
         distinct = pc.unique(packed)
-        keys = [self.sort_key(p) for p in distinct.to_pylist()]
-        dense = {k: r for r, k in enumerate(sorted(set(keys)))}
-        ranks = pa.array([dense[k] for k in keys], pa.int64())
-        trial_ranks = ranks.take(pc.index_in(packed, value_set=distinct))
-        composite = pc.add(pc.multiply(trial_ranks, len(self.trials)), id_rank)
+        known = self._sort_values.get
+        values = pa.array([known(p) or self._sort_value(p) for p in distinct.to_pylist()],
+                          pa.int64())
+        trial_values = values.take(pc.index_in(packed, value_set=distinct))
+        composite = pc.add(pc.multiply(trial_values, len(self.trials)), id_rank)
         if limit is None or limit >= len(chosen):
             best = pc.array_sort_indices(composite)
         else:
             best = pc.select_k_unstable(composite, k=limit, sort_keys=[("dummy", "ascending")])
         out = []
         for i in best.to_pylist():
-            order, minus_score = self.sort_key(packed[i].as_py())
+            v, score = self.verdict_and_score(packed[i].as_py())
             t = chosen[i]
-            out.append(Ranked(t, self.trial_ids[t], _VERDICTS[order], -minus_score))
+            out.append(Ranked(t, self.trial_ids[t], v, score))
         return out
 
     def rank(self, facts: Facts, chosen: list[int]) -> tuple[list[Ranked], bytearray]:
