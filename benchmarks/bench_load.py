@@ -12,8 +12,9 @@ corpus trials are closed, so requests ask for every status (``status=any``).
 The load generator is one asyncio process speaking raw HTTP/1.1 over one
 keep-alive connection per client (closed loop: a client sends its next request
 when the answer has arrived), so it takes little of the two cores it shares
-with the server.  Prints p50, p99, mean, requests/s, errors and the load
-average for each run::
+with the server.  Prints p50, p99, mean, requests/s, errors, the CPU time the
+server and the generator spent per request (from /proc: what the two shared
+cores were asked for, whatever else runs) and the load average for each run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [--seconds 30] [--clients 16]
         [--clients 1] [--repeat 3] [--workers 2] [--patients PATIENTS.jsonl]
@@ -169,6 +170,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of the server and its worker processes so far."""
+    total = _cpu_seconds(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                total += _cpu_seconds(int(entry.name))
+    return total
+
+
 def read_bodies(path: Path | None) -> tuple[list[bytes], str]:
     """The request bodies: the example patients, or one patient document per
     line of a JSONL file (``trialmatch synth --n 200 --seed 1 --out DIR``)."""
@@ -212,14 +236,19 @@ def main() -> int:
                 asyncio.run(drive(port, key, query, bodies, clients, args.warmup))
                 for _ in range(args.repeat):
                     load = os.getloadavg()[0]
+                    cpu_server, cpu_driver = server_cpu(server.pid), time.process_time()
                     latencies, errors, size, wall = asyncio.run(
                         drive(port, key, query, bodies, clients, args.seconds))
                     n = len(latencies)
+                    cpu_server = (server_cpu(server.pid) - cpu_server) / max(n, 1)
+                    cpu_driver = (time.process_time() - cpu_driver) / max(n, 1)
                     print(f"{query:24s} clients {clients:3d}  requests {n:6d}  errors {errors}  "
                           f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
                           f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms  "
                           f"mean {statistics.mean(latencies) * 1000:7.1f} ms  "
                           f"{n / wall:6.1f} req/s  {size / max(n, 1) / 1024:6.1f} KiB/answer  "
+                          f"CPU/request server {cpu_server * 1000:.1f} ms "
+                          f"generator {cpu_driver * 1000:.2f} ms  "
                           f"load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         server.terminate()
