@@ -15,10 +15,12 @@ Steps:
    Without the shared data only the bundled library is used, and this is said.
 3. ``trialmatch screen`` with DuckDB, ``--runs`` times, end to end in a
    subprocess (process start, compile, read, facts, SQL, Parquet): wall time and
-   peak RSS from ``/usr/bin/time`` (else ``getrusage`` of the child).
-4. The same with ``--engine spark`` (local mode), ``--spark-runs`` times.
-5. Peak RSS of a DuckDB screen of ``--patients // 5`` patients beside that of
+   peak resident memory of the screen and its reading process together.
+4. Peak RSS of a DuckDB screen of ``--patients // 5`` patients beside that of
    ``--patients``: memory is bounded by the chunk, not the cohort.
+5. Spark (local mode) and DuckDB side by side on a cohort of
+   ``--spark-patients`` (the first patients of the same seed), ``--spark-runs``
+   times: Spark is far slower here, so it gets a smaller cohort.
 6. The per-patient matcher (``matcher.match.match_patient``, what ``trialmatch
    match`` runs) looped over the first ``--loop-sample`` patients against the same
    compiled trials, in this process; its time per patient is extrapolated to the
@@ -38,34 +40,66 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "data" / "trials" / "ctgov_legacy_xml_head_and_neck"
-TIME = Path("/usr/bin/time")
 # As the installed `trialmatch` script runs it.
+CPU: list[float] = []  # CPU seconds of each command _run ran, in order
 CLI = [sys.executable, "-c",
        "import sys; from matcher.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (KiB), from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines()
+                          if line.startswith("VmRSS:"))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
 def _run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one command, run to completion."""
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
-        cmd = ([str(TIME), "-f", "%e %M", "-o", stats.name] if TIME.exists() else []) + args
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        if done.returncode != 0:
-            sys.exit(f"bench_screen: command failed ({done.returncode}): {' '.join(args)}\n"
-                     f"{done.stderr[-3000:]}")
-        if TIME.exists():
-            _, kib = stats.read().split()[-2:]
-            return wall, int(kib) / 1024
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        return wall, max(before, after) / 1024
+    """Wall seconds and peak resident memory (MiB) of one command, run to completion;
+    its CPU seconds (user + system, children included) are added to ``CPU``.
+    The memory is the peak of the sum over the process and its children, sampled
+    every 0.2 s (the screen reads the cohort in a child process; getrusage and
+    /usr/bin/time report the largest single process only)."""
+    peak = 0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    child = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss_kib(child.pid))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = child.communicate()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    done.set()
+    sampler.join()
+    if child.returncode != 0:
+        sys.exit(f"bench_screen: command failed ({child.returncode}): {' '.join(args)}\n"
+                 f"{stderr[-3000:]}")
+    return wall, peak / 1024
 
 
 def _median(xs: list[float]) -> float:
@@ -102,6 +136,7 @@ def _screen(cohort: Path, out: Path, trial_args: list[str], engine: str, chunk: 
         args += ["--chunk-size", str(chunk)]
     wall, rss = _run(args, env)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["cpu_s"] = round(CPU[-1], 1)
     return wall, rss, manifest
 
 
@@ -130,7 +165,9 @@ def main() -> None:
     ap.add_argument("--corpus-trials", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3, help="DuckDB screens (median)")
     ap.add_argument("--spark-runs", type=int, default=1, help="Spark screens (0: skip)")
-    ap.add_argument("--loop-sample", type=int, default=500,
+    ap.add_argument("--spark-patients", type=int, default=2000,
+                    help="cohort size of the Spark comparison")
+    ap.add_argument("--loop-sample", type=int, default=30,
                     help="patients looped through the per-patient matcher")
     ap.add_argument("--chunk-size", type=int, default=None, help="screen --chunk-size")
     ap.add_argument("--seed", type=int, default=1)
@@ -166,12 +203,15 @@ def main() -> None:
         "duckdb_wall_s": [round(w, 2) for w, _, _ in duck],
         "duckdb_median_s": round(_median([w for w, _, _ in duck]), 2),
         "duckdb_peak_rss_mib": round(max(r for _, r, _ in duck)),
+        "duckdb_cpu_s": [m["cpu_s"] for _, _, m in duck],
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "duckdb_timings_last": manifest.get("timings", {}),
     })
     print(f"duckdb: {c['patients']:,} patients x {c['trials']} trials = {c['pairs']:,} pairs, "
           f"{c['criteria']} criteria ({c['fallback_criteria']} per-patient fallbacks): "
           f"median {figures['duckdb_median_s']} s over {args.runs} "
-          f"({figures['duckdb_wall_s']}), peak RSS {figures['duckdb_peak_rss_mib']} MiB",
+          f"({figures['duckdb_wall_s']}), CPU {figures['duckdb_cpu_s']} s, peak RSS "
+          f"{figures['duckdb_peak_rss_mib']} MiB, load average {figures['load_average_1min']}",
           flush=True)
 
     small = max(args.patients // 5, 1)
@@ -183,21 +223,35 @@ def main() -> None:
     w_small, rss_small, _ = _screen(small_cohort, work / "out-small", trial_args, "duckdb",
                                     args.chunk_size, env)
     figures["duckdb_small"] = {"patients": small, "wall_s": round(w_small, 2),
-                               "peak_rss_mib": round(rss_small)}
+                               "cpu_s": round(CPU[-1], 1), "peak_rss_mib": round(rss_small)}
     print(f"duckdb, {small:,} patients: {w_small:.1f} s, peak RSS {rss_small:.0f} MiB "
           f"(memory bounded by the chunk, not the cohort)", flush=True)
 
     if args.spark_runs > 0:
-        spark = [_screen(cohort, work / "out-spark", trial_args, "spark", args.chunk_size, env)
-                 for _ in range(args.spark_runs)]
-        figures.update({"spark_wall_s": [round(w, 2) for w, _, _ in spark],
-                        "spark_median_s": round(_median([w for w, _, _ in spark]), 2),
-                        "spark_peak_rss_mib_driver": round(max(r for _, r, _ in spark)),
+        n_spark = min(args.spark_patients, args.patients)
+        spark_cohort = work / "cohort-spark"
+        if spark_cohort.exists():
+            shutil.rmtree(spark_cohort)
+        _run(CLI + ["synth", "--n", str(n_spark), "--seed", str(args.seed), "--out",
+                    str(spark_cohort)], env)
+        w_duck, _, _ = _screen(spark_cohort, work / "out-spark-duckdb", trial_args, "duckdb",
+                               args.chunk_size, env)
+        spark = [_screen(spark_cohort, work / "out-spark", trial_args, "spark",
+                         args.chunk_size, env) for _ in range(args.spark_runs)]
+        median = _median([w for w, _, _ in spark])
+        pairs_spark = spark[-1][2]["counts"]["pairs"]
+        figures.update({"spark_patients": n_spark,
+                        "spark_wall_s": [round(w, 2) for w, _, _ in spark],
+                        "spark_median_s": round(median, 2),
+                        "spark_pairs_per_s": round(pairs_spark / median),
+                        "spark_duckdb_same_cohort_s": round(w_duck, 2),
+                        "spark_peak_rss_mib": round(max(r for _, r, _ in spark)),
                         "spark_timings_last": spark[-1][2].get("timings", {})})
-        print(f"spark (local mode): median {figures['spark_median_s']} s over "
-              f"{args.spark_runs} ({figures['spark_wall_s']}), peak RSS "
-              f"{figures['spark_peak_rss_mib_driver']} MiB (the Python driver only: the JVM "
-              "it starts is not counted)", flush=True)
+        print(f"spark (local mode), {n_spark:,} patients ({pairs_spark:,} pairs): median "
+              f"{median:.1f} s over {args.spark_runs} ({figures['spark_wall_s']}), "
+              f"{pairs_spark / median:,.0f} pairs/s; DuckDB on the same cohort {w_duck:.1f} s; "
+              f"peak RSS {figures['spark_peak_rss_mib']} MiB (the driver and the JVM it starts)",
+              flush=True)
 
     per_patient, sample, n_trials = _loop(cohort, trial_args, args.loop_sample)
     extrapolated = per_patient * args.patients

@@ -24,7 +24,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -271,22 +271,36 @@ def run_screen(opts: ScreenOptions, chunks: Chunks, events: Events | None = None
         if plan.trials:
             executor = make_executor(opts.engine, plan, opts.spark_master)
             finish = Finisher(plan)
-            try:
-                for n_patients, table, t_facts in _prefetched(chunks, plan, opts):
-                    t1 = time.perf_counter()
-                    batch = finish(executor.run(table))
-                    t2 = time.perf_counter()
-                    writer.write_table(batch)
-                    t3 = time.perf_counter()
-                    timings.update({"read_and_facts_s": t_facts, "engine_s": t2 - t1,
-                                    "write_s": t3 - t2})
-                    for item in pc.value_counts(batch.column("verdict")).to_pylist():
-                        verdicts[item["values"]] += item["counts"]
-                    patients += n_patients
-                    pairs += batch.num_rows
-                    notify("chunk", {"patients": patients, "pairs": pairs})
-            finally:
-                executor.close()
+
+            def write(batch: pa.Table) -> float:
+                t0 = time.perf_counter()
+                writer.write_table(batch)
+                return time.perf_counter() - t0
+
+            # The Parquet writer (outside the GIL) compresses one chunk's results
+            # while the engine runs the next; at most one batch waits for it.
+            with ThreadPoolExecutor(max_workers=1) as writing:
+                pending: Future[float] | None = None
+                try:
+                    for n_patients, table, t_facts in _prefetched(chunks, plan, opts):
+                        t1 = time.perf_counter()
+                        batch = finish(executor.run(table))
+                        del table
+                        timings.update({"read_and_facts_s": t_facts,
+                                        "engine_s": time.perf_counter() - t1})
+                        if pending is not None:
+                            timings["write_s"] += pending.result()
+                        pending = writing.submit(write, batch)
+                        for item in pc.value_counts(batch.column("verdict")).to_pylist():
+                            verdicts[item["values"]] += item["counts"]
+                        patients += n_patients
+                        pairs += batch.num_rows
+                        del batch
+                        notify("chunk", {"patients": patients, "pairs": pairs})
+                    if pending is not None:
+                        timings["write_s"] += pending.result()
+                finally:
+                    executor.close()
         if previous_results is not None:
             t0 = time.perf_counter()
             pairs += _copy_rows(previous_results, unchanged, writer)
