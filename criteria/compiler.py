@@ -118,14 +118,18 @@ _NO_REQUIREMENT = re.compile(
     re.IGNORECASE)
 # "Prior chemotherapy allowed": a permission, not a requirement.
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
-                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
+                         r"may\s+be\s+(?:added|given|used|combined|administered)|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
                          r"optional)\b", re.IGNORECASE)
 _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
-                                r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b",
+                                r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b|"
+                                r"\b(?:is|are|will\s+be|shall\s+be)\s+excluded\b",
                                 re.IGNORECASE)
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
 _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|"
-                      r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$", re.IGNORECASE)
+                      r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$|"
+                      # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
+                      r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
@@ -281,6 +285,7 @@ _APPLIES_TO = re.compile(
     r"was|were)\b|"
     r"(?:for|in)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|those|women|men)\s+"
     r"(?:with|who|receiving|on|taking|treated|using)\b|"
+    r"(?:for|in)\s+(?:[\w-]+\s+){1,2}(?:patients?|subjects?|participants?|women|men)\s*,|"
     r"(?:patients?|subjects?|participants?)\s+(?:who\s+(?:are|were)\s+)?(?:receiving|on|taking|"
     r"using|treated\s+with)\b(?=[^.;]*\b(?:must|should|may|need\s+to|are\s+required|"
     r"is\s+required|can)\b))", re.IGNORECASE)

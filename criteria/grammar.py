@@ -209,12 +209,20 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
      rf"\s+(?:prior|before|since|from|after|elapsed)", "since"),
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
+    # "washout period of at least 28 days", "a minimum 4-week wash out",
+    # "Washout from prior tamoxifen: 4 months"
+    (rf"wash\s*-?\s*out(?:\s+period)?\s+(?:of\s+)?(?:at\s+least\s+|(?:a\s+)?minimum\s+(?:of\s+)?)?"
+     rf"{_AMOUNT}{_PERIOD}", "since"),
+    (rf"(?:(?:a\s+)?minimum(?:\s+of)?|at\s+least)\s+(?:an?\s+)?{_AMOUNT}{_PERIOD}\s+wash\s*-?\s*out",
+     "since"),
+    (rf"wash\s*-?\s*out\s+(?:from|of|after)\s+[^:;.]{{1,60}}:\s*{_AMOUNT}{_PERIOD}", "since"),
 ]
 _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 # Words without which a pattern cannot match (lower case): the patterns are tried
 # at every character, so a text lacking them skips the pattern.  None: always tried.
 _WINDOW_NEEDS: list[tuple[str, ...] | None] = [
-    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"), ("prior", "before")]
+    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"), ("prior", "before"),
+    ("wash",), ("wash",), ("wash",)]
 _SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")
 
 

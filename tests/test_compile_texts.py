@@ -396,3 +396,80 @@ def test_false_fails_of_the_recent_trials_sweep(text, expected):
 ])
 def test_rules_for_some_patients(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+OSIMERTINIB = [{"kind": "drug", "name": "osimertinib", "start": "2023-04-01", "end": "2026-09-15"}]
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # washouts written as "wash out" are washouts, never a demand for the therapy
+    ("A minimum 4-week wash out from previous chemotherapy treatment is required.", [], "pass"),
+    ("Washout from prior tamoxifen: 4 months", [], "pass"),
+    ("Washout period of at least 28 days from prior chemotherapy", [], "pass"),
+    ("Washout period of at least 28 days from prior chemotherapy",
+     [{"kind": "drug", "name": "carboplatin", "start": "2026-10-20", "end": "2026-11-10"}], "fail"),
+    # "0 to 1 prior lines": none qualifies
+    ("Has been treated with 0 to 1 prior lines of chemotherapy in the metastatic setting.", [],
+     "pass"),
+    # plans, study drugs and lesions are not the patient's history
+    ("A planned breast surgery (Breast conserving surgery [BCS] or mastectomy).", [], "review"),
+    ("Breast-conserving surgery or mastectomy +/- reconstruction is planned following NAC.", [],
+     "review"),
+    ("Patient must be able to swallow ribociclib tablets.", [], "review"),
+    ("The investigators determined that the patients were suitable for treatment with "
+     "bevacizumab.", [], "review"),
+    ("Female participants of childbearing potential must agree to do one of the following from "
+     "the time of signing of the informed consent through 6 months after the last dose of "
+     "melphalan:", [], "review"),
+    ("Lesions that have had external beam radiotherapy (EBRT) must show evidence of PD based on "
+     "RECIST 1.1 to be deemed a target lesion.", [], "review"),
+    # a cohort's heading and a protocol note state no requirement
+    ("3+3 Nivolumab Combination Cohort", [], "pass"),
+    ("Note: Carboplatin may be added to these regimens", [], "pass"),
+    # still a requirement
+    ("Must have progressed on osimertinib", [], "fail"),
+    ("Must have progressed on osimertinib",
+     [dict(OSIMERTINIB[0], progression={"date": "2026-09-01"})], "pass"),
+])
+def test_false_fails_of_the_nsclc_sweep(text, treatments, expected):
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,ecog,expected", [
+    # the score may run past the reach of the scale's name
+    ("Performance Status- Eastern Cooperative Oncology Group (ECOG) 0-1", 1, "pass"),
+    ("ECOG physical status score before treatment is 0-1 points", 1, "pass"),
+    ("ECOG performance status = 0, 1 (Karnofsky ≥60%, see Appendix A)", 1, "pass"),
+    ("ECOG: 0～2", 2, "pass"),
+    ("ECOG: 0～2", 3, "fail"),
+    # "2, 3 months" is no list of scores
+    ("ECOG ≤ 2, 3 months life expectancy", 3, "fail"),
+])
+def test_performance_score_lists(text, ecog, expected):
+    doc = {"performance_status": [{"scale": "ECOG", "value": ecog, "date": "2026-11-10"}]}
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("kind,text,findings,expected", [
+    ("inclusion", "Pregnant and lactating women are excluded from the study",
+     {"pregnant": False, "breastfeeding": False}, "pass"),
+    ("inclusion", "Pregnant and lactating women are excluded from the study",
+     {"pregnant": True, "breastfeeding": False}, "fail"),
+    ("inclusion", "Female subjects have a negative urine or serum pregnancy.",
+     {"pregnant": False}, "pass"),
+    ("inclusion", "Patients of child-bearing potential must use adequate contraceptive measures "
+     "to avoid pregnancy for the duration of the study.", {"pregnant": False}, "review"),
+    ("inclusion", "Nilotinib and paclitaxel have both been assigned to pregnancy category D by "
+     "the FDA. For this reason, women must agree to use adequate contraception",
+     {"pregnant": False}, "review"),
+    ("inclusion", "For lactating patients, the patient agrees not to breastfeed from the time of "
+     "consent", {"breastfeeding": False}, "pass"),
+    # the alternative after ", or who" is left to a person beside the rule (review, never pass)
+    ("exclusion", "Women who are pregnant or breastfeeding, or who plan to become pregnant or "
+     "breastfeed and do not agree to use contraception", {"pregnant": True}, "review"),
+    ("exclusion", "Women who are pregnant or breastfeeding, or who plan to become pregnant or "
+     "breastfeed and do not agree to use contraception",
+     {"pregnant": False, "breastfeeding": False}, "pass"),
+])
+def test_pregnancy_rules_of_the_nsclc_sweep(kind, text, findings, expected):
+    assert _status(text, {"findings": findings}, kind=kind) == expected

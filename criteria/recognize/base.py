@@ -130,7 +130,12 @@ def connector(between: str) -> str:
 # A condition named only to say what something else is not, or what a treatment
 # was for: "medical problems unrelated to the malignancy", "no prior
 # chemotherapy for head and neck cancer" (the treatment's indication).
+# "Lesions that have had external beam radiotherapy must show progression": a
+# lesion's history, not the patient's.
+LESION_HISTORY = (r"\blesions?\s+(?:that|which)\s+(?:have|has)\s+"
+                  r"(?:had|received|been\s+treated\s+with)")
 _NOT_THE_SUBJECT = re.compile(
+    LESION_HISTORY + r"\s+(?:[\w-]+\s+){0,2}$|"
     r"\b(?:unrelated\s+to|related\s+to|due\s+to|secondary\s+to|caused\s+by|associated\s+with|"
     r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
     r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"

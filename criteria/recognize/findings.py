@@ -36,6 +36,10 @@ _TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.
 _PREGNANT = re.compile(r"\bpregnan\w*", re.IGNORECASE)
 _WOMEN = re.compile(r"\b(?:wom[ae]n|females?|female\s+(?:patients?|subjects?|participants?)|"
                     r"mothers?)\b", re.IGNORECASE)
+# A rule for the time on study: what it says of pregnancy is a plan, not a finding.
+_FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent)\w*\s+(?:an?\s+)?)"
+                             r"\s*$", re.IGNORECASE)
+_NEGATIVE_BEFORE = re.compile(r"\bnegative\b[^.;]*$", re.IGNORECASE)
 _BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)
 _BRAIN = re.compile(
     r"\b(?P<q>(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|known)\s+"
@@ -121,8 +125,17 @@ def _pregnancy(text: str) -> list[Found]:
     """Pregnancy and breastfeeding.  One negation before both covers both:
     "Not pregnant or nursing" is not (pregnant or nursing)."""
     hits = []
+    planned: list[Found] = []
     for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
         hit = pattern.search(text)
+        if hit and _FUTURE_CONDUCT.search(text, max(0, hit.start() - 25), hit.start()):
+            # "must use contraception to avoid pregnancy", "agrees not to breastfeed":
+            # a person reads it (and no other recognizer takes the word for a history).
+            planned.append(Found(ir.Review(text=text.strip()), hit.start(), hit.end(),
+                                 "pregnancy"))
+            continue
+        if hit and re.search(r"\s+category\b", text[hit.end():hit.end() + 12], re.IGNORECASE):
+            continue  # "pregnancy category D": a drug's label
         if hit and re.search(r"\b(?:becom\w*|get(?:ting)?|fall)\s+$",
                              text[max(0, hit.start() - 12):hit.start()], re.IGNORECASE):
             continue  # "should a woman become pregnant": the future, not a finding
@@ -130,10 +143,14 @@ def _pregnancy(text: str) -> list[Found]:
                                  - 30):hit.end() + 30], re.IGNORECASE):
             hits.append((hit, key))
     if not hits:
-        return []
+        return planned[:1]
     hits.sort(key=lambda h: h[0].start())
     first, last = hits[0][0], hits[-1][0]
     neg, cue = negated(text, first.start())
+    negative = _NEGATIVE_BEFORE.search(text, max(0, first.start() - 30), first.start())
+    if not neg and negative:
+        # "have a negative urine or serum pregnancy": a negative test, not pregnant
+        neg, cue = True, (negative.start(), negative.end())
     between = text[first.end():last.start()]
     shared = len(hits) == 2 and re.fullmatch(r"\s*(?:,|or|and/or|nor|and)\s*", between,
                                              re.IGNORECASE) is not None

@@ -19,11 +19,28 @@ _CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s
         r"less\s+th[ae]n\s+or\s+equal\s+to|at\s+least|greater\s+than\s+or\s+equal\s+to|"
         r"greater\s+than|more\s+than|higher\s+than|less\s+th[ae]n|lower\s+than|above|below|"
         r"of|=|:)?\s*")
+# "0-1", "0～2", "0, 1 or 2", "0, 1" (a bare comma list only counts when its scores
+# follow each other: see _listed)
 _SCORE_LIST = re.compile(
-    r"(?P<a>[0-5])(?:\s*(?:-|–|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*(?:\s*,?\s*(?:or|and)\s*"
-    r"(?P<c>[0-5])))?(?!\d|\.\d|\s*%)"
+    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*\s*(?:,?\s*(?:or|and)\s*|"
+    r"(?P<comma>,)\s*)(?P<c>[0-5]))?(?!\d|\.\d|\s*%)"
 )
-_KPS_VALUE = re.compile(r"(?P<a>\d{2,3})\s*%?(?:\s*(?:-|–|to)\s*(?P<b>\d{2,3})\s*%?)?")
+# How far after the scale's name its score may start.
+_REACH = 45
+
+
+def _listed(m: re.Match[str], op: str | None) -> str | None:
+    """The highest score of a list, or None when "2, 3 months" is no list: a
+    bare comma list needs no comparator before it and consecutive scores."""
+    hi = m.group("b") or m.group("c")
+    if hi is None or not m.group("comma"):
+        return hi
+    scores = [int(x) for x in re.findall(r"[0-5]", m.group(0)[m.start("a") - m.start():])]
+    consecutive = scores == list(range(scores[0], scores[0] + len(scores)))
+    return hi if op is None and consecutive else None
+_ECOG_SCORE = re.compile(_CMP + _SCORE_LIST.pattern, re.IGNORECASE)
+_KPS_VALUE = re.compile(r"(?P<a>\d{2,3})\s*%?(?:\s*(?:-|–|~|～|to)\s*(?P<b>\d{2,3})\s*%?)?")
+_KPS_SCORE = re.compile(_CMP + _KPS_VALUE.pattern, re.IGNORECASE)
 
 
 def _op(text: str | None) -> str | None:
@@ -73,9 +90,8 @@ def recognize(clause: Clause) -> list[Found]:
         return out
     kps = _KPS.search(text)
     if kps:
-        m = re.compile(_CMP + _KPS_VALUE.pattern, re.IGNORECASE).search(text, kps.end(),
-                                                                         kps.end() + 60)
-        if m:
+        m = _KPS_SCORE.search(text, kps.end())
+        if m and m.start() <= kps.end() + 75:
             a, b = int(m.group("a")), m.group("b")
             op = _op(m.group("cmp"))
             if b is not None:  # "60-100%": at least the lower bound
@@ -88,12 +104,14 @@ def recognize(clause: Clause) -> list[Found]:
                 out.append(_found(text, node, kps.start(), end))
     ecog = _ECOG.search(text)
     if ecog and not (kps and ecog.start() >= kps.start() and ecog.end() <= kps.end() + 25):
-        m = re.compile(_CMP + _SCORE_LIST.pattern, re.IGNORECASE).search(text, ecog.end(),
-                                                                          ecog.end() + 45)
+        # The score must start near the name, but may end past that reach ("(ECOG) 0-1").
+        m = _ECOG_SCORE.search(text, ecog.end())
+        if m and m.start() > ecog.end() + _REACH:
+            m = None
         if m and not _KPS.search(text, ecog.end(), m.start()):
             op = _op(m.group("cmp"))
             a = int(m.group("a"))
-            hi = m.group("b") or m.group("c")
+            hi = _listed(m, op)
             if hi is not None:
                 node: ir.Node = ir.PerformanceAtom(scale="ECOG", op="<=", value=int(hi))
                 if min(a, int(hi)) > 0:

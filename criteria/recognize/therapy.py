@@ -10,7 +10,7 @@ from typing import Any
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, find_windows
-from criteria.recognize.base import Clause, Found, label_end, mentions_any, negated
+from criteria.recognize.base import LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
 
 # A class qualifier that carries over a coordination:
 # "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
@@ -38,7 +38,7 @@ _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+
 # "No more than 2 prior regimens": the patient's regimens are counted by a
 # person (records are drugs, not lines); none at all certainly qualifies.
 _MAX_LINES = re.compile(rf"\b(?:no|not)\s+more\s+than\s+{_NUM}|(?:\b(?:at\s+most|a\s+maximum\s+of|"
-                        rf"maximum\s+of|up\s+to)|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
+                        rf"maximum\s+of|up\s+to|0\s*(?:to|-|–|or))|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
                         r"(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|treatments?)\b)",
                         re.IGNORECASE)
 _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:confirm\w*|"
@@ -62,13 +62,19 @@ _NOT_EXPOSURE = re.compile(r"\b(?:hypersensitiv\w*|allerg\w*|intoleran\w*|contra
 _CONTRACEPTION = re.compile(r"contracept|birth\s+control|abstinen", re.IGNORECASE)
 # "no data are available on the use of AZD6738 in children", "the toxicity of
 # niraparib in children is unknown": a drug named as a topic, not a treatment had.
-_TOPIC = re.compile(r"\b(?:use|toxicity|toxicities|safety|efficacy|effects?|dosing|"
-                    r"pharmacokinetics)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+# "... 6 months after the last dose of melphalan", "able to swallow ribociclib
+# tablets", "lesions that have had external beam radiotherapy": the study's drug,
+# or a lesion's history; not a treatment the patient must have had.
+_TOPIC = re.compile(r"\b(?:(?:use|toxicity|toxicities|safety|efficacy|effects?|dosing|"
+                    r"pharmacokinetics|(?:last|first|final)\s+(?:doses?|administrations?|"
+                    r"infusions?))\s+of|swallow(?:ing)?|" + LESION_HISTORY + r")\s+"
+                    r"(?:the\s+)?(?:study\s+)?"
+                    r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
 _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 
 
-_SINCE_ONLY = re.compile(r"\bsince\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b",
+_SINCE_ONLY = re.compile(r"\bsince\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|wash\s*-?\s*out",
                          re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
                        r"treated\s+with|at\s+least\s+\d+\s+(?:prior\s+)?(?:cycles?|lines?|"
@@ -132,13 +138,19 @@ _PROSPECT = re.compile(
     r"\b(?:candidates?|eligible|ineligible|amenable|suitable|unsuitable|unfit|fit|planned|planning|plans?|"
     r"scheduled|indicated|appropriate|intended|intends?|will\s+(?:be\s+)?(?:undergo\w*|"
     r"receiv\w*|treated)|to\s+(?:undergo|receive|be\s+treated\s+with))\s+(?:for\s+|to\s+|with\s+)?"
+    r"(?:(?:treatment|therapy)\s+(?:with\s+)?)?"
     r"(?:(?:an?|the|any|further|definitive|curative|complete|major|primary|salvage|concurrent)\s+)*"
-    r"$", re.IGNORECASE)
+    r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+# "Breast-conserving surgery or mastectomy is planned following NAC": said after.
+_PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
+                            re.IGNORECASE)
 def prospective(text: str, start: int, procedure: bool = False) -> bool:
     """Is the treatment at ``start`` a plan or a judgement ("candidate for",
     "planned")?  A procedure that is required or needed ("require
     radiotherapy") is one too; a drug "required" is usually taken now."""
     if procedure and _NEEDS.search(text, max(0, start - 30), start):
+        return True
+    if _PLANNED_AFTER.match(text, start):
         return True
     return _PROSPECT_CUE.search(text) is not None and \
         _PROSPECT.search(text, max(0, start - 45), start) is not None
@@ -219,6 +231,11 @@ def _start(mention: Any) -> int:
     return mention[0].start() if isinstance(mention, tuple) else mention.start
 
 
+def _what(mention: Any) -> str:
+    """What a mention names: a vocabulary id, or a (match, kind) pair's kind."""
+    return mention[1] if isinstance(mention, tuple) else mention.id
+
+
 def _unless_after(cue: re.Pattern[str], reach: int, text: str, *mentions: list
                   ) -> tuple[list, ...]:
     """Each list of mentions without those that ``cue`` ends right before (it
@@ -249,11 +266,19 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         drugs, classes = _unless_after(_SUPPORT, 40, text, drugs, classes)
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
-    drugs, classes = _unless_after(_TOPIC, 40, text, drugs, classes)
+    drugs, classes, kinds = _unless_after(_TOPIC, 40, text, drugs, classes, kinds)
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
-        drugs, classes, kinds = _unless_after(_PROSPECT, 45, text, drugs, classes, kinds)
+        kept = _unless_after(_PROSPECT, 45, text, drugs, classes, kinds)
+        if _PLANNED_AFTER.search(text):
+            kept = tuple([m for m in group if not _PLANNED_AFTER.match(text, _start(m))]
+                         for group in kept)
+        # "A planned breast surgery (breast conserving surgery or mastectomy)": the
+        # plan covers every mention of what it plans.
+        planned = {_what(m) for group, left in zip((drugs, classes, kinds), kept, strict=True)
+                   for m in group if m not in left}
+        drugs, classes, kinds = ([m for m in left if _what(m) not in planned] for left in kept)
     (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
     if not drugs and not classes and not kinds:
         return []
