@@ -236,8 +236,16 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
         if problems or patient is None:
             raise invalid(problems, "invalid request" if patient is not None
                           else "invalid patient document")
+        as_of_day = patient.effective_as_of(day)
+        if format == "json" and engine_name == "fast":
+            # Written straight to JSON by the plan (the same bytes JSONResponse
+            # would write for ``engine.match``'s answer, a third of the time).
+            body = await run_in_threadpool(
+                _fast_json, engine, patient, as_of_day, assume_absent, status == "any", ids,
+                limit)
+            return Response(body, media_type="application/json")
         answer = await run_in_threadpool(
-            engine.match, patient, patient.effective_as_of(day), assume_absent,
+            engine.match, patient, as_of_day, assume_absent,
             status == "any", ids, limit, engine_name)
         if format == "fhir":
             return JSONResponse(searchset(answer), media_type="application/fhir+json")
@@ -339,6 +347,11 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
                            for r in results]}
 
     return app
+
+
+def _fast_json(engine: Engine, patient: Any, as_of: date, assume_absent: bool,
+               any_status: bool, ids: set[str] | None, limit: int | None) -> bytes:
+    return engine.plan().match_json(patient, as_of, assume_absent, any_status, ids, limit)
 
 
 def _dumps(value: Any) -> str:

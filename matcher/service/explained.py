@@ -15,7 +15,10 @@ compares whole answers on random patients.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import partial
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from criteria import ir
@@ -70,32 +73,38 @@ def plan_criterion(c: ir.Criterion, position: dict[ir.Node, int]) -> CriterionPl
     return CriterionPlan(head, tail, tuple(extra), None, leaves, tuple(review_texts))
 
 
+def explain(cp: CriterionPlan, status: str, codes: bytes | bytearray, facts: Facts
+            ) -> tuple[str, str, list[str], list[str]]:
+    """Status, reason, data paths and to-confirm items of a criterion, as
+    ``matcher.evaluate.evaluate_criterion`` words them."""
+    if cp.constant is not None:
+        return cp.constant[0], cp.constant[1], [], list(cp.constant[2])
+    reasons, confirm = [], []
+    data: list[str] = []
+    for atom, p in cp.leaves:
+        value = VALUE_OF[codes[p]]
+        text, used = atom_reason(atom, value, facts)
+        reasons.append(text)
+        data.extend(u for u in used if u not in data)
+        if value is None:
+            confirm.append(to_confirm_for(atom, facts))
+    # Only what could change the answer is worth confirming.
+    confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
+    review_texts = cp.review_texts
+    confirm_list.extend(f"Review: {t}" for t in review_texts)
+    reason = "; ".join(dict.fromkeys(reasons))
+    if review_texts and status != "review":
+        reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
+    elif status == "review":
+        reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
+    return status, reason, data, confirm_list
+
+
 def criterion_json(cp: CriterionPlan, status: str, codes: bytes | bytearray,
                    facts: Facts) -> tuple[dict[str, Any], list[str]]:
     """The criterion's JSON (``matcher.match._criterion_json``) and its
-    to-confirm items, as ``evaluate_criterion`` words them."""
-    if cp.constant is not None:
-        status, reason, confirm_list = cp.constant[0], cp.constant[1], list(cp.constant[2])
-        data: list[str] = []
-    else:
-        reasons, confirm = [], []
-        data = []
-        for atom, p in cp.leaves:
-            value = VALUE_OF[codes[p]]
-            text, used = atom_reason(atom, value, facts)
-            reasons.append(text)
-            data.extend(u for u in used if u not in data)
-            if value is None:
-                confirm.append(to_confirm_for(atom, facts))
-        # Only what could change the answer is worth confirming.
-        confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
-        review_texts = cp.review_texts
-        confirm_list.extend(f"Review: {t}" for t in review_texts)
-        reason = "; ".join(dict.fromkeys(reasons))
-        if review_texts and status != "review":
-            reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
-        elif status == "review":
-            reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
+    to-confirm items."""
+    status, reason, data, confirm_list = explain(cp, status, codes, facts)
     out = dict(cp.head)
     out["status"] = status
     out["reason"] = reason
@@ -104,6 +113,13 @@ def criterion_json(cp: CriterionPlan, status: str, codes: bytes | bytearray,
     for k, v in cp.extra:  # each answer gets its own lists (span, notes, curated)
         out[k] = v.copy()
     return out, confirm_list
+
+
+def _add_new(confirm: list[str], seen: set[str], items: list[str]) -> None:
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            confirm.append(item)
 
 
 def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: list[str],
@@ -117,10 +133,7 @@ def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: li
     for cp, status in zip(criteria, statuses, strict=True):
         cj, items = criterion_json(cp, status, codes, facts)
         out_criteria.append(cj)
-        for item in items:
-            if item not in seen:
-                seen.add(item)
-                confirm.append(item)
+        _add_new(confirm, seen, items)
     return {
         "trial_id": trial.trial.trial_id,
         "title": trial.trial.title,
@@ -131,3 +144,54 @@ def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: li
         "criteria": out_criteria,
         "to_confirm": confirm,
     }
+
+
+# ---------------------------------------------------------------------- as JSON text
+# The same answer written straight to JSON text, byte for byte what the HTTP
+# layer's encoder (``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``)
+# writes for the dicts above: everything that depends on the criterion alone is
+# encoded once per plan, a request encodes only its statuses, reasons, data
+# paths and to-confirm items.
+
+dumps = partial(json.dumps, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+string = encode_basestring  # json's own string encoder without ensure_ascii
+
+
+def strings(items: list[str]) -> str:
+    return "[" + ",".join(map(string, items)) + "]"
+
+
+@dataclass(frozen=True)
+class CriterionText:
+    opening: str  # {"id":...,"kind":...,"text":...,"status":
+    middle: str  # ,"family":...,"compiled":...,"rule":...,"data":
+    closing: str  # ,"span":...,"notes":...,"curated":...}
+
+
+def criterion_text_parts(cp: CriterionPlan) -> CriterionText:
+    opening = "{" + ",".join(f"{string(k)}:{dumps(v)}" for k, v in cp.head) + ',"status":'
+    middle = "," + ",".join(f"{string(k)}:{dumps(v)}" for k, v in cp.tail) + ',"data":'
+    closing = "".join(f",{string(k)}:{dumps(v)}" for k, v in cp.extra) + "}"
+    return CriterionText(opening, middle, closing)
+
+
+def trial_opening(trial: CompiledTrial) -> str:
+    return (f'{{"trial_id":{dumps(trial.trial.trial_id)},"title":{dumps(trial.trial.title)},'
+            f'"status":{dumps(trial.trial.status)},"verdict":')
+
+
+def trial_text(opening: str, criteria: list[tuple[CriterionPlan, CriterionText]],
+               statuses: list[str], codes: bytes | bytearray, facts: Facts, verdict: str,
+               score: float) -> str:
+    """``trial_json``'s answer as JSON text."""
+    parts = []
+    confirm: list[str] = []
+    seen: set[str] = set()
+    for (cp, text), status in zip(criteria, statuses, strict=True):
+        status, reason, data, items = explain(cp, status, codes, facts)
+        parts.append(f"{text.opening}{string(status)},\"reason\":{string(reason)}"
+                     f"{text.middle}{strings(data)}{text.closing}")
+        _add_new(confirm, seen, items)
+    counts = ",".join(f'"{s}":{statuses.count(s)}' for s in ("pass", "fail", "unknown", "review"))
+    return (f'{opening}{string(verdict)},"score":{float.__repr__(score)},"counts":{{{counts}}},'
+            f'"criteria":[{",".join(parts)}],"to_confirm":{strings(confirm)}}}')

@@ -46,7 +46,16 @@ from matcher.service.circuit import (
     Gather,
     array_bytes,
 )
-from matcher.service.explained import CriterionPlan, plan_criterion, trial_json
+from matcher.service.explained import (
+    CriterionPlan,
+    CriterionText,
+    criterion_text_parts,
+    dumps,
+    plan_criterion,
+    trial_json,
+    trial_opening,
+    trial_text,
+)
 
 __all__ = ["MatchPlan", "Ranked", "filled_slots", "slots", "verdict_and_score"]
 
@@ -185,6 +194,7 @@ class MatchPlan:
         self._occurrences = Gather(occurrences)
         self._occurrence_rules = occurrences
         self._explained: dict[int, list[CriterionPlan]] = {}
+        self._texts: dict[int, tuple[str, list[tuple[CriterionPlan, CriterionText]]]] = {}
         self._starts = Gather([a for a, _ in self.bounds])
         self._ends = Gather([b for _, b in self.bounds])
         self._sizes = pa.array([(b - a) << (3 * _FIELD) for a, b in self.bounds], pa.int64())
@@ -306,11 +316,11 @@ class MatchPlan:
                                           for c in self.trials[t].criteria]
         return plans
 
-    def match(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
-              any_status: bool = False, trial_ids: set[str] | None = None,
-              limit: int | None = None) -> dict[str, Any]:
-        """The contract's match answer (``matcher.match.match_patient``'s shape);
-        ``limit`` keeps only the best N trials' full results."""
+    def _matched(self, patient: PatientDocument, as_of: date, assume_absent: bool,
+                 any_status: bool, trial_ids: set[str] | None, limit: int | None
+                 ) -> tuple[Facts, int, bytearray, list[tuple[Ranked, list[str]]]]:
+        """Facts, number of trials matched, atom codes, and the trials shown
+        (best first) with their criteria's statuses."""
         facts = build_facts(patient, as_of, assume_absent)
         if trial_ids is None:
             chosen = self._every if any_status else self._open
@@ -319,14 +329,23 @@ class MatchPlan:
                       if (any_status or self.open[i]) and t in trial_ids]
         codes = self.atom_codes(facts)
         criteria_codes = self._codes_of_criteria(codes)
-        shown = self.ordered(criteria_codes, chosen, limit)
         status_of = self._statuses(criteria_codes)
-        results = []
-        for r in shown:
+        shown = []
+        for r in self.ordered(criteria_codes, chosen, limit):
             a, b = self.bounds[r.index]
-            statuses = [STATUS_NAMES[status_of[k]] for k in self._occurrence_rules[a:b]]
-            results.append(trial_json(self.trials[r.index], self._criterion_plans(r.index),
-                                      statuses, codes, facts, r.verdict, r.score))
+            shown.append((r, [STATUS_NAMES[status_of[k]] for k in self._occurrence_rules[a:b]]))
+        return facts, len(chosen), codes, shown
+
+    def match(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
+              any_status: bool = False, trial_ids: set[str] | None = None,
+              limit: int | None = None) -> dict[str, Any]:
+        """The contract's match answer (``matcher.match.match_patient``'s shape);
+        ``limit`` keeps only the best N trials' full results."""
+        facts, n_chosen, codes, shown = self._matched(patient, as_of, assume_absent,
+                                                      any_status, trial_ids, limit)
+        results = [trial_json(self.trials[r.index], self._criterion_plans(r.index),
+                              statuses, codes, facts, r.verdict, r.score)
+                   for r, statuses in shown]
         out: dict[str, Any] = {
             "patient_id": patient.id,
             "as_of": as_of.isoformat(),
@@ -335,5 +354,33 @@ class MatchPlan:
             "unused_data": facts.unused,
         }
         if limit is not None:
-            out["total_results"] = len(chosen)
+            out["total_results"] = n_chosen
         return out
+
+    def match_json(self, patient: PatientDocument, as_of: date, assume_absent: bool = False,
+                   any_status: bool = False, trial_ids: set[str] | None = None,
+                   limit: int | None = None) -> bytes:
+        """``match``'s answer as the JSON the HTTP layer would write for it
+        (``separators=(",", ":")``, ``ensure_ascii=False``), written directly:
+        what depends on the trials alone is encoded once per plan."""
+        facts, n_chosen, codes, shown = self._matched(patient, as_of, assume_absent,
+                                                      any_status, trial_ids, limit)
+        results = []
+        for r, statuses in shown:
+            opening, criteria = self._criterion_texts(r.index)
+            results.append(trial_text(opening, criteria, statuses, codes, facts, r.verdict,
+                                      r.score))
+        total = "" if limit is None else f',"total_results":{n_chosen}'
+        text = (f'{{"patient_id":{dumps(patient.id)},"as_of":{dumps(as_of.isoformat())},'
+                f'"assume_absent":{dumps(assume_absent)},"results":[{",".join(results)}],'
+                f'"unused_data":{dumps(facts.unused)}{total}}}')
+        return text.encode("utf-8")
+
+    def _criterion_texts(self, t: int) -> tuple[str, list[tuple[CriterionPlan, CriterionText]]]:
+        """Trial ``t``'s opening and criteria as JSON text parts (once per plan)."""
+        found = self._texts.get(t)
+        if found is None:
+            found = self._texts[t] = (
+                trial_opening(self.trials[t]),
+                [(cp, criterion_text_parts(cp)) for cp in self._criterion_plans(t)])
+        return found
