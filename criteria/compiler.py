@@ -21,6 +21,8 @@ from pathlib import Path
 from criteria import ir, vocab
 from criteria.collector import fewer_collections
 from criteria.grammar import find_windows
+from criteria.misfiled import NOTE as MISFILED_NOTE
+from criteria.misfiled import reads_as_requirement
 from criteria.recognize import (
     biomarkers,
     conditions,
@@ -141,7 +143,8 @@ _PROHIBITION = re.compile(
     r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:(?:the\s+)?(?:patients?|subjects?|participants?|"
     r"individuals?|women|men|persons?)\s+)?(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
-                        r"\s+of|unless|apart\s+from|but\s+not)\b", re.IGNORECASE)
+                        r"\s+of|unless|apart\s+from|but\s+not|does\s+not\s+(?:include|apply\s+to))\b",
+                        re.IGNORECASE)
 
 
 def _exception_end(text: str, start: int) -> int:
@@ -464,6 +467,8 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
             clause = dataclasses.replace(clause, lab_window_days=own[0].days)
         logic, family, review, notes = _compile_clause_cached(clause, len(prefix))
         review, notes = list(review), list(notes)
+        if seg.kind == "exclusion" and reads_as_requirement(logic):
+            logic, review, notes = None, [seg.text.strip()], [*notes, MISFILED_NOTE]
         compiled = _compiled_state(logic, review)
         review_parts = tuple(review) if logic is None else tuple(
             a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))

@@ -473,3 +473,38 @@ def test_performance_score_lists(text, ecog, expected):
 ])
 def test_pregnancy_rules_of_the_nsclc_sweep(kind, text, findings, expected):
     assert _status(text, {"findings": findings}, kind=kind) == expected
+
+
+GOOD_LABS = {"labs": [
+    {"name": "total bilirubin", "value": 0.6, "unit": "mg/dL", "upper_limit_normal": 1.2,
+     "date": "2026-11-12"},
+    {"name": "hemoglobin", "value": 12.8, "unit": "g/dL", "date": "2026-11-12"},
+    {"name": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-12"}],
+    "performance_status": [{"scale": "ECOG", "value": 1, "date": "2026-11-10"}],
+    "findings": {"life_expectancy_weeks": 40}}
+
+
+@pytest.mark.parametrize("text,expected", [
+    # requirements filed among the exclusions go to a person, never fail a healthy patient
+    ("Bilirubin ≤1.5 times the upper limit of normal (ULN)", "review"),
+    ("Hemoglobin > 9 g/dL", "review"),
+    ("Serum creatinine ≤ 1.5 mg/dL", "review"),
+    ("Eastern Cooperative Oncology Group (ECOG) Performance Status of 0-1.", "review"),
+    ("Have a life expectancy of at least 6 months", "review"),
+    # exclusions on the ill side stay rules
+    ("Hemoglobin < 9 g/dL", "pass"),
+    ("Hemoglobin > 16 g/dL", "pass"),
+    ("ECOG >= 2", "pass"),
+    ("Life expectancy < 3 months", "pass"),
+])
+def test_requirements_filed_among_exclusions(text, expected):
+    assert _status(text, GOOD_LABS, kind="exclusion") == expected
+
+
+def test_a_bound_that_does_not_include_a_subgroup():
+    text = ("Total bilirubin ≤1.5 x upper limit of normal (ULN; does not include patients with "
+            "Gilbert's Disease), and")
+    assert _status(text, GOOD_LABS, assume_absent=True) == "pass"
+    high = {"labs": [{"name": "total bilirubin", "value": 2.4, "unit": "mg/dL",
+                      "upper_limit_normal": 1.2, "date": "2026-11-12"}]}
+    assert _status(text, high, assume_absent=True) == "review"
