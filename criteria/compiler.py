@@ -121,7 +121,8 @@ _NO_REQUIREMENT = re.compile(
 # "Prior chemotherapy allowed": a permission, not a requirement.
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
-                         r"may\s+be\s+(?:added|given|used|combined|administered)|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"may\s+be\s+(?:added|given|used|combined|administered)|"
+                         r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
                          r"optional)\b", re.IGNORECASE)
 _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
                                 r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b|"

@@ -117,6 +117,9 @@ class ConditionConcept:
     icd10: tuple[str, ...]
     parents: tuple[str, ...]
     kind: str  # condition | procedure | histology | site
+    # Forms severe by nature ("sepsis" of "infection"): "severe infection" is met by
+    # a recorded sepsis without a person's judgement.
+    severe_forms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -566,7 +569,7 @@ class _Knowledge:
     # conditions
     def _load_conditions(self) -> None:
         f = "conditions.yaml"
-        keys = {"id", "label", "synonyms", "icd10", "parents", "kind"} | _COMMON
+        keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -583,7 +586,8 @@ class _Knowledge:
             label = str(e.get("label") or cid)
             syn = _strs(f, cid, e.get("synonyms"), "synonyms")
             cc = ConditionConcept(
-                cid, label, syn, icd, _strs(f, cid, e.get("parents"), "parents"), kind
+                cid, label, syn, icd, _strs(f, cid, e.get("parents"), "parents"), kind,
+                _strs(f, cid, e.get("severe_forms"), "severe_forms"),
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):
@@ -591,6 +595,10 @@ class _Knowledge:
             _scanner_add(self.condition_scanner, cid, (_bare_label(label), *syn), e, f, plural=True)
         self.condition_scanner.freeze()
         self.condition_anc = _closure(f, {c.id: c.parents for c in self.conditions.values()})
+        for c in self.conditions.values():
+            unknown = [s for s in c.severe_forms if s not in self.conditions]
+            if unknown:
+                raise KnowledgeError(f"{f}: entry {c.id!r}: severe_forms names unknown {unknown}")
 
     # biomarkers
     def _load_biomarkers(self) -> None:

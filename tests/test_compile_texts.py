@@ -508,3 +508,31 @@ def test_a_bound_that_does_not_include_a_subgroup():
     high = {"labs": [{"name": "total bilirubin", "value": 2.4, "unit": "mg/dL",
                       "upper_limit_normal": 1.2, "date": "2026-11-12"}]}
     assert _status(text, high, assume_absent=True) == "review"
+
+
+HYPERTENSION = {"conditions": [{"name": "hypertension", "status": "active", "controlled": True}]}
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # severity a record cannot show goes to a person; it is not part of the concept's name
+    ("exclusion", "Significant cardiovascular disease", HYPERTENSION, "review"),
+    ("exclusion", "Significant cardiovascular disease", {}, "pass"),
+    ("exclusion", "Serious infection", {}, "pass"),
+    ("exclusion", "Symptomatic congestive heart failure",
+     {"conditions": [{"name": "congestive heart failure", "status": "active"}]}, "review"),
+    # a permission for a subgroup
+    ("inclusion", "Patients with known Gilbert's disease who have serum bilirubin level ≤ 3× ULN "
+     "may be enrolled.", {}, "pass"),
+])
+def test_severity_and_permissions_of_the_nsclc_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("conditions,expected", [
+    ([{"name": "sepsis", "status": "active"}], "fail"),  # severe by nature (severe_forms)
+    ([{"name": "urinary tract infection", "status": "active"}], "review"),  # severity: a person
+    ([], "pass"),
+])
+def test_a_severe_form_decides_a_severity_qualifier(conditions, expected):
+    assert _status("Serious infection", {"conditions": conditions}, assume_absent=True,
+                   kind="exclusion") == expected

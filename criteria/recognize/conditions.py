@@ -222,6 +222,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 node = ir.Or(items=(ir.And(items=(base, review)), node))
             else:
                 node = ir.And(items=(node, review))
+            if concept.severe_forms:
+                # "severe infection" and a recorded sepsis: severe by nature, no judgement
+                severe = {k: v for k, v in facets.items() if k != "uncontrolled"}
+                node = ir.Or(items=(node, ir.ConditionAtom(concepts=concept.severe_forms,
+                                                           **severe)))
             if s >= 0 and not coordinated:
                 spans.append((s, lead_start + severity.end()))
         trail = _TRAIL.match(text, m.end)
