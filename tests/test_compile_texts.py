@@ -536,3 +536,16 @@ def test_severity_and_permissions_of_the_nsclc_sweep(kind, text, doc, expected):
 def test_a_severe_form_decides_a_severity_qualifier(conditions, expected):
     assert _status("Serious infection", {"conditions": conditions}, assume_absent=True,
                    kind="exclusion") == expected
+
+
+@pytest.mark.parametrize("text,status,expected", [
+    ("Metastatic disease", ["metastatic"], "pass"),
+    ("Metastatic disease", ["locally advanced"], "fail"),
+    ("Metastatic disease", None, "unknown"),  # a diagnosis without its status
+    ("No distant metastases", ["metastatic"], "fail"),
+    ("No distant metastases", ["locally advanced"], "pass"),
+    ("Locally advanced disease", ["locally advanced"], "pass"),
+])
+def test_disease_status_without_the_cancer_named(text, status, expected):
+    dx = {"condition": "lung adenocarcinoma", **({"status": status} if status else {})}
+    assert _status(text, {"diagnoses": [dx]}) == expected

@@ -85,7 +85,7 @@ def recognize(clause: Clause) -> list[Found]:
         target.append(concept.id)
         spans.append((m.start, m.end))
     if not histologies and not sites:
-        return []
+        return _bare_status(text)
     statuses: list[str] = []
     for pattern, values in _STATUS_RE:
         for hit in pattern.finditer(text):
@@ -115,3 +115,24 @@ def recognize(clause: Clause) -> list[Found]:
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+# "Metastatic disease", "No distant metastases", "Locally advanced disease": the
+# index cancer's status said without naming the cancer, as the clause's subject.
+_BARE_STATUS = re.compile(
+    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?P<neg>no\s+(?:evidence\s+of\s+)?|without\s+)?"
+    r"(?:known\s+|presence\s+of\s+|evidence\s+of\s+|documented\s+)?"
+    r"(?:(?P<m>distant\s+metasta\w+|metastatic\s+disease|stage\s+IV\s+disease)|"
+    r"(?P<la>locally\s+advanced\s+disease)|(?P<r>(?:recurrent|relapsed)\s+disease))\s*\.?\s*$",
+    re.IGNORECASE)
+
+
+def _bare_status(text: str) -> list[Found]:
+    m = _BARE_STATUS.match(text)
+    if m is None:
+        return []
+    status = "metastatic" if m.group("m") else "locally advanced" if m.group("la") else "recurrent"
+    node: ir.Node = ir.DiagnosisAtom(statuses=(status,))
+    if m.group("neg"):
+        node = ir.Not(item=node)
+    return [Found(node, m.start("neg") if m.group("neg") else m.start(), m.end(), "diagnosis")]
