@@ -549,3 +549,15 @@ def test_a_severe_form_decides_a_severity_qualifier(conditions, expected):
 def test_disease_status_without_the_cancer_named(text, status, expected):
     dx = {"condition": "lung adenocarcinoma", **({"status": status} if status else {})}
     assert _status(text, {"diagnoses": [dx]}) == expected
+
+
+@pytest.mark.parametrize("kind,text,sex,expected", [
+    # a sex word opening the population it names is a requirement, however long the clause
+    ("inclusion", "Female patients with histologically diagnosed ovarian cancer", "male", "fail"),
+    ("inclusion", "Female patients with histologically diagnosed ovarian cancer", "female",
+     "unknown"),
+    # the women of a pregnancy rule say nothing about men
+    ("exclusion", "Women who are pregnant or breastfeeding", "male", "pass"),
+])
+def test_sex_opening_a_population(kind, text, sex, expected):
+    assert _status(text, {"sex": sex}, kind=kind) == expected

@@ -70,6 +70,8 @@ _SEX_ONE = re.compile(r"^(?:\W*)(?:(?:sex|gender)\s*:\s*)?(?:(?:patients?|subjec
                       re.IGNORECASE)
 
 
+_POPULATION = re.compile(r"\s+(?:patients?|subjects?|participants?|with|aged|who|≥|>=|\d)",
+                         re.IGNORECASE)
 # "Women who are pregnant or nursing", "Women must not be pregnant": the women
 # are the subject of a pregnancy rule, which says nothing about men.
 _WOMEN_AS_SUBJECT = re.compile(r"pregnan|nursing|breast[\s-]?feed|lactat|childbearing|"
@@ -133,7 +135,9 @@ def recognize(clause: Clause) -> list[Found]:
         found.append(Found(None, m3.start(), m3.end(), "sex"))
     else:
         m4 = _SEX_ONE.match(text)
-        if m4 and len(text) < 60 and not _WOMEN_AS_SUBJECT.search(text):
+        # Short, or naming the population it opens ("Female patients with ovarian cancer").
+        opens = m4 is not None and _POPULATION.match(text, m4.end("sex")) is not None
+        if m4 and (len(text) < 60 or opens) and not _WOMEN_AS_SUBJECT.search(text):
             sex = "female" if m4.group("sex").lower() in ("female", "women", "woman") else "male"
             found.append(Found(ir.SexAtom(allowed=(sex,)), m4.start("sex"), m4.end("sex"), "sex"))
     return found
