@@ -335,15 +335,9 @@ def _absent_concepts(concepts: tuple[str, ...]) -> tuple[str, ...]:
     return _self_and_ancestors(concepts)
 
 
-def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
-    concepts, excluding = frozenset(atom.concepts), frozenset(atom.excluding)
-
-    def match(c: dict[str, Any]) -> bool:
-        have = c["concepts"]
-        return (not concepts.isdisjoint(have)
-                and not (excluding and not excluding.isdisjoint(have))
-                and c["status"] != "absent")
-
+def condition_facets(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri] | None:
+    """The atom's facet test on one condition record (None: no facet).
+    Shared with the service's atom index."""
     checks: list[Callable[[dict[str, Any]], Tri]] = []
     if atom.active_only:
         checks.append(lambda c: _cmp(c["status"], "==", "active"))
@@ -359,12 +353,33 @@ def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
     if atom.min_class is not None:
         nyha = atom.min_class
         checks.append(lambda c: _cmp(c["nyha_class"], ">=", nyha))
+    if not checks:
+        return None
+    if len(checks) == 1:
+        return checks[0]
+    return lambda c: _and(*(f(c) for f in checks))
+
+
+def absent_concepts(concepts: tuple[str, ...]) -> tuple[str, ...]:
+    """The concepts whose recorded absence closes a condition atom's history."""
+    return _absent_concepts(concepts)
+
+
+def _condition_fn(atom: ir.ConditionAtom) -> Callable[[dict[str, Any]], Tri]:
+    concepts, excluding = frozenset(atom.concepts), frozenset(atom.excluding)
+
+    def match(c: dict[str, Any]) -> bool:
+        have = c["concepts"]
+        return (not concepts.isdisjoint(have)
+                and not (excluding and not excluding.isdisjoint(have))
+                and c["status"] != "absent")
+
     named_absent = frozenset(_absent_concepts(atom.concepts))
 
     def absent(c: dict[str, Any]) -> bool:
         return c["status"] == "absent" and not named_absent.isdisjoint(c["named"])
 
-    facets = (lambda c: _and(*(f(c) for f in checks))) if checks else None
+    facets = condition_facets(atom)
     closed = atom.within_days is None
 
     def value(v: dict[str, Any]) -> Tri:

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from criteria import ir
-from matcher.fast_eval import atom_value, compile_atom, treatment_facets
+from matcher.fast_eval import (
+    absent_concepts,
+    atom_value,
+    compile_atom,
+    condition_facets,
+    treatment_facets,
+)
 from matcher.service.circuit import CODE_OF, FAIL, PASS, UNKNOWN
 
 SlotKey = tuple[str, ...]
@@ -278,6 +284,91 @@ class _TreatmentBlock:
         codes[s:s + n] = block.to_bytes(n, "little")
 
 
+class _ConditionBlock:
+    """Condition atoms ``start .. start + n``, one byte each of a big integer.
+
+    Per record: the atoms whose concepts it names (lane masks per concept),
+    minus those whose exceptions it names; a record stated absent matches
+    nothing but closes the history of the atoms it names or sits under; each
+    facet group's test runs once per record.  Then ``matcher.fast_eval``'s
+    existential rule, lane by lane."""
+
+    def __init__(self, atoms: list[ir.ConditionAtom], start: int):
+        self.start, self.n = start, len(atoms)
+        self.concepts: dict[str, int] = {}
+        self.excluding: dict[str, int] = {}
+        self.named: dict[str, int] = {}
+        group_of: dict[tuple[Any, ...], int] = {}
+        self.groups: list[tuple[Callable[[dict[str, Any]], int], int]] = []
+        masks: list[int] = []
+        self.timed = 0  # lanes (1) of atoms a matching record does not close
+        for i, a in enumerate(atoms):
+            lane = 1 << (8 * i)
+            for c in set(a.concepts):
+                self.concepts[c] = self.concepts.get(c, 0) | lane
+            for c in set(a.excluding):
+                self.excluding[c] = self.excluding.get(c, 0) | lane
+            for c in set(absent_concepts(a.concepts)):
+                self.named[c] = self.named.get(c, 0) | lane
+            if a.within_days is not None:
+                self.timed |= lane
+            key = (a.active_only, a.within_days, a.uncontrolled, a.min_grade, a.min_class)
+            g = group_of.get(key)
+            if g is None:
+                g = group_of[key] = len(masks)
+                masks.append(0)
+                facets = condition_facets(a)
+                self.groups.append((
+                    (lambda _c: PASS) if facets is None
+                    else (lambda c, f=facets: CODE_OF[f(c)]), 0))
+            masks[g] |= lane
+        self.groups = [(fn, masks[g]) for g, (fn, _) in enumerate(self.groups)]
+        self.ones = int.from_bytes(b"\x01" * self.n, "little")
+
+    def write(self, codes: bytearray, records: list[dict[str, Any]], complete: bool) -> None:
+        best = 0  # per lane: the best facet code of a matching record (Kleene OR)
+        matched = 0  # per lane: 1 where a record matches
+        closed_by_absence = 0  # per lane: 1 where a record stated absent closes the history
+        concepts, excluding, named = self.concepts, self.excluding, self.named
+        for r in records:
+            projected = 0
+            for c in r["concepts"]:
+                projected |= concepts.get(c, 0)
+            if not projected:
+                continue
+            if r["status"] == "absent":
+                closing = 0
+                for c in r["named"]:
+                    closing |= named.get(c, 0)
+                closed_by_absence |= closing & projected
+                continue
+            excluded = 0
+            for c in r["concepts"]:
+                excluded |= excluding.get(c, 0)
+            hit = projected & ~excluded
+            if not hit:
+                continue
+            matched |= hit
+            for facet_code, lanes in self.groups:
+                in_group = hit & lanes
+                if in_group:
+                    code = facet_code(r)
+                    if code:
+                        best |= in_group * code
+        touched = matched | closed_by_absence
+        if not touched:
+            return
+        if not complete:
+            some = (best | best >> 1) & self.ones  # 1 where the best code is not fail
+            # Matched, nothing possibly meeting the facets: closed unless time-bound
+            # and not closed by a recorded absence.
+            best |= (matched & ~some & self.timed & ~closed_by_absence) * UNKNOWN
+        s, n = self.start, self.n
+        default = int.from_bytes(codes[s:s + n], "little")
+        block = (default & ~(touched * 0xFF)) | best
+        codes[s:s + n] = block.to_bytes(n, "little")
+
+
 def _facet_code_fn(atom: ir.TreatmentAtom) -> Callable[[dict[str, Any]], int]:
     """The atom's facet test on one record (``matcher.fast_eval``'s own), as a
     code: pass, unknown, or fail (the record matches, cannot meet the facets)."""
@@ -324,10 +415,14 @@ class AtomIndex:
         treatments = [a for a in others if isinstance(a, ir.TreatmentAtom) and a.min_lines is None]
         self.treatments = _TreatmentBlock(treatments, len(self.atoms))
         self.atoms.extend(treatments)
+        conditions = [a for a in others if isinstance(a, ir.ConditionAtom)]
+        self.conditions = _ConditionBlock(conditions, len(self.atoms))
+        self.atoms.extend(conditions)
         self.by_slot: dict[SlotKey, list[int]] = {}
         self.fns: dict[int, Callable[[dict[str, Any]], Any]] = {}
         for a in others:
-            if isinstance(a, ir.TreatmentAtom) and a.min_lines is None:
+            if (isinstance(a, ir.TreatmentAtom) and a.min_lines is None
+                    or isinstance(a, ir.ConditionAtom)):
                 continue
             p = len(self.atoms)
             self.atoms.append(a)
@@ -366,6 +461,8 @@ class AtomIndex:
             self.diagnoses.write(codes, v["diagnoses"])
         if v["treatments"]:
             self.treatments.write(codes, v["treatments"], bool(v.get("history_complete")))
+        if v["conditions"]:
+            self.conditions.write(codes, v["conditions"], bool(v.get("history_complete")))
         fns = self.fns
         seen: set[int] = set()
         by_slot = self.by_slot

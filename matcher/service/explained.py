@@ -73,21 +73,29 @@ def plan_criterion(c: ir.Criterion, position: dict[ir.Node, int]) -> CriterionPl
     return CriterionPlan(head, tail, tuple(extra), None, leaves, tuple(review_texts))
 
 
-def explain(cp: CriterionPlan, status: str, codes: bytes | bytearray, facts: Facts
-            ) -> tuple[str, str, list[str], list[str]]:
+Memo = dict[int, tuple[str, list[str], str | None]]
+
+
+def explain(cp: CriterionPlan, status: str, codes: bytes | bytearray, facts: Facts,
+            memo: Memo) -> tuple[str, str, list[str], list[str]]:
     """Status, reason, data paths and to-confirm items of a criterion, as
-    ``matcher.evaluate.evaluate_criterion`` words them."""
+    ``matcher.evaluate.evaluate_criterion`` words them.  ``memo``: the atoms
+    explained so far for this request (a third of them recur across trials)."""
     if cp.constant is not None:
         return cp.constant[0], cp.constant[1], [], list(cp.constant[2])
     reasons, confirm = [], []
     data: list[str] = []
     for atom, p in cp.leaves:
-        value = VALUE_OF[codes[p]]
-        text, used = atom_reason(atom, value, facts)
-        reasons.append(text)
-        data.extend(u for u in used if u not in data)
-        if value is None:
-            confirm.append(to_confirm_for(atom, facts))
+        said = memo.get(p)
+        if said is None:
+            value = VALUE_OF[codes[p]]
+            text, used = atom_reason(atom, value, facts)
+            said = memo[p] = (text, used, None if value is not None
+                              else to_confirm_for(atom, facts))
+        reasons.append(said[0])
+        data.extend(u for u in said[1] if u not in data)
+        if said[2] is not None:
+            confirm.append(said[2])
     # Only what could change the answer is worth confirming.
     confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
     review_texts = cp.review_texts
@@ -101,10 +109,10 @@ def explain(cp: CriterionPlan, status: str, codes: bytes | bytearray, facts: Fac
 
 
 def criterion_json(cp: CriterionPlan, status: str, codes: bytes | bytearray,
-                   facts: Facts) -> tuple[dict[str, Any], list[str]]:
+                   facts: Facts, memo: Memo) -> tuple[dict[str, Any], list[str]]:
     """The criterion's JSON (``matcher.match._criterion_json``) and its
     to-confirm items."""
-    status, reason, data, confirm_list = explain(cp, status, codes, facts)
+    status, reason, data, confirm_list = explain(cp, status, codes, facts, memo)
     out = dict(cp.head)
     out["status"] = status
     out["reason"] = reason
@@ -123,15 +131,15 @@ def _add_new(confirm: list[str], seen: set[str], items: list[str]) -> None:
 
 
 def trial_json(trial: CompiledTrial, criteria: list[CriterionPlan], statuses: list[str],
-               codes: bytes | bytearray, facts: Facts, verdict: str, score: float
-               ) -> dict[str, Any]:
+               codes: bytes | bytearray, facts: Facts, verdict: str, score: float,
+               memo: Memo) -> dict[str, Any]:
     """``matcher.match.trial_result``'s JSON; ``verdict`` and ``score`` are the
     plan's (the same functions of the same statuses)."""
     out_criteria = []
     confirm: list[str] = []
     seen: set[str] = set()
     for cp, status in zip(criteria, statuses, strict=True):
-        cj, items = criterion_json(cp, status, codes, facts)
+        cj, items = criterion_json(cp, status, codes, facts, memo)
         out_criteria.append(cj)
         _add_new(confirm, seen, items)
     return {
@@ -182,13 +190,13 @@ def trial_opening(trial: CompiledTrial) -> str:
 
 def trial_text(opening: str, criteria: list[tuple[CriterionPlan, CriterionText]],
                statuses: list[str], codes: bytes | bytearray, facts: Facts, verdict: str,
-               score: float) -> str:
+               score: float, memo: Memo) -> str:
     """``trial_json``'s answer as JSON text."""
     parts = []
     confirm: list[str] = []
     seen: set[str] = set()
     for (cp, text), status in zip(criteria, statuses, strict=True):
-        status, reason, data, items = explain(cp, status, codes, facts)
+        status, reason, data, items = explain(cp, status, codes, facts, memo)
         parts.append(f"{text.opening}{string(status)},\"reason\":{string(reason)}"
                      f"{text.middle}{strings(data)}{text.closing}")
         _add_new(confirm, seen, items)

@@ -49,6 +49,7 @@ from matcher.service.circuit import (
 from matcher.service.explained import (
     CriterionPlan,
     CriterionText,
+    Memo,
     criterion_text_parts,
     dumps,
     plan_criterion,
@@ -343,8 +344,9 @@ class MatchPlan:
         ``limit`` keeps only the best N trials' full results."""
         facts, n_chosen, codes, shown = self._matched(patient, as_of, assume_absent,
                                                       any_status, trial_ids, limit)
+        memo: Memo = {}  # this request's explained atoms, dropped with it
         results = [trial_json(self.trials[r.index], self._criterion_plans(r.index),
-                              statuses, codes, facts, r.verdict, r.score)
+                              statuses, codes, facts, r.verdict, r.score, memo)
                    for r, statuses in shown]
         out: dict[str, Any] = {
             "patient_id": patient.id,
@@ -366,10 +368,11 @@ class MatchPlan:
         facts, n_chosen, codes, shown = self._matched(patient, as_of, assume_absent,
                                                       any_status, trial_ids, limit)
         results = []
+        memo: Memo = {}  # this request's explained atoms, dropped with it
         for r, statuses in shown:
             opening, criteria = self._criterion_texts(r.index)
             results.append(trial_text(opening, criteria, statuses, codes, facts, r.verdict,
-                                      r.score))
+                                      r.score, memo))
         total = "" if limit is None else f',"total_results":{n_chosen}'
         text = (f'{{"patient_id":{dumps(patient.id)},"as_of":{dumps(as_of.isoformat())},'
                 f'"assume_absent":{dumps(assume_absent)},"results":[{",".join(results)}],'
