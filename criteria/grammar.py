@@ -265,7 +265,8 @@ def _windows(text: str) -> tuple[Window, ...]:
             elif kind == "since_or_within":
                 # "4 weeks prior to": after "within" it is a window, else a washout
                 before = text[max(0, m.start() - 12):m.start()].lower()
-                real = "within" if "within" in before else "since"
+                # "during the three weeks prior to", "in the 4 weeks before": windows too
+                real = "within" if re.search(r"within|during|\bin\s+the\b", before) else "since"
                 days = _days(m.group("n"), m.group("u"))
             else:
                 days, real = _days(m.group("n"), m.group("u")), kind

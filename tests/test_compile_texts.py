@@ -561,3 +561,14 @@ def test_disease_status_without_the_cancer_named(text, status, expected):
 ])
 def test_sex_opening_a_population(kind, text, sex, expected):
     assert _status(text, {"sex": sex}, kind=kind) == expected
+
+
+def test_during_the_weeks_prior_is_a_window():
+    text = ("Surgery, radiotherapy, chemotherapy, or hormonal therapy during the three weeks prior "
+            "to the initiation of therapy")
+    long_ago = [{"kind": "surgery", "name": "partial glossectomy", "start": "2023-04-05",
+                 "end": "2023-04-05"}]
+    recent = [{"kind": "surgery", "name": "neck dissection", "start": "2026-11-10",
+               "end": "2026-11-10"}]
+    assert _status(text, {"treatments": long_ago}, True, "exclusion") == "pass"
+    assert _status(text, {"treatments": recent}, True, "exclusion") == "fail"
