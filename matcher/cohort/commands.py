@@ -149,7 +149,7 @@ def register(sub: Any) -> None:
     s.add_argument("--since", metavar="PREVIOUS_OUT",
                    help="re-screen only trials whose compiled criteria changed since a "
                         "previous OUT; list the patients whose verdict flipped")
-    s.add_argument("--chunk-size", type=int, default=20000, metavar="N",
-                   help="patients per chunk (memory is bounded by the chunk; default 20000)")
+    s.add_argument("--chunk-size", type=int, default=10000, metavar="N",
+                   help="patients per chunk (memory is bounded by the chunk; default 10000)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_screen)

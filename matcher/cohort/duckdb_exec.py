@@ -17,7 +17,6 @@ import pyarrow as pa
 from criteria.sql.dialects import DUCKDB
 from matcher.cohort.plan import ScreenPlan, atoms_query, trial_queries
 
-
 MEMORY_LIMIT = "1GB"
 
 

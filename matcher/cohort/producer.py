@@ -5,7 +5,7 @@ take about as long as the SQL itself, and both are CPU-bound: in a thread they
 would share one core with the engine's Python side through the GIL.  Here a
 child process reads the cohort (``iter_cohort``, every check and message as in
 process), builds each chunk's fact table and hands it over through a bounded
-queue (``ahead`` chunks at most, so memory stays bounded by the chunk), while
+queue (``ahead`` finished chunks at most, so memory stays bounded by the chunk), while
 the parent runs the engine on the previous chunk.
 
 The child is spawned (never forked: the parent holds engine threads).  A
@@ -62,7 +62,7 @@ def _produce(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
 
 
 def fact_tables_in_process(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
-                           ahead: int = 2) -> Iterator[FactChunk]:
+                           ahead: int = 1) -> Iterator[FactChunk]:
     """The cohort's fact tables, chunk by chunk, built in a child process."""
     ctx = mp.get_context("spawn")
     handover = ctx.Queue(maxsize=ahead)
