@@ -246,7 +246,9 @@ def _nested_lists(items: list[Segment]) -> list[Segment]:
             intro, negated_intro = intros[-1]
             kind = item.kind
             if negated_intro:
-                kind = "exclusion" if item.kind == "inclusion" else "inclusion"
+                # "Patients will not be eligible if they:" (or "must not have:") names
+                # exclusions, also when it restates an exclusion heading: never a toggle.
+                kind = "exclusion"
             item = Segment(kind, item.start, item.end, item.text, intro.text, intro.start,
                            indent=item.indent)
         out.append(item)

@@ -76,3 +76,17 @@ def test_pdq_runon_clause_is_cut_where_a_requirement_opens(text, parts):
 def test_segmenter_never_raises_and_spans_hold(text):
     for s in segment(text):
         assert text[s.start:s.end] == s.text and s.kind in ("inclusion", "exclusion")
+
+
+def test_a_negated_intro_under_exclusions_keeps_them_exclusions():
+    """AIDS-era legacy records restate the heading: "Exclusion Criteria / Patients
+    will not be eligible for this study if they: / - Are pregnant"."""
+    text = ("Inclusion Criteria\r\n\r\n        Patients may be eligible for this study if they:\r\n"
+            "\r\n          -  Are HIV-positive.\r\n\r\n        Exclusion Criteria\r\n\r\n"
+            "        Patients will not be eligible for this study if they:\r\n\r\n"
+            "          -  Have hepatitis within 90 days prior to study entry.\r\n\r\n"
+            "          -  Are pregnant or breast-feeding.")
+    kinds = [(s.kind, s.text) for s in segment(text)]
+    assert kinds == [("inclusion", "Are HIV-positive."),
+                     ("exclusion", "Have hepatitis within 90 days prior to study entry."),
+                     ("exclusion", "Are pregnant or breast-feeding.")]
