@@ -122,11 +122,12 @@ _NO_REQUIREMENT = re.compile(
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"
-                         r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|"
+                         r"(?:is|are)\s+not\s+excluded|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
                          r"optional)\b", re.IGNORECASE)
 _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
                                 r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b|"
-                                r"\b(?:is|are|will\s+be|shall\s+be)\s+excluded\b",
+                                r"\b(?:is|are|will\s+be|shall\s+be)\s+excluded\b|\bwill\s+exclude\b",
                                 re.IGNORECASE)
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
 _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|"
@@ -141,8 +142,9 @@ _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 # may not be receiving ...".  ("Patients who have not received ..." states a
 # fact, and stays a negation.)
 _PROHIBITION = re.compile(
-    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:(?:the\s+)?(?:patients?|subjects?|participants?|"
-    r"individuals?|women|men|persons?)\s+)?(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
+    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:(?:the\s+)?(?:female\s+|male\s+|adult\s+)?"
+    r"(?:patients?|subjects?|participants?|individuals?|women|men|persons?)\s+)?"
+    r"(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
                         r"\s+of|unless|apart\s+from|but\s+not|does\s+not\s+(?:include|apply\s+to))\b",
                         re.IGNORECASE)

@@ -572,3 +572,27 @@ def test_during_the_weeks_prior_is_a_window():
                "end": "2026-11-10"}]
     assert _status(text, {"treatments": long_ago}, True, "exclusion") == "pass"
     assert _status(text, {"treatments": recent}, True, "exclusion") == "fail"
+
+
+CHEMO_2023 = [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10", "end": "2023-06-21"}]
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # "recovered from X" asks those who had X to have recovered; it never requires X
+    ("inclusion", "Recovered from prior chemotherapy", {}, "pass"),
+    ("inclusion", "Recovered from prior chemotherapy", {"treatments": CHEMO_2023}, "review"),
+    ("inclusion", "Recovered from prior major surgery", {}, "pass"),
+    ("inclusion", "Recovered from the toxic effects of prior radiotherapy", {}, "review"),
+    # prohibitions with an adjective before the subject
+    ("exclusion", "Female subjects must not be breastfeeding",
+     {"findings": {"breastfeeding": False}}, "pass"),
+    ("exclusion", "Female subjects must not be breastfeeding",
+     {"findings": {"breastfeeding": True}}, "fail"),
+    # "will exclude" and "are not excluded"
+    ("inclusion", "Pregnancy will exclude participation due to the radiation exposure involved in "
+     "this protocol.", {"findings": {"pregnant": False}}, "pass"),
+    ("inclusion", "Pregnant women are not excluded, but safety issues should be discussed with "
+     "patient prior to enrollment.", {"findings": {"pregnant": False}}, "review"),
+])
+def test_false_fails_of_the_legacy_breast_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

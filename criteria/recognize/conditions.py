@@ -8,7 +8,7 @@ import re
 from criteria import ir, vocab
 from criteria.grammar import find_windows
 from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
-from criteria.recognize.therapy import prospective
+from criteria.recognize.therapy import prospective, recovering
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
@@ -137,8 +137,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             continue
         if concept.id == "pregnancy" and _CONTRACEPTION.search(text):
             continue  # "... should a woman become pregnant": contraception, read by a person
-        if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
-            continue  # "scheduled to receive radiotherapy": a plan, not a history
+        if concept.kind == "procedure" and (prospective(text, m.start, procedure=True)
+                                            or recovering(text, m.start)):
+            # "scheduled to receive radiotherapy": a plan, not a history; "recovered
+            # from prior radiotherapy": the treatment recognizer reads it
+            continue
         raw.append((m, concept))
     for e in _HEPATITIS_ELLIPSIS.finditer(text):  # "hepatitis B and C"
         concept = vocab.condition("hepatitis C")

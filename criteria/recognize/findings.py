@@ -37,7 +37,8 @@ _PREGNANT = re.compile(r"\bpregnan\w*", re.IGNORECASE)
 _WOMEN = re.compile(r"\b(?:wom[ae]n|females?|female\s+(?:patients?|subjects?|participants?)|"
                     r"mothers?)\b", re.IGNORECASE)
 # A rule for the time on study: what it says of pregnancy is a plan, not a finding.
-_FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent)\w*\s+(?:an?\s+)?)"
+_FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent|postpone)\w*\s+"
+                             r"(?:an?\s+)?|risk\s+of\s+)"
                              r"\s*$", re.IGNORECASE)
 _NEGATIVE_BEFORE = re.compile(r"\bnegative\b[^.;]*$", re.IGNORECASE)
 _BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)

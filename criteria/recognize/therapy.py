@@ -74,6 +74,15 @@ _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)"
 _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 
 
+_RECOVERED = re.compile(
+    r"\brecover\w*\s+(?:fully\s+)?from\s+(?:(?:all|any|the)\s+)?(?:(?:acute\s+)?(?:toxic\s+|adverse\s+|"
+    r"side\s+)?effects?\s+(?:of|from)\s+|toxicit\w+\s+(?:of|from|due\s+to|related\s+to)\s+)?"
+    r"(?:(?:all|any|the)\s+)?[^;.]{0,25}$", re.IGNORECASE)
+def recovering(text: str, start: int) -> re.Match[str] | None:
+    """"Recovered from (the toxic effects of) prior X" before the mention at ``start``."""
+    return _RECOVERED.search(text, max(0, start - 60), start)
+
+
 _SINCE_ONLY = re.compile(r"\bsince\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|wash\s*-?\s*out",
                          re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
@@ -302,7 +311,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                              f"carried over the coordination)")
                 class_ids[i] = special
     negation = False
-    first = min(s for s, _ in spans)
+    first = mentioned = min(s for s, _ in spans)
     if first < after_label:
         # "Endocrine therapy: No prior therapy": the label names the topic; what
         # follows it says whether it is required or excluded.
@@ -391,6 +400,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         node = ir.Or(items=(ir.Not(item=node), ir.Review(text=shown.strip())))
         spans.append((most.start(), most.end() + (end_of_count.end() if end_of_count else 0)))
         negation = False  # the "no" of "no more than" counts; it does not negate
+    recovered = recovering(text, mentioned)
+    if recovered and not negation:
+        # "Recovered from prior chemotherapy": whoever had it must have recovered, which
+        # a person judges; whoever did not meets it.
+        shown = text[recovered.start():max(e for _, e in spans)].strip()
+        node = ir.Or(items=(ir.Not(item=node), ir.Review(text=shown)))
+        spans.append((recovered.start(), recovered.end()))
     if negation:
         node = ir.Not(item=node)
     family = "current_therapy" if facets.get("ongoing") else (
