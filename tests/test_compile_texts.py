@@ -596,3 +596,16 @@ CHEMO_2023 = [{"kind": "drug", "name": "cisplatin", "start": "2023-05-10", "end"
 ])
 def test_false_fails_of_the_legacy_breast_sweep(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("kind,text,conditions,expected", [
+    # a leading "negative" negates the infection
+    ("inclusion", "Patients must have a documented negative HIV serologic evaluation", [], "pass"),
+    ("inclusion", "Patients must have a documented negative HIV serologic evaluation",
+     [{"name": "HIV infection", "status": "active"}], "fail"),
+    # "non-X Y" is a Y that is not X, never the absence of X
+    ("exclusion", "Non-rheumatoid arthritis.", [], "review"),
+    ("exclusion", "Non-infectious pneumonitis", [], "pass"),
+])
+def test_negative_and_non_before_a_condition(kind, text, conditions, expected):
+    assert _status(text, {"conditions": conditions}, assume_absent=True, kind=kind) == expected

@@ -27,6 +27,8 @@ _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:hig
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 _TRAILING_NEG = re.compile(r"\s*+[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
                            re.IGNORECASE)
+_LEADING_NEG = re.compile(r"\b(?:negative|seronegative)\s+(?:for\s+)?$", re.IGNORECASE)
+_NON = re.compile(r"\bnon\s?-?\s?$", re.IGNORECASE)
 _JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
 _TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"
                     r"requiring|who|that)\b[^,;.]*?)(?=\s+or\s+|[,;.]|$)", re.IGNORECASE)
@@ -242,6 +244,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
         trailing = _TRAILING_NEG.match(text, m.end)
+        leading = _LEADING_NEG.search(text, max(0, m.start - 16), m.start)
+        if _NON.search(text, max(0, m.start - 5), m.start):
+            # "non-rheumatoid arthritis", "non-bacterial infection": an arthritis that
+            # is not RA, not the absence of RA; a person reads it.
+            node, neg, cue, trailing, leading = ir.Review(text=f"non-{m.text}"), False, None, \
+                None, None
         washout = next((w for w in since if 0 <= m.start - w.end <= 40
                         and _SINCE_GAP.fullmatch(text, w.end, m.start)), None)
         if washout is not None and not (neg and cue):
@@ -257,6 +265,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         elif trailing:  # "HIV negative", "hepatitis B seronegative"
             node = ir.Not(item=node)
             spans.append((trailing.start(), trailing.end()))
+        elif leading:  # "a documented negative HIV serologic evaluation"
+            node = ir.Not(item=node)
+            spans.append((leading.start(), leading.end()))
         if atoms and prev_end is not None:
             between = text[prev_end:m.start]
             joints.append("and" if clause.kind == "inclusion" and re.search(
