@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from criteria import ir, vocab
 from matcher.facts import Facts
 
@@ -29,8 +31,10 @@ def _cls(cid: str) -> str:
         return cid
 
 
+@lru_cache(maxsize=65536)
 def requirement(atom: ir.Node) -> str:  # noqa: C901 - one line per family
-    """The atom as a short human sentence."""
+    """The atom as a short human sentence (atoms are frozen: memoized, since every
+    answer repeats the same atoms' sentences)."""
     match atom:
         case ir.AgeAtom(op=op, value=v):
             return f"age {op} {_num(v)}"
