@@ -33,7 +33,7 @@ from criteria.recognize import (
     performance,
     therapy,
 )
-from criteria.recognize.base import Clause, Found, connector, label_end
+from criteria.recognize.base import LABEL, Clause, Found, connector, label_end
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
 from criteria.segment import segment
@@ -142,7 +142,7 @@ _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 # may not be receiving ...".  ("Patients who have not received ..." states a
 # fact, and stays a negation.)
 _PROHIBITION = re.compile(
-    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:(?:the\s+)?(?:female\s+|male\s+|adult\s+)?"
+    r"\W*(?:" + LABEL + r")?(?:(?:the\s+)?(?:female\s+|male\s+|adult\s+)?"
     r"(?:patients?|subjects?|participants?|individuals?|women|men|persons?)\s+)?"
     r"(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
@@ -286,7 +286,7 @@ def compile_clause(clause: Clause, context: int = 0
 # Whom a rule applies to, said first: "If the patient is on steroids, ...",
 # "For patients with HBV ...", "Patients receiving anticoagulants must ...".
 _APPLIES_TO = re.compile(
-    r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:"
+    r"\W*(?:" + LABEL + r")?(?:"
     r"(?:if|when)\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:is|are|has|have|had|"
     r"was|were)\b|"
     r"(?:for|in)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|those|women|men)\s+"

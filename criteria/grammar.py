@@ -47,6 +47,9 @@ COMPARATORS: list[tuple[str, str]] = [
     (r"equal\s+(?:to\s+)?or\s+(?:below|under|younger\s+than)\s+", "<="),
     (r"(?:≥|>\s*=|=\s*>|≧|⩾)\s*", ">="),
     (r"(?:≤|<\s*=|=\s*<|≦|⩽)\s*", "<="),
+    # The Symbol font's ≥ and ≤ read as Latin-1 in some legacy records: "Age ³ 18", "£ 1.5 x ULN".
+    (r"³\s*", ">="),
+    (r"£\s*", "<="),
     (r">\s*", ">"),
     (r"<\s*", "<"),
     (r"=\s*", "=="),
@@ -56,7 +59,7 @@ _COMPARATOR_RE = re.compile("|".join(f"(?:{p})" for p, _ in COMPARATORS), re.IGN
 # The characters a comparator can start with (tests/test_grammar.py checks every
 # pattern above against it).  Unanchored searches put it first: one character
 # test per position instead of trying every comparator there (twice as fast).
-COMPARATOR_FIRST = "abefghlmnou<>=≥≤≧⩾≦⩽"
+COMPARATOR_FIRST = "abefghlmnou<>=≥≤≧⩾≦⩽³£"
 _COMPARATOR_START = f"(?=[{COMPARATOR_FIRST}])"
 _COMPARATOR_PARTS = [(re.compile(p, re.IGNORECASE), op) for p, op in COMPARATORS]
 

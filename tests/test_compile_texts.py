@@ -610,3 +610,21 @@ def test_false_fails_of_the_legacy_breast_sweep(kind, text, doc, expected):
 ])
 def test_negative_and_non_before_a_condition(kind, text, conditions, expected):
     assert _status(text, {"conditions": conditions}, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a label wrapped across lines is still a label: the negation after it governs
+    ("Endocrine\r\n        therapy: No concurrent hormone therapy", {}, "pass"),
+    # the Symbol font's comparators read as Latin-1
+    ("ECOG performance status £ 2 (Karnofsky ³ 60%; see Appendix A)",
+     {"performance_status": [{"scale": "Karnofsky", "value": 80, "date": "2026-11-12"}]}, "pass"),
+    ("total bilirubin £1.5 times institutional upper limit of normal",
+     {"labs": [{"name": "total bilirubin", "value": 0.8, "unit": "mg/dL",
+                "upper_limit_normal": 1.2, "date": "2026-11-12"}]}, "pass"),
+    # a threshold after an analyte the vocabulary knows belongs to that analyte
+    ("Renal: Creatinine normal Phosphate at least 3.0 mg/dL without supplementation",
+     {"labs": [{"name": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-12"}]},
+     "unknown"),
+])
+def test_false_fails_of_the_legacy_us_units_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected

@@ -83,7 +83,10 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     return True, (window_start + cue.start(), window_start + cue.end())
 
 
-_LEADING_LABEL = re.compile(r"\s*[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*")
+# A PDQ label before a requirement ("Endocrine therapy: ", "Other: "); legacy text
+# wraps lines inside them ("Endocrine\r\n        therapy: No concurrent ...").
+LABEL = r"[A-Za-z][A-Za-z\s/&,()'-]{0,40}:\s*"
+_LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 
 def label_end(text: str) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir, vocab
-from criteria.recognize.base import Clause, Found, negated, not_the_subject
+from criteria.recognize.base import LABEL, Clause, Found, negated, not_the_subject
 
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
@@ -120,7 +120,7 @@ def recognize(clause: Clause) -> list[Found]:
 # "Metastatic disease", "No distant metastases", "Locally advanced disease": the
 # index cancer's status said without naming the cancer, as the clause's subject.
 _BARE_STATUS = re.compile(
-    r"^\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?P<neg>no\s+(?:evidence\s+of\s+)?|without\s+)?"
+    r"^\W*(?:" + LABEL + r")?(?P<neg>no\s+(?:evidence\s+of\s+)?|without\s+)?"
     r"(?:known\s+|presence\s+of\s+|evidence\s+of\s+|documented\s+)?"
     r"(?:(?P<m>distant\s+metasta\w+|metastatic\s+disease|stage\s+IV\s+disease)|"
     r"(?P<la>locally\s+advanced\s+disease)|(?P<r>(?:recurrent|relapsed)\s+disease))\s*\.?\s*$",

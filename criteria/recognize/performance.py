@@ -14,7 +14,7 @@ _ECOG = re.compile(
     r"Organi[sz]ation|Zubrod|ecog|performance\s+status))\b"
 )
 _KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
-_CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|<=|<\s*=|=<|<|≥|>=|>\s*=|>|at\s+most|"
+_CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|£|<=|<\s*=|=<|<|≥|³|>=|>\s*=|>|at\s+most|"
         r"no\s+(?:more|greater)\s+than|not\s+(?:more|greater)\s+than|"
         r"less\s+th[ae]n\s+or\s+equal\s+to|at\s+least|greater\s+than\s+or\s+equal\s+to|"
         r"greater\s+than|more\s+than|higher\s+than|less\s+th[ae]n|lower\s+than|above|below|"
