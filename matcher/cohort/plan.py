@@ -200,11 +200,13 @@ def fallback_confirm_column(index: int) -> str:
     return f"fb{index}_confirm"
 
 
-def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
+def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str,
+                aggregate_histories: bool = True) -> str:
     """Stage 1: every distinct atom's value (and variable to-confirm text) per patient.
-    History tests read per-patient counts, one aggregation per history
-    (``HistoryCounts``), joined to the patients."""
-    gen = HistoryCounts(dialect)
+    With ``aggregate_histories``, history tests read per-patient counts, one
+    aggregation per history (``HistoryCounts``), joined to the patients;
+    without, each is a list filter on the patient's row (same meaning)."""
+    gen = HistoryCounts(dialect) if aggregate_histories else Generator(dialect)
     cols = [col.PATIENT_ID]
     for atom, k in plan.atoms.items():
         cols.append(f"{gen.atom_value(atom)} AS a{k}")
@@ -215,8 +217,9 @@ def atoms_query(plan: ScreenPlan, dialect: Dialect, source: str) -> str:
         cols.append(fallback_status_column(cp.fallback_index))
         cols.append(fallback_confirm_column(cp.fallback_index))
     joined = source
-    for sub, key in gen.history_tables(source):
-        joined += f" LEFT JOIN ({sub}) ON {col.PATIENT_ID} = {key}"
+    if isinstance(gen, HistoryCounts):
+        for sub, key in gen.history_tables(source):
+            joined += f" LEFT JOIN ({sub}) ON {col.PATIENT_ID} = {key}"
     return f"SELECT {', '.join(cols)} FROM {joined}"
 
 

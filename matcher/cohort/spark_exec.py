@@ -55,7 +55,10 @@ class SparkExecutor:
 
     def __init__(self, plan: ScreenPlan, master: str | None = None) -> None:
         self.spark = spark_session(master)
-        self.atoms_sql = atoms_query(plan, SPARK, "patients")
+        # List filters, not the aggregated history counts DuckDB uses: with 800
+        # count_if aggregates joined back, Catalyst ran out of a 2 GB driver
+        # heap canonicalizing the plan (300 patients x 105 trials).
+        self.atoms_sql = atoms_query(plan, SPARK, "patients", aggregate_histories=False)
         queries = trial_queries(plan, SPARK, "atoms")
         self.results_sql = ["\nUNION ALL\n".join(queries[i:i + TRIALS_PER_JOB])
                             for i in range(0, len(queries), TRIALS_PER_JOB)]
