@@ -292,7 +292,8 @@ _RUN_ON_OPENERS = (
 _RUN_ON_CUT = re.compile(
     r"(?<=[a-z0-9%)\]])(?<!\bor)(?<!\band)(?<!\bof)(?<!\bwith)(?<!\bthan)(?<!\bto)(?<!\bthe)"
     r"(?<!\bfor)(?<!\bin)(?<!\bby)(?:[ \t]*+\r?\n)?[ \t]++(?=(?:"
-    + "|".join(re.escape(o) for o in _RUN_ON_OPENERS) + r")\b(?![:/-]))")
+    # (an opener's words may wrap onto the next line: "At\r\n        least 4 weeks")
+    + "|".join(re.escape(o).replace(r"\ ", r"\s+") for o in _RUN_ON_OPENERS) + r")\b(?![:/-]))")
 
 
 def _split_run_on(text: str, seg: Segment) -> list[Segment]:

@@ -628,3 +628,31 @@ def test_negative_and_non_before_a_condition(kind, text, conditions, expected):
 ])
 def test_false_fails_of_the_legacy_us_units_sweep(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a negation before a lab bound negates it
+    ("Must not have serum creatinine greater than 3.0 mg/dl.",
+     {"labs": [{"name": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-12"}]},
+     "pass"),
+    ("No serum creatinine greater than 3.0 mg/dl",
+     {"labs": [{"name": "creatinine", "value": 3.4, "unit": "mg/dL", "date": "2026-11-12"}]},
+     "fail"),
+    ("Bilirubin no greater than 1.5 mg/dL",
+     {"labs": [{"name": "total bilirubin", "value": 0.8, "unit": "mg/dL", "date": "2026-11-12"}]},
+     "pass"),
+    # a negation after the treatment ("must not be given")
+    ("Radiation therapy must not be given within seven days prior to study entry",
+     {"treatments": [{"kind": "radiotherapy", "name": "IMRT", "start": "2023-05-10",
+                      "end": "2023-06-21"}]}, "pass"),
+])
+def test_negations_of_the_legacy_us_units_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected
+
+
+def test_a_run_on_opener_may_wrap_onto_the_next_line():
+    text = ("PRIOR CONCURRENT THERAPY: Chemotherapy: No prior chemotherapy for metastatic disease "
+            "At\r\n        least 4 weeks since prior adjuvant chemotherapy")
+    parts = [c.text for c in compile_text("T", text)]
+    assert parts == ["Chemotherapy: No prior chemotherapy for metastatic disease",
+                     "At\r\n        least 4 weeks since prior adjuvant chemotherapy"]

@@ -41,7 +41,10 @@ NEGATION = re.compile(
 )
 
 
-_CLAUSE_NEGATION = re.compile(r"^\s*(?:[A-Za-z][A-Za-z /&,()'-]{0,40}:\s*)?"
+# A PDQ label before a requirement ("Endocrine therapy: ", "Other: "); legacy text
+# wraps lines inside them ("Endocrine\r\n        therapy: No concurrent ...").
+LABEL = r"[A-Za-z][A-Za-z\s/&,()'-]{0,40}:\s*"
+_CLAUSE_NEGATION = re.compile(r"^\s*(?:" + LABEL + r")?"
                               r"(no|absence\s+of|without|free\s+of|none\s+of|"
                               r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for|"
                               r"(?:(?:the\s+)?(?:patients?|subjects?|participants?|individuals?|"
@@ -83,9 +86,6 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     return True, (window_start + cue.start(), window_start + cue.end())
 
 
-# A PDQ label before a requirement ("Endocrine therapy: ", "Other: "); legacy text
-# wraps lines inside them ("Endocrine\r\n        therapy: No concurrent ...").
-LABEL = r"[A-Za-z][A-Za-z\s/&,()'-]{0,40}:\s*"
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 

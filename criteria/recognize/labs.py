@@ -12,7 +12,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import Clause, Found, connector
+from criteria.recognize.base import Clause, Found, connector, negated
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -325,7 +325,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                                   ir.Or(items=(ir.Not(item=cond), node)), ""))
                 prev_end = cond_end
                 continue
-            items.append((group[0].start, th.end, node, ""))
+            start = group[0].start
+            neg, cue = negated(text, start)
+            if neg and cue:
+                # "No serum creatinine greater than 3.0 mg/dL", "Must not have ...":
+                # the bound is what the patient must not show.
+                node, start = ir.Not(item=node), min(start, cue[0])
+            items.append((start, th.end, node, ""))
         prev_end = th.end
     for m, node, (s, e) in _qualitative(text, mentions, window):
         if m.start not in used_mentions:

@@ -74,6 +74,9 @@ _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)"
 _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 
 
+_NOT_GIVEN = re.compile(r"\s+(?:(?:must|should|may|can|shall)\s+not|cannot)\s+(?:have\s+)?"
+                        r"(?:be|been)\s+(?:given|used|administered|received|taken|started)\b",
+                        re.IGNORECASE)
 _RECOVERED = re.compile(
     r"\brecover\w*\s+(?:fully\s+)?from\s+(?:(?:all|any|the)\s+)?(?:(?:acute\s+)?(?:toxic\s+|adverse\s+|"
     r"side\s+)?effects?\s+(?:of|from)\s+|toxicit\w+\s+(?:of|from|due\s+to|related\s+to)\s+)?"
@@ -322,6 +325,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     neg, cue = negated(text, first, scope=max(30, first - after_label))
     if neg and cue and cue[0] < after_label and after_label:
         neg, cue = False, None
+    first_end = max((e for s, e in spans if s == first), default=None)
+    if not neg and first_end is not None:
+        # "Radiation therapy must not be given within 7 days": the negation follows
+        after = _NOT_GIVEN.match(text, first_end)
+        if after:
+            neg, cue = True, (after.start(), after.end())
     if neg and cue:
         negation = True
         spans.append(cue)
