@@ -656,3 +656,11 @@ def test_a_run_on_opener_may_wrap_onto_the_next_line():
     parts = [c.text for c in compile_text("T", text)]
     assert parts == ["Chemotherapy: No prior chemotherapy for metastatic disease",
                      "At\r\n        least 4 weeks since prior adjuvant chemotherapy"]
+
+
+def test_a_no_inside_a_comparator_negates_nothing_after_it():
+    text = "Renal: Creatinine no greater than 1.5 mg/dL Creatinine clearance at least 60 mL/min"
+    doc = {"labs": [{"name": "creatinine", "value": 0.9, "unit": "mg/dL", "date": "2026-11-12"},
+                    {"name": "creatinine clearance", "value": 88, "unit": "mL/min",
+                     "date": "2026-11-12"}]}
+    assert _status(text, doc) == "pass"

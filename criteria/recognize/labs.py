@@ -327,7 +327,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 continue
             start = group[0].start
             neg, cue = negated(text, start)
-            if neg and cue:
+            if neg and cue and cue[0] >= prev_end:  # (not the "no" of "no greater than")
                 # "No serum creatinine greater than 3.0 mg/dL", "Must not have ...":
                 # the bound is what the patient must not show.
                 node, start = ir.Not(item=node), min(start, cue[0])
