@@ -12,7 +12,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import Clause, Found, connector, negated
+from criteria.recognize.base import Clause, Found, connector
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -233,6 +233,11 @@ def _reflex(clause: Clause) -> list[Found]:
     return out
 
 
+_NEGATED_BOUND = re.compile(
+    r"(?:^|[:;,]\s*|\band\s+)(?:no|(?:must|should|may)\s+not\s+have|never)\s+(?:an?\s+|any\s+)?"
+    r"(?:serum\s+|blood\s+|plasma\s+)?$", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one place
     text = clause.text
     reflex = _reflex(clause)
@@ -326,11 +331,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 prev_end = cond_end
                 continue
             start = group[0].start
-            neg, cue = negated(text, start)
-            if neg and cue and cue[0] >= prev_end:  # (not the "no" of "no greater than")
-                # "No serum creatinine greater than 3.0 mg/dL", "Must not have ...":
-                # the bound is what the patient must not show.
-                node, start = ir.Not(item=node), min(start, cue[0])
+            cue = _NEGATED_BOUND.search(text, max(prev_end, start - 40), start)
+            if cue:
+                # "No serum creatinine greater than 3.0 mg/dL", "Must not have ...": the
+                # bound is what the patient must not show.  Only a negation right before
+                # the analyte counts ("In absence of liver metastases, AST <= 3 x ULN",
+                # "without transfusion (hemoglobin > 9 g/dL)" negate other things).
+                node, start = ir.Not(item=node), cue.start()
             items.append((start, th.end, node, ""))
         prev_end = th.end
     for m, node, (s, e) in _qualitative(text, mentions, window):
