@@ -210,7 +210,7 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"for\s+(?:the\s+)?(?:prior|past|last|previous|preceding)\s+{_AMOUNT}{_PERIOD}", "within"),
     # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"
     (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
-     rf"\s+(?:prior|before|since|from|after|elapsed)", "since"),
+     rf"\s+(?:prior|before|since|from|after|elapsed|post|following)", "since"),
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
     # "washout period of at least 28 days", "a minimum 4-week wash out",
     # "Washout from prior tamoxifen: 4 months"

@@ -120,6 +120,9 @@ class ConditionConcept:
     # Forms severe by nature ("sepsis" of "infection"): "severe infection" is met by
     # a recorded sepsis without a person's judgement.
     severe_forms: tuple[str, ...] = ()
+    # Named in a lab criterion, a qualifier of its bounds ("..., Gilbert's syndrome"),
+    # never a requirement of its own.
+    qualifies_labs: bool = False
 
 
 @dataclass(frozen=True)
@@ -569,7 +572,8 @@ class _Knowledge:
     # conditions
     def _load_conditions(self) -> None:
         f = "conditions.yaml"
-        keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms"} | _COMMON
+        keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms",
+                "qualifies_labs"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -588,6 +592,7 @@ class _Knowledge:
             cc = ConditionConcept(
                 cid, label, syn, icd, _strs(f, cid, e.get("parents"), "parents"), kind,
                 _strs(f, cid, e.get("severe_forms"), "severe_forms"),
+                e.get("qualifies_labs") is True,
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):

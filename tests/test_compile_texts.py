@@ -664,3 +664,23 @@ def test_a_no_inside_a_comparator_negates_nothing_after_it():
                     {"name": "creatinine clearance", "value": 88, "unit": "mL/min",
                      "date": "2026-11-12"}]}
     assert _status(text, doc) == "pass"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "at least 21 days post X" is a washout
+    ("Patients must be at least 21 days post cytotoxic chemotherapy prior to enrollment", {},
+     "pass"),
+    ("Patients must be at least 21 days post cytotoxic chemotherapy prior to enrollment",
+     {"treatments": [{"kind": "drug", "name": "paclitaxel", "start": "2026-11-01",
+                      "end": "2026-11-15"}]}, "fail"),
+    # recovery from a condition is judged by a person, and never requires the condition
+    ("Patients must have recovered from major infections and/or surgical procedures", {},
+     "review"),
+    # a condition named in a lab list qualifies the bounds (conditions.yaml: qualifies_labs):
+    # it was required, failing everyone without Gilbert's syndrome
+    ("Total bilirubin (BIL) ≤ 1.5 times the upper limit of normal (ULN), Gilbert's syndrome",
+     {"labs": [{"name": "total bilirubin", "value": 0.6, "unit": "mg/dL",
+                "upper_limit_normal": 1.2, "date": "2026-11-12"}]}, "pass"),
+])
+def test_false_fails_of_the_api_v2_breast_trials(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected

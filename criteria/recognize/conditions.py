@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir, vocab
-from criteria.grammar import find_windows
+from criteria.grammar import find_thresholds, find_windows
 from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
 from criteria.recognize.therapy import prospective, recovering
 
@@ -139,8 +139,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             continue
         if concept.id == "pregnancy" and _CONTRACEPTION.search(text):
             continue  # "... should a woman become pregnant": contraception, read by a person
-        if concept.kind == "procedure" and (prospective(text, m.start, procedure=True)
-                                            or recovering(text, m.start)):
+        if concept.qualifies_labs and find_thresholds(text):
+            continue  # "bilirubin <= 1.5 x ULN, Gilbert's syndrome": left to a person
+        if recovering(text, m.start):
+            continue  # "recovered from major infections": a person judges the recovery
+        if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
             # "scheduled to receive radiotherapy": a plan, not a history; "recovered
             # from prior radiotherapy": the treatment recognizer reads it
             continue

@@ -86,8 +86,8 @@ def recovering(text: str, start: int) -> re.Match[str] | None:
     return _RECOVERED.search(text, max(0, start - 60), start)
 
 
-_SINCE_ONLY = re.compile(r"\bsince\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|wash\s*-?\s*out",
-                         re.IGNORECASE)
+_SINCE_ONLY = re.compile(r"\bsince\b|\bpost\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|"
+                         r"wash\s*-?\s*out", re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
                        r"treated\s+with|at\s+least\s+\d+\s+(?:prior\s+)?(?:cycles?|lines?|"
                        r"regimens?))\b", re.IGNORECASE)
