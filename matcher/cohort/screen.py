@@ -72,7 +72,7 @@ class ScreenOptions:
     as_of: date | None = None
     assume_absent: bool = False
     any_status: bool = False
-    chunk_size: int = 20000
+    chunk_size: int = 10000
     since: Path | None = None
     compile_errors: list[dict[str, str]] = field(default_factory=list)
     read_in_process: bool = True  # read and normalize in a second process

@@ -41,7 +41,7 @@ def spark_session(master: str | None = None) -> Any:
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.ansi.enabled", "false")
-               .config("spark.driver.memory", "2g"))
+               .config("spark.driver.memory", "6g"))
     if master is None or master.startswith("local"):
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
