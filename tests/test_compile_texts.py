@@ -684,3 +684,20 @@ def test_a_no_inside_a_comparator_negates_nothing_after_it():
 ])
 def test_false_fails_of_the_api_v2_breast_trials(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+HER2_IHC = {"biomarkers": [{"name": "HER2", "result": "positive", "method": "IHC",
+                            "date": "2021-05-10"}]}
+HER2_LOW = {"biomarkers": [{"name": "HER2", "result": "negative", "method": "IHC",
+                            "date": "2021-05-10"}]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # HER2 IHC scores: "1+" is a negative result, never a plus sign
+    ("HER2 0 or 1+ by IHC", HER2_IHC, "fail"),
+    ("HER2 0 or 1+ by IHC", HER2_LOW, "pass"),
+    ("HER2 1+", HER2_IHC, "fail"),
+    ("HER2-positive (IHC 3+)", HER2_IHC, "pass"),
+])
+def test_her2_immunohistochemistry_scores(text, doc, expected):
+    assert _status(text, doc) == expected

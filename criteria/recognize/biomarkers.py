@@ -26,6 +26,28 @@ _METHOD = re.compile(r"\b(?:IHC|immunohistochemi\w+|PCR|RT-PCR|ISH|FISH|CISH|in\
                      r"sequencing)\b", re.IGNORECASE)
 
 
+# HER2 immunohistochemistry scores: "0-1+", "0 or 1+", "1+", "2+", "3+" ("1+" is a
+# negative result, not a plus sign).  0 and 1+ are negative, 2+ equivocal, 3+ positive.
+_IHC_SCORES = re.compile(
+    r"\s*(?:\(?IHC\)?\s*|by\s+IHC\s*|(?:IHC\s+)?(?:score|expression|status)\s*(?:of\s*)?|"
+    r"[:=]\s*)*"
+    r"(?P<list>[0-3](?:\s*\+)?(?:\s*(?:-|–|/|,|or|to)\s*[0-3](?:\s*\+)?)*)(?![\d.%])"
+    r"(?:\s*(?:by\s+)?\(?IHC\)?)?")
+_IHC_CATEGORY = {0: "negative", 1: "negative", 2: "equivocal", 3: "positive"}
+
+
+def _her2_scores(text: str, end: int) -> tuple[tuple[str, ...], int] | None:
+    """The results a HER2 IHC score list right after the marker names, and its end."""
+    m = _IHC_SCORES.match(text, end)
+    if m is None or "+" not in m.group("list"):
+        return None
+    digits = [int(d) for d in re.findall(r"[0-3]", m.group("list"))]
+    if re.search(r"\d\s*\+?\s*(?:-|–|to)\s*\d", m.group("list")):
+        digits = list(range(min(digits), max(digits) + 1))  # "0-1+", "0 to 2+"
+    results = tuple(dict.fromkeys(_IHC_CATEGORY[d] for d in sorted(digits)))
+    return results, m.end()
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
@@ -50,6 +72,13 @@ def recognize(clause: Clause) -> list[Found]:
                 node = ir.BiomarkerAtom(marker=marker.id, op=th.op, value=th.value)
                 spans.append((m.end + th.start, m.end + th.end))
                 break
+        scored = _her2_scores(text, m.end) if marker.id == "her2" else None
+        if node is None and scored is not None:
+            results, score_end = scored
+            if "negative" in results:
+                results = (*results, "undetectable")
+            node = ir.BiomarkerAtom(marker=marker.id, results=results, methods=("IHC",))
+            spans.append((m.end, score_end))
         if node is None:
             hit = after or before
             if hit is None:
