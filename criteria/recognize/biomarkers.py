@@ -30,7 +30,7 @@ _METHOD = re.compile(r"\b(?:IHC|immunohistochemi\w+|PCR|RT-PCR|ISH|FISH|CISH|in\
 # negative result, not a plus sign).  0 and 1+ are negative, 2+ equivocal, 3+ positive.
 _IHC_SCORES = re.compile(
     r"\s*(?:\(?IHC\)?\s*|by\s+IHC\s*|(?:IHC\s+)?(?:score|expression|status)\s*(?:of\s*)?|"
-    r"[:=]\s*)*"
+    r"[:=]\s*|of\s+)*"
     r"(?P<list>[0-3](?:\s*\+)?(?:\s*(?:-|–|/|,|or|to)\s*[0-3](?:\s*\+)?)*)(?![\d.%])"
     r"(?:\s*(?:by\s+)?\(?IHC\)?)?")
 _IHC_CATEGORY = {0: "negative", 1: "negative", 2: "equivocal", 3: "positive"}
