@@ -701,14 +701,3 @@ HER2_LOW = {"biomarkers": [{"name": "HER2", "result": "negative", "method": "IHC
 ])
 def test_her2_immunohistochemistry_scores(text, doc, expected):
     assert _status(text, doc) == expected
-
-
-@pytest.mark.parametrize("conditions,expected", [
-    ([{"name": "liver metastases", "status": "active"}], "fail"),
-    ([], "pass"),  # assumed absent
-])
-def test_sites_of_spread_are_conditions(conditions, expected):
-    """"Liver metastases" alone under exclusions was left to review (read as the index
-    cancer); it is where the cancer spread, recorded among conditions."""
-    assert _status("Liver metastases", {"conditions": conditions}, assume_absent=True,
-                   kind="exclusion") == expected

@@ -55,8 +55,6 @@ def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mentio
     if concept.id in CONCEPT_REWRITE:
         return False
     ancestors = vocab.condition_ancestors(concept.id)
-    if "metastatic-disease" in ancestors and concept.id != "metastatic-disease":
-        return False  # "liver metastases": where the cancer spread, recorded as a condition
     if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
         before = re.split(r"[;.]", text[max(0, m.start - 45):m.start].lower())[-1]
         # "other ..., active, invasive malignancies" is another cancer; "one prior line
