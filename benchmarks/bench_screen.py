@@ -159,6 +159,14 @@ def _loop(cohort: Path, trial_args: list[str], sample: int) -> tuple[float, int,
     return (time.perf_counter() - start) / len(patients), len(patients), len(trials)
 
 
+
+def _synth(out: Path, n: int, seed: int, env: dict[str, str]) -> float:
+    """A fresh synthetic cohort of ``n`` patients in ``out``; the seconds it took."""
+    if out.exists():
+        shutil.rmtree(out)
+    wall, _ = _run(CLI + ["synth", "--n", str(n), "--seed", str(seed), "--out", str(out)], env)
+    return wall
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, default=100_000)
@@ -183,10 +191,7 @@ def main() -> None:
                                "cpus": os.cpu_count()}
 
     cohort = work / "cohort"
-    if cohort.exists():
-        shutil.rmtree(cohort)
-    wall, _ = _run(CLI + ["synth", "--n", str(args.patients), "--seed", str(args.seed),
-                          "--out", str(cohort)], env)
+    wall = _synth(cohort, args.patients, args.seed, env)
     figures["synth_s"] = round(wall, 2)
     figures["synth_patients_per_s"] = round(args.patients / wall)
     print(f"synth: {args.patients:,} patients in {wall:.1f} s "
@@ -216,10 +221,7 @@ def main() -> None:
 
     small = max(args.patients // 5, 1)
     small_cohort = work / "cohort-small"
-    if small_cohort.exists():
-        shutil.rmtree(small_cohort)
-    _run(CLI + ["synth", "--n", str(small), "--seed", str(args.seed), "--out",
-                str(small_cohort)], env)
+    _synth(small_cohort, small, args.seed, env)
     w_small, rss_small, _ = _screen(small_cohort, work / "out-small", trial_args, "duckdb",
                                     args.chunk_size, env)
     figures["duckdb_small"] = {"patients": small, "wall_s": round(w_small, 2),
@@ -230,10 +232,7 @@ def main() -> None:
     if args.spark_runs > 0:
         n_spark = min(args.spark_patients, args.patients)
         spark_cohort = work / "cohort-spark"
-        if spark_cohort.exists():
-            shutil.rmtree(spark_cohort)
-        _run(CLI + ["synth", "--n", str(n_spark), "--seed", str(args.seed), "--out",
-                    str(spark_cohort)], env)
+        _synth(spark_cohort, n_spark, args.seed, env)
         w_duck, _, _ = _screen(spark_cohort, work / "out-spark-duckdb", trial_args, "duckdb",
                                args.chunk_size, env)
         spark = [_screen(spark_cohort, work / "out-spark", trial_args, "spark",

@@ -123,7 +123,8 @@ _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligibl
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"
                          r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|"
-                         r"(?:is|are)\s+not\s+excluded|\bno\s+requirement\b|(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
+                         r"(?:is|are)\s+not\s+excluded|\bno\s+requirement\b|"
+                         r"(?:is|are)\s+not\s+(?:mandatory|required|necessary)|"
                          r"optional)\b", re.IGNORECASE)
 _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitted|permissible|"
                                 r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b|"

@@ -10,6 +10,7 @@ them, the compiled part decides; when it does, the criterion goes to a person.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -184,18 +185,24 @@ def evaluate_criterion(criterion: ir.Criterion, facts: Facts) -> CriterionResult
         data.extend(p for p in used if p not in data)
         if values[atom] is None:
             confirm.append(to_confirm_for(atom, facts))
+    reason, confirm_list = worded(status, reasons, confirm, review_texts)
+    return CriterionResult(criterion, status, reason, data, confirm_list)
+
+
+def worded(status: str, reasons: list[str], confirm: list[str | None],
+           review_texts: Sequence[str]) -> tuple[str, list[str]]:
+    """A criterion's reason and to-confirm list from its atoms' reasons and
+    confirm items (None for an atom that was known), in one wording for every
+    executor."""
     # Only what could change the answer is worth confirming.
-    if status in ("unknown", "review"):
-        confirm_list = [c for c in confirm if c]
-    else:
-        confirm_list = []
+    confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
     confirm_list.extend(f"Review: {t}" for t in review_texts)
     reason = "; ".join(dict.fromkeys(reasons))
     if review_texts and status != "review":
         reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
     elif status == "review":
         reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
-    return CriterionResult(criterion, status, reason, data, confirm_list)
+    return reason, confirm_list
 
 
 def evaluate_trial(criteria: list[ir.Criterion], facts: Facts) -> list[CriterionResult]:

@@ -81,6 +81,8 @@ _RECOVERED = re.compile(
     r"\brecover\w*\s+(?:fully\s+)?from\s+(?:(?:all|any|the)\s+)?(?:(?:acute\s+)?(?:toxic\s+|adverse\s+|"
     r"side\s+)?effects?\s+(?:of|from)\s+|toxicit\w+\s+(?:of|from|due\s+to|related\s+to)\s+)?"
     r"(?:(?:all|any|the)\s+)?[^;.]{0,25}$", re.IGNORECASE)
+
+
 def recovering(text: str, start: int) -> re.Match[str] | None:
     """"Recovered from (the toxic effects of) prior X" before the mention at ``start``."""
     return _RECOVERED.search(text, max(0, start - 60), start)
@@ -156,6 +158,8 @@ _PROSPECT = re.compile(
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
                             re.IGNORECASE)
+
+
 def prospective(text: str, start: int, procedure: bool = False) -> bool:
     """Is the treatment at ``start`` a plan or a judgement ("candidate for",
     "planned")?  A procedure that is required or needed ("require
@@ -282,10 +286,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
-        kept = _unless_after(_PROSPECT, 45, text, drugs, classes, kinds)
-        if _PLANNED_AFTER.search(text):
-            kept = tuple([m for m in group if not _PLANNED_AFTER.match(text, _start(m))]
-                         for group in kept)
+        kept = tuple([m for m in group if not prospective(text, _start(m))]
+                     for group in (drugs, classes, kinds))
         # "A planned breast surgery (breast conserving surgery or mastectomy)": the
         # plan covers every mention of what it plans.
         planned = {_what(m) for group, left in zip((drugs, classes, kinds), kept, strict=True)

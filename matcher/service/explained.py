@@ -23,7 +23,7 @@ from typing import Any
 
 from criteria import ir
 from criteria.trial import CompiledTrial
-from matcher.evaluate import relaxed
+from matcher.evaluate import relaxed, worded
 from matcher.explain import atom_reason, to_confirm_for
 from matcher.facts import Facts
 from matcher.service.circuit import VALUE_OF
@@ -96,15 +96,7 @@ def explain(cp: CriterionPlan, status: str, codes: bytes | bytearray, facts: Fac
         data.extend(u for u in said[1] if u not in data)
         if said[2] is not None:
             confirm.append(said[2])
-    # Only what could change the answer is worth confirming.
-    confirm_list = [c for c in confirm if c] if status in ("unknown", "review") else []
-    review_texts = cp.review_texts
-    confirm_list.extend(f"Review: {t}" for t in review_texts)
-    reason = "; ".join(dict.fromkeys(reasons))
-    if review_texts and status != "review":
-        reason += " (not compiled, for review: " + "; ".join(review_texts) + ")"
-    elif status == "review":
-        reason += " (decided by the part needing review: " + "; ".join(review_texts) + ")"
+    reason, confirm_list = worded(status, reasons, confirm, cp.review_texts)
     return status, reason, data, confirm_list
 
 
