@@ -11,7 +11,10 @@ the research corpus that walking was a sixth of the compile time.
 moves the objects alive on entry into the collector's permanent generation
 (``gc.freeze``), so that full collections look only at what the compile
 creates.  Both are restored on exit; nesting and threads are counted, and only
-the outermost entry and the last exit touch the collector.
+the outermost entry and the last exit touch the collector.  A process that
+froze objects itself (the service freezes its match plans) keeps them frozen:
+``gc.unfreeze`` cannot tell whose they are, so nothing is frozen or unfrozen
+here then.
 """
 
 from __future__ import annotations
@@ -27,16 +30,19 @@ _MIDDLE, _OLD = 20, 100  # young collections per middle one, middle ones per ful
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, ...] = ()
+_froze = False  # whether the outermost entry froze (and the last exit must unfreeze)
 
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    global _depth, _saved
+    global _depth, _saved, _froze
     with _lock:
         _depth += 1
         if _depth == 1:
             _saved = gc.get_threshold()
-            gc.freeze()
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
             gc.set_threshold(_YOUNG_GENERATION, _MIDDLE, _OLD)
     try:
         yield
@@ -45,4 +51,5 @@ def fewer_collections() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 gc.set_threshold(*_saved)
-                gc.unfreeze()
+                if _froze:
+                    gc.unfreeze()

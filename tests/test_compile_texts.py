@@ -701,3 +701,20 @@ HER2_LOW = {"biomarkers": [{"name": "HER2", "result": "negative", "method": "IHC
 ])
 def test_her2_immunohistochemistry_scores(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+def test_compiling_keeps_what_the_process_froze():
+    """The service freezes its match plans out of the garbage collector; a trial
+    compiled in the same process (PUT /v1/trials) must not unfreeze them."""
+    import gc
+
+    from criteria.compiler import compile_trial
+    from criteria.trial import Trial
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        compile_trial(Trial(trial_id="T", eligibility_text="Inclusion Criteria:\n* Age >= 18"))
+        assert gc.get_freeze_count() > frozen // 2  # (an unfreeze empties it; some die)
+    finally:
+        gc.unfreeze()
