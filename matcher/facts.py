@@ -58,6 +58,9 @@ class Facts:
     unused: list[str] = field(default_factory=list)
     # atom -> value, for atoms shared by several criteria or trials
     cache: dict[Any, Any] = field(default_factory=dict)
+    # False: values only, ``evidence`` left empty (cohort screening reads no
+    # reasons, and writing the texts is most of the cost of normalizing a lab)
+    explained: bool = True
 
 
 def _days(as_of: date, when: date | None) -> int | None:
@@ -73,17 +76,22 @@ def _ref(item: Any) -> str:
     return f" [{ref}]" if ref else ""
 
 
-def build_facts(patient: PatientDocument, as_of: date, assume_absent: bool = False) -> Facts:
-    facts = Facts(as_of=as_of, assume_absent=assume_absent)
+def build_facts(patient: PatientDocument, as_of: date, assume_absent: bool = False, *,
+                explained: bool = True) -> Facts:
+    """The patient's facts as of ``as_of``; with ``explained=False`` the same
+    ``values`` and ``unused`` without the evidence texts.  ``patient`` may also be
+    a ``matcher.cohort.fast_patient.PatientRecord`` (the same attributes)."""
+    facts = Facts(as_of=as_of, assume_absent=assume_absent, explained=explained)
     v = facts.values
     v["history_complete"] = assume_absent
     age = patient.age_at(as_of)
     v["age"] = age
-    if age is not None:
+    if age is not None and explained:
         how = f"born {patient.birth_date}" if patient.birth_date else "age as recorded"
         facts.evidence["age"] = f"age {age} on {as_of} ({how})"
     v["sex"] = patient.sex if patient.sex in ("male", "female") else None
-    facts.evidence["sex"] = f"sex {patient.sex}" if patient.sex else "sex not recorded"
+    if explained:
+        facts.evidence["sex"] = f"sex {patient.sex}" if patient.sex else "sex not recorded"
     _performance(patient, facts)
     _labs(patient, facts)
     _biomarkers(patient, facts)
@@ -91,6 +99,8 @@ def build_facts(patient: PatientDocument, as_of: date, assume_absent: bool = Fal
     _treatments(patient, facts)
     _conditions(patient, facts)
     _findings(patient, facts)
+    if not explained:
+        facts.evidence.clear()  # the few cheap texts written unguarded
     return facts
 
 
@@ -107,9 +117,10 @@ def _performance(patient: PatientDocument, facts: Facts) -> None:
         if perf[scale] is None:
             days = _days(facts.as_of, record.date)
             perf[scale] = {"low": record.value, "high": record.value, "days_ago": days}
-            facts.evidence[f"performance.{scale}"] = (
-                f"{record.scale} {record.value} on {record.date or 'an unknown date'}{_ref(record)}"
-            )
+            if facts.explained:
+                facts.evidence[f"performance.{scale}"] = (
+                    f"{record.scale} {record.value} on {record.date or 'an unknown date'}"
+                    f"{_ref(record)}")
     scales = _scales()
     if perf["ecog"] is None and perf["karnofsky"] is not None:
         kps = perf["karnofsky"]["low"]
@@ -117,17 +128,19 @@ def _performance(patient: PatientDocument, facts: Facts) -> None:
             if band["karnofsky_min"] <= kps <= band["karnofsky_max"]:
                 perf["ecog"] = {"low": band["ecog"], "high": band["ecog"],
                                 "days_ago": perf["karnofsky"]["days_ago"]}
-                facts.evidence["performance.ecog"] = (
-                    f"ECOG {band['ecog']} converted from "
-                    f"{facts.evidence['performance.karnofsky']}")
+                if facts.explained:
+                    facts.evidence["performance.ecog"] = (
+                        f"ECOG {band['ecog']} converted from "
+                        f"{facts.evidence['performance.karnofsky']}")
     elif perf["karnofsky"] is None and perf["ecog"] is not None:
         band = scales["ecog_to_karnofsky"].get(int(perf["ecog"]["low"]))
         if band:
             perf["karnofsky"] = {"low": band["min"], "high": band["max"],
                                  "days_ago": perf["ecog"]["days_ago"]}
-            facts.evidence["performance.karnofsky"] = (
-                f"Karnofsky {band['min']}-{band['max']} converted from "
-                f"{facts.evidence['performance.ecog']}")
+            if facts.explained:
+                facts.evidence["performance.karnofsky"] = (
+                    f"Karnofsky {band['min']}-{band['max']} converted from "
+                    f"{facts.evidence['performance.ecog']}")
     facts.values["performance"] = perf
 
 
@@ -204,6 +217,8 @@ def _derive(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
                             target.canonical_unit, target.molar_mass)
         entry["x_uln"] = value / uln
     labs[target.id] = entry
+    if not facts.explained:
+        return
     facts.evidence[f"labs.{target.id}"] = (
         f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
         f"{facts.evidence.get('labs.' + src.id, src.label)} ({rule['why'].strip()})")
@@ -213,40 +228,47 @@ def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dic
     when = lab.date
     entry: dict[str, Any] = {"value": None, "x_uln": None, "x_lln": None, "result": None,
                              "days_ago": _days(facts.as_of, when)}
+    explained = facts.explained
     dated = f" on {when}" if when else " (undated)"
     path = f"labs.{analyte.id}"
     if lab.value is None:
         entry["result"] = _normalize_result(lab.result or "") or (lab.result or "").lower()
-        facts.evidence[path] = f"{analyte.label} {lab.result}{dated}{_ref(lab)}"
+        if explained:
+            facts.evidence[path] = f"{analyte.label} {lab.result}{dated}{_ref(lab)}"
         if analyte.kind != "qualitative" and entry["result"] in ("undetectable", "negative"):
             # "HBV DNA undetectable": below any threshold a criterion can set.
             entry["value"], entry["x_uln"] = 0.0, 0.0
-            facts.evidence[path + ".uln"] = "below the limit of detection (read as 0 x ULN)"
+            if explained:
+                facts.evidence[path + ".uln"] = "below the limit of detection (read as 0 x ULN)"
         return entry
-    shown = f"{analyte.label} {_fmt(lab.value)} {lab.unit}{dated}{_ref(lab)}"
+    shown = f"{analyte.label} {_fmt(lab.value)} {lab.unit}{dated}{_ref(lab)}" if explained else ""
     canonical = analyte.canonical_unit
     try:
         value = units.convert(lab.value, lab.unit, canonical, analyte.molar_mass) \
             if canonical else lab.value
     except units.UnitError as err:
-        facts.evidence[path] = f"{shown}: unit not usable ({err})"
+        if explained:
+            facts.evidence[path] = f"{shown}: unit not usable ({err})"
         facts.unused.append(f"labs[{index}].unit: not convertible to {canonical}")
         entry["problem"] = str(err)
         return entry
     entry["value"] = value
-    if canonical and not _same_unit(lab.unit, canonical):
+    if explained and canonical and not _same_unit(lab.unit, canonical):
         shown += f" = {_fmt(value)} {canonical}"
     uln, uln_how = _limit(analyte, lab, lab.upper_limit_normal, "high", canonical)
     lln, lln_how = _limit(analyte, lab, lab.lower_limit_normal, "low", canonical)
     if uln:
         entry["x_uln"] = value / uln
-        facts.evidence[path + ".uln"] = (
-            f"{_fmt(value / uln)} x ULN (ULN {_fmt(uln)} {canonical or ''}, {uln_how})")
+        if explained:
+            facts.evidence[path + ".uln"] = (
+                f"{_fmt(value / uln)} x ULN (ULN {_fmt(uln)} {canonical or ''}, {uln_how})")
     if lln:
         entry["x_lln"] = value / lln
-        facts.evidence[path + ".lln"] = (
-            f"{_fmt(value / lln)} x LLN (LLN {_fmt(lln)} {canonical or ''}, {lln_how})")
-    facts.evidence[path] = shown
+        if explained:
+            facts.evidence[path + ".lln"] = (
+                f"{_fmt(value / lln)} x LLN (LLN {_fmt(lln)} {canonical or ''}, {lln_how})")
+    if explained:
+        facts.evidence[path] = shown
     return entry
 
 
@@ -282,6 +304,8 @@ def _biomarkers(patient: PatientDocument, facts: Facts) -> None:
         method = _normalize_method(record.method) if record.method else None
         markers[found.id] = {"result": result or (record.result or None), "value": record.value,
                              "method": method, "days_ago": _days(facts.as_of, record.date)}
+        if not facts.explained:
+            continue
         shown = record.result if record.result else f"{_fmt(record.value)} {record.unit or ''}"
         facts.evidence[f"biomarkers.{found.id}"] = (
             f"{record.name} {shown.strip()}" + (f" by {record.method}" if record.method else "")
@@ -347,8 +371,9 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
             first = out[0] if out else None
             if first is not None and "metastatic" not in first["statuses"]:
                 first["statuses"].append("metastatic")
-            facts.evidence[f"diagnoses[{i}]"] = (
-                f"{d.condition} (a metastasis: the primary is metastatic){_ref(d)}")
+            if facts.explained:
+                facts.evidence[f"diagnoses[{i}]"] = (
+                    f"{d.condition} (a metastasis: the primary is metastatic){_ref(d)}")
             continue
         concepts = _concepts(d.condition, d.histology, d.site, code=d.code)
         if not _has_kind(concepts, "site"):
@@ -362,9 +387,10 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
             "statuses": list(d.status or []),
             "confirmed_by": d.confirmed_by,
         })
-        facts.evidence[f"diagnoses[{i}]"] = (
-            f"{d.condition}" + (f" ({', '.join(d.status)})" if d.status else "")
-            + (f", confirmed by {d.confirmed_by}" if d.confirmed_by else "") + _ref(d))
+        if facts.explained:
+            facts.evidence[f"diagnoses[{i}]"] = (
+                f"{d.condition}" + (f" ({', '.join(d.status)})" if d.status else "")
+                + (f", confirmed by {d.confirmed_by}" if d.confirmed_by else "") + _ref(d))
     facts.values["diagnoses"] = out
 
 
@@ -393,6 +419,10 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
             "cycles": t.cycles, "ongoing": ongoing, "days_since_end": days_since_end,
             "days_since_last": last, "progressed": progressed, "setting": _setting(t.setting),
         })
+        if t.kind == "drug" and drug is None and not classes:
+            facts.unused.append(f"treatments[{i}].name: drug not recognized")
+        if not facts.explained:
+            continue
         when = f"{t.start or '?'} to {t.end or ('ongoing' if t.ongoing else '?')}"
         extra = []
         if t.cycles is not None:
@@ -402,8 +432,6 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
         label = t.name if drug is None or drug.id == t.name.lower() else f"{t.name} ({drug.id})"
         facts.evidence[f"treatments[{i}]"] = (
             f"{label} {when}" + (f", {', '.join(extra)}" if extra else "") + _ref(t))
-        if t.kind == "drug" and drug is None and not classes:
-            facts.unused.append(f"treatments[{i}].name: drug not recognized")
     facts.values["treatments"] = out
 
 
@@ -452,9 +480,10 @@ def _conditions(patient: PatientDocument, facts: Facts) -> None:
                     "status": "active", "controlled": None,
                     "grade": None, "nyha_class": None,
                     "days_ago": _days(facts.as_of, patient.diagnoses[i].date)})
-        facts.evidence[f"conditions[d{i}]"] = (
-            f"second cancer: {patient.diagnoses[i].condition} "
-            f"(diagnoses[{i}], {patient.diagnoses[i].date or 'undated'})")
+        if facts.explained:
+            facts.evidence[f"conditions[d{i}]"] = (
+                f"second cancer: {patient.diagnoses[i].condition} "
+                f"(diagnoses[{i}], {patient.diagnoses[i].date or 'undated'})")
     for i, c in enumerate(patient.conditions):
         concepts = _concepts(c.name, code=c.code)
         if "malignant-neoplasm" in concepts and _is_index(concepts, diagnoses):
@@ -468,10 +497,11 @@ def _conditions(patient: PatientDocument, facts: Facts) -> None:
             "controlled": c.controlled, "grade": c.grade,
             "nyha_class": getattr(c, "nyha_class", None), "days_ago": _days(facts.as_of, when),
         })
-        facts.evidence[f"conditions[{i}]"] = (
-            f"{c.name} ({c.status or 'active'}"
-            + (", controlled" if c.controlled else (", not controlled" if c.controlled is False
-                                                     else "")) + ")" + _ref(c))
+        if facts.explained:
+            facts.evidence[f"conditions[{i}]"] = (
+                f"{c.name} ({c.status or 'active'}"
+                + (", controlled" if c.controlled else (", not controlled" if c.controlled is False
+                                                         else "")) + ")" + _ref(c))
         if not concepts:
             facts.unused.append(f"conditions[{i}].name: condition not recognized")
     facts.values["conditions"] = out

@@ -60,6 +60,7 @@ __all__ = [
     "format_path",
     "load_patient",
     "parse_patient",
+    "patient_from_json",
 ]
 
 DOCUMENT = "(document)"
@@ -454,6 +455,12 @@ def load_patient(text: str, source: str) -> PatientDocument:
             [(DOCUMENT, f"not valid JSON ({exc.msg}) at line {exc.lineno} column {exc.colno}")],
             source=source,
         ) from None
+    return patient_from_json(obj, source)
+
+
+def patient_from_json(obj: object, source: str) -> PatientDocument:
+    """A decoded JSON document (``load_patient`` after parsing): a patient
+    document, or a FHIR R4 Bundle; raises :class:`PatientError` naming ``source``."""
     try:
         if isinstance(obj, dict) and "resourceType" in obj:
             if obj["resourceType"] == "Bundle":

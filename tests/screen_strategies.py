@@ -140,6 +140,12 @@ def condition(draw: Any) -> dict[str, Any]:
 
 @st.composite
 def patient(draw: Any, pid: str) -> PatientDocument:
+    return PatientDocument.model_validate(draw(patient_document(pid)))
+
+
+@st.composite
+def patient_document(draw: Any, pid: str) -> dict[str, Any]:
+    """A valid patient document as decoded JSON (``patient`` validates it)."""
     doc: dict[str, Any] = {"id": pid, "as_of": AS_OF.isoformat()}
     if draw(st.booleans()):
         doc["age"] = draw(st.integers(0, 100))
@@ -188,7 +194,7 @@ def patient(draw: Any, pid: str) -> PatientDocument:
         if draw(st.booleans()):
             findings[key] = draw(strat)
     doc["findings"] = findings
-    return PatientDocument.model_validate(doc)
+    return doc
 
 
 # ------------------------------------------------------------------ criteria

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from criteria import ir
+from matcher.cohort.fast_patient import PatientRecord
 from matcher.cohort.plan import (
     ScreenPlan,
     fallback_confirm_column,
@@ -22,6 +23,9 @@ from matcher.cohort.verdicts import STATUS_CODES, STATUSES, VERDICTS
 from matcher.evaluate import evaluate_criterion
 from matcher.facts import Facts, build_facts
 from matcher.patient import PatientDocument
+
+# A patient as the cohort readers yield it (``matcher.cohort.readers.Patient``).
+Patient = PatientDocument | PatientRecord
 
 RESULTS_SCHEMA = pa.schema([
     pa.field("patient_id", pa.string(), nullable=False),
@@ -56,9 +60,10 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def patient_facts(patients: Sequence[PatientDocument], as_of: date | None,
-                  assume_absent: bool) -> list[Facts]:
-    return [build_facts(p, p.effective_as_of(as_of), assume_absent) for p in patients]
+def patient_facts(patients: Sequence[Patient], as_of: date | None,
+                  assume_absent: bool, explained: bool = True) -> list[Facts]:
+    return [build_facts(p, p.effective_as_of(as_of), assume_absent, explained=explained)
+            for p in patients]
 
 
 @dataclass(frozen=True)
@@ -77,10 +82,13 @@ def fact_job(plan: ScreenPlan, as_of: date | None, assume_absent: bool) -> FactJ
                    as_of, assume_absent)
 
 
-def fact_table(patients: Sequence[PatientDocument], job: FactJob) -> pa.Table:
+def fact_table(patients: Sequence[Patient], job: FactJob) -> pa.Table:
     """The chunk's fact table, with the fallback criteria's per-patient results as
-    columns (status codes, and to-confirm texts that ``encode_fallbacks`` codes)."""
-    facts = patient_facts(patients, job.as_of, job.assume_absent)
+    columns (status codes, and to-confirm texts that ``encode_fallbacks`` codes).
+    The SQL reads only the facts' values: the evidence texts are written only
+    for the per-patient evaluation of fallback criteria."""
+    facts = patient_facts(patients, job.as_of, job.assume_absent,
+                          explained=bool(job.fallbacks))
     table = facts_table([p.id for p in patients], facts, job.spec)
     for index, criterion in job.fallbacks:
         results = [evaluate_criterion(criterion, f) for f in facts]
@@ -104,7 +112,7 @@ def encode_fallbacks(table: pa.Table, plan: ScreenPlan) -> pa.Table:
     return table
 
 
-def chunk_table(patients: Sequence[PatientDocument], plan: ScreenPlan, as_of: date | None,
+def chunk_table(patients: Sequence[Patient], plan: ScreenPlan, as_of: date | None,
                 assume_absent: bool) -> pa.Table:
     """The chunk's fact table as the executors read it (``fact_table`` + codes)."""
     return encode_fallbacks(fact_table(patients, fact_job(plan, as_of, assume_absent)), plan)

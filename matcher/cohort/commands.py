@@ -19,7 +19,8 @@ __all__ = ["register"]
 def _chunks(path: str, chunk_size: int) -> Iterator[list[PatientDocument]]:
     from matcher.cohort.readers import iter_cohort
 
-    return iter_cohort(path, chunk_size)
+    # fast: plain documents read without the pydantic model (fast_patient)
+    return iter_cohort(path, chunk_size, fast=True)
 
 
 def cmd_screen(args: argparse.Namespace) -> int:

@@ -16,6 +16,11 @@ not the cohort.  Shapes (``docs/cohort-inputs.md``):
 - a folder of flat tables, CSV or Parquet (:mod:`matcher.cohort.flat_tables`),
   read through DuckDB, sorted by chunk so each table is streamed once.
 
+With ``fast=True`` plain patient documents are read by
+:mod:`matcher.cohort.fast_patient` into light records (what ``trialmatch
+screen`` normalizes), and only documents it cannot check completely go through
+the pydantic model; the problems reported are the model's either way.
+
 Bad input: every problem is named by file, line (or row) and field path, never
 by value.  By default one bad patient refuses the cohort: patients are yielded
 until the first chunk holding a problem, then the rest is only validated, and a
@@ -29,13 +34,20 @@ import json
 import math
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matcher.cohort.fast_patient import PatientRecord, fast_patient
 from matcher.cohort.flat_tables import TABLES, Column, column_for_path, set_path
-from matcher.patient import PatientDocument, PatientError, load_patient, parse_patient
+from matcher.patient import (
+    PatientDocument,
+    PatientError,
+    load_patient,
+    parse_patient,
+    patient_from_json,
+)
 
 __all__ = ["CohortError", "SkippedPatient", "detect_format", "iter_cohort"]
 
@@ -66,8 +78,26 @@ class SkippedPatient:
     problems: list[str] = field(default_factory=list)
 
 
+# A patient as the readers yield it: the validated document, or (``fast=True``)
+# the light record read from a document the model would accept as it is.
+Patient = PatientDocument | PatientRecord
 # One patient as read: where it came from, and the document or its problems.
-_Read = tuple[str, PatientDocument | list[str]]
+_Read = tuple[str, Patient | list[str]]
+Loader = Callable[[str, str], Patient]
+
+
+def _load_fast(text: str, where: str) -> Patient:
+    """``load_patient``, reading plain documents without the pydantic model
+    when ``fast_patient`` can check them; anything else (bad JSON, a FHIR
+    Bundle, a document it does not accept) exactly as ``load_patient``."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        return load_patient(text, where)  # its message, with line and column
+    record = fast_patient(obj)
+    return record if record is not None else patient_from_json(obj, where)
 
 
 def _problem_lines(where: str, err: PatientError) -> list[str]:
@@ -100,33 +130,37 @@ def _is_patient_ndjson(name: str) -> bool:
 
 
 def iter_cohort(path: str | Path, chunk_size: int = 5000, *,
-                skipped: list[SkippedPatient] | None = None) -> Iterator[list[PatientDocument]]:
+                skipped: list[SkippedPatient] | None = None,
+                fast: bool = False) -> Iterator[list[Any]]:
     """Patient documents of the cohort at ``path``, in chunks of at most ``chunk_size``.
 
     Raises :class:`CohortError` (after the last good chunk) when any patient is bad,
-    unless ``skipped`` is given: then bad patients are appended to it and left out."""
+    unless ``skipped`` is given: then bad patients are appended to it and left out.
+    With ``fast``, plain documents come as ``fast_patient.PatientRecord`` (the
+    attributes ``build_facts`` reads), the others as ``PatientDocument``."""
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     root = Path(path)
     kind = detect_format(root)
+    load: Loader = _load_fast if fast else load_patient
     if kind == "jsonl":
-        reads: Iterable[_Read] = _read_jsonl(root, root.name)
+        reads: Iterable[_Read] = _read_jsonl(root, root.name, load)
     elif kind == "json-folder":
-        reads = _read_json_folder(root)
+        reads = _read_json_folder(root, load)
     elif kind == "fhir-ndjson":
         reads = _read_fhir_ndjson(root, chunk_size, skipped)
     else:
-        reads = _read_tables(root, chunk_size, skipped)
+        reads = _read_tables(root, chunk_size, skipped, fast)
     yield from _chunks(reads, chunk_size, skipped)
 
 
 def _chunks(reads: Iterable[_Read], chunk_size: int,
-            skipped: list[SkippedPatient] | None) -> Iterator[list[PatientDocument]]:
+            skipped: list[SkippedPatient] | None) -> Iterator[list[Patient]]:
     problems: list[str] = []
     seen: dict[str, str] = {}  # patient id -> where it was first read
-    chunk: list[PatientDocument] = []
+    chunk: list[Patient] = []
     for where, result in reads:
-        if isinstance(result, PatientDocument):
+        if not isinstance(result, list):
             first = seen.get(result.id)
             if first is None:
                 seen[result.id] = where
@@ -153,7 +187,7 @@ def _chunks(reads: Iterable[_Read], chunk_size: int,
 # --------------------------------------------------------------------------- JSON
 
 
-def _read_jsonl(path: Path, label: str) -> Iterator[_Read]:
+def _read_jsonl(path: Path, label: str, load: Loader = load_patient) -> Iterator[_Read]:
     try:
         handle = path.open("rb")
     except OSError as err:
@@ -169,15 +203,15 @@ def _read_jsonl(path: Path, label: str) -> Iterator[_Read]:
             if not text.strip():
                 continue
             try:
-                yield where, load_patient(text, where)
+                yield where, load(text, where)
             except PatientError as err:
                 yield where, _problem_lines(where, err)
 
 
-def _read_json_folder(folder: Path) -> Iterator[_Read]:
+def _read_json_folder(folder: Path, load: Loader = load_patient) -> Iterator[_Read]:
     for file in sorted(p for p in folder.iterdir() if p.is_file()):
         if file.name.endswith(".jsonl"):
-            yield from _read_jsonl(file, file.name)
+            yield from _read_jsonl(file, file.name, load)
         elif file.name.endswith(".json"):
             where = file.name
             try:
@@ -186,7 +220,7 @@ def _read_json_folder(folder: Path) -> Iterator[_Read]:
                 yield where, [f"{where}: (document): cannot read ({type(err).__name__})"]
                 continue
             try:
-                yield where, load_patient(text, where)
+                yield where, load(text, where)
             except PatientError as err:
                 yield where, _problem_lines(where, err)
 
@@ -391,8 +425,8 @@ def _find_tables(folder: Path) -> list[_Table]:
     return tables
 
 
-def _read_tables(folder: Path, chunk_size: int,
-                 skipped: list[SkippedPatient] | None) -> Iterator[_Read]:
+def _read_tables(folder: Path, chunk_size: int, skipped: list[SkippedPatient] | None,
+                 fast: bool = False) -> Iterator[_Read]:
     import duckdb
 
     tables = _find_tables(folder)
@@ -459,7 +493,7 @@ def _read_tables(folder: Path, chunk_size: int,
             for r in streams[t.name].take(chunk):
                 items.setdefault(r["patient_id"], {}).setdefault(t.name, []).append(r)
         for prow in rows:
-            yield _table_patient(tables, prow, items.get(prow["patient_id"], {}))
+            yield _table_patient(tables, prow, items.get(prow["patient_id"], {}), fast)
 
 
 class _TableStream:
@@ -557,7 +591,8 @@ def _cell(value: Any, col: Column) -> tuple[Any, str | None]:
     return value, None
 
 
-def _table_patient(tables: list[_Table], prow: dict, items: dict[str, list[dict]]) -> _Read:
+def _table_patient(tables: list[_Table], prow: dict, items: dict[str, list[dict]],
+                   fast: bool = False) -> _Read:
     patients = tables[0]
     where = patients.where(prow["_row"])
     problems: list[str] = []
@@ -586,6 +621,9 @@ def _table_patient(tables: list[_Table], prow: dict, items: dict[str, list[dict]
             out.append(item)
     if problems:
         return where, problems
+    record = fast_patient(doc) if fast else None
+    if record is not None:
+        return where, record
     try:
         return where, parse_patient(doc)
     except PatientError as err:
