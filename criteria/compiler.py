@@ -20,7 +20,7 @@ from pathlib import Path
 
 from criteria import ir, vocab
 from criteria.collector import fewer_collections
-from criteria.grammar import find_windows
+from criteria.grammar import digits_for_number_words, find_windows
 from criteria.misfiled import NOTE as MISFILED_NOTE
 from criteria.misfiled import reads_as_requirement
 from criteria.recognize import (
@@ -53,7 +53,8 @@ RECOGNIZERS: list[Callable[[Clause], list[Found]]] = [
     conditions.recognize,
 ]
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+")
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d+(?:[.,]\d+)*")
 # A short "Label:" before the requirements ("Liver:", "Bone marrow function:").
 _LABEL = re.compile(r"^\s*(?P<label>[A-Za-z][^:;.]{0,60}?):\s*")
 
@@ -86,14 +87,53 @@ def _overlap_share(spans: list[tuple[int, int]], used: list[tuple[int, int]]) ->
     return covered / total
 
 
+def _blanked(text: str, used: list[tuple[int, int]]) -> str:
+    """``text`` with what the recognizers used blanked out."""
+    chars = list(text)
+    for s, e in used:
+        chars[s:e] = " " * (e - s)
+    return "".join(chars)
+
+
+# Numbers that are no bound or count: an item's number ("9. Patients with"), parts
+# of a unit ("x 10^9/L", "mm(3)", "/1.73 m^2"), a day or cycle of the schedule
+# ("day 1", "C1D1"), a version ("RECIST v1.1"), part of a name ("HER2", "5-FU",
+# "p185"), a value restated in another unit in parentheses ("(2 mg/dl)").
+_QUIET_NUMBERS = re.compile(
+    r"(?:^|[.;:]\s*)\W*\d{1,2}\s*[.;)]\s*(?=[A-Za-z])|"
+    r"(?<!\d)10\s*(?:\^|\*\*|\()\s*-?\d+\s*\)?|(?<!\d)10[⁹¹²⁶³]|(?<!\d)10[3569](?=\s*/\s*[uµμ]?[lL])|"
+    r"\bmm\s*\(?\^?\s*3\)?|/\s*1[.,]73\s*m|(?<=m)\s*\^?\s*2\b|"
+    r"\b(?:day|cycle|week|d|c)\s*-?\d+(?:\s*d\s*\d+)?\b|"
+    r"\b(?:v(?:ersion)?\.?\s*|(?:recist|ctcae|criteria)\s*(?:v(?:ersion)?\.?\s*)?)\d+(?:\.\d+)*|"
+    r"(?<=[A-Za-z])-?\d+|\b\d+(?=-?[A-Za-z])(?!\s*-?\s*(?:day|week|month|year|hour|fold|times)"
+    r"|(?:st|nd|rd|th)\b)|"
+    r"\(\s*(?:[<>≥≤]=?\s*)?\d[\d.,]*\s*(?:x\s*10\S*|[a-zµμ%/][a-z0-9µμ/^.]*)\s*\)|"
+    # "at least 1 measurable lesion", "at least one prior regimen": any at all
+    r"\bat\s+least\s+(?:1|one)\b(?!\s*(?:\(\d\)\s*)?(?:days?|weeks?|months?|years?|hours?)\b)",
+    re.IGNORECASE)
+# The bound just read restated in another unit: "Hemoglobin >= 9 g/dL or >= 5.6
+# mmol/L" (quiet only right after what a recognizer used).
+_ECHO = re.compile(r"\s*(?:\bor|/|;)\s*(?:[<>≥≤]=?|=<|=>)?\s*\d[\d.,]*\s*(?:x\s*10\S*|"
+                   r"(?:m|µ|μ|u|n)?mol/\S*|[mµμ]?g/\S*)", re.IGNORECASE)
+
+
 def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
     """Contiguous fragments holding content words that nothing used."""
     stop = _boilerplate()
     fragments: list[str] = []
     spans = sorted(used)
+    quiet: list[tuple[int, int]] = []
+    if _DIGIT.search(text):
+        quiet = [m.span() for m in _QUIET_NUMBERS.finditer(text)]
+        quiet += [m.span() for _, e in spans if (m := _ECHO.match(text, e))]
     current: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
-        is_content = m.group(0).lower().strip("'-") not in stop and len(m.group(0)) > 2
+        word = m.group(0)
+        # A number nobody read is a bound or a count lost: never boilerplate.
+        is_content = (word[0].isdigit() and not any(s <= m.start() and m.end() <= e
+                                                    for s, e in quiet)) \
+            or (not word[0].isdigit() and word.lower().strip("'-") not in stop
+                and len(word) > 2)
         ws, we = m.start(), m.end()
         free = not any(s < we and ws < e for s, e in spans)
         if free and is_content:
@@ -229,12 +269,23 @@ def compile_clause(clause: Clause, context: int = 0
         return _negate(logic), family, review, notes
     found: list[Found] = []
     used: list[tuple[int, int]] = [(0, context)] if context else []
+    # The recognizers read numbers written as words in digits; what is left over
+    # is still taken from the text as written (offsets are kept).
+    seen = clause
+    if (spelled := digits_for_number_words(text)) != text:
+        seen = dataclasses.replace(clause, text=spelled)
     for recognize in RECOGNIZERS:
-        for f in recognize(clause):
+        for f in recognize(seen):
             if f.node is not None and _overlap_share(f.used(), used[1:] if context else used) > 0.5:
                 continue  # mostly text an earlier recognizer already read
             found.append(f)
             used.extend(f.used())
+    if clause.lab_window_days is not None and any(
+            getattr(a, "within_days", None) == clause.lab_window_days
+            for f in found if f.node is not None for a in ir.atoms(f.node)):
+        # The clause's own window ("within 14 days before enrolment") dates its labs.
+        used.extend((w.start, w.end) for w in find_windows(text)
+                    if w.kind == "within" and w.days == clause.lab_window_days)
     label = _LABEL.match(text)
     if label and len(label.group("label").split()) <= 8:
         # "Patients with active hepatitis B or C: If positive for HBsAg ...": the
@@ -253,9 +304,9 @@ def compile_clause(clause: Clause, context: int = 0
     notes = [n for f in found for n in f.notes]
     family = found[0].family if found else (review_family(text) or "other")
     if not nodes:
-        if found:  # understood, and imposes nothing ("both sexes")
-            return None, family, [], notes
-        return None, family, [text.strip()], notes
+        if found and not _leftover(text, used):
+            return None, family, [], notes  # understood, and imposes nothing ("both sexes")
+        return None, family, [text[context:].strip()], notes
     logic = _join(text, clause.kind, [f for f in found if f.node is not None])
     needs_person = review_family(text)
     if needs_person == "conduct":
@@ -264,6 +315,12 @@ def compile_clause(clause: Clause, context: int = 0
         return None, "conduct", [text[context:].strip()], notes
     leftovers = _leftover(text, used)
     review: list[str] = []
+    if needs_person in ("judgement", "consent", "capacity", "compliance") \
+            and review_family(_blanked(text, used)) != needs_person:
+        # "Life expectancy >= 3 months in the opinion of the investigator", "aged
+        # 18 or over on the day of signing informed consent": a recognizer read the
+        # words that looked like a person's part as part of its own requirement.
+        needs_person = None
     if needs_person in ("judgement", "consent", "capacity", "compliance"):
         review = [text.strip()]
     elif leftovers:
@@ -465,8 +522,9 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         # A window stated in the clause itself applies to its labs too.
         own = [w for w in find_windows(seg.text) if w.kind == "within"]
         if clause.lab_window_days is None and own and re.search(
-                r"\b(?:prior\s+to|before)\s+(?:treatment|enrol|registration|randomi|the\s+first"
-                r"|start|study\s+entry|day\s+1)", seg.text[own[0].end:own[0].end + 40],
+                r"\b(?:prior\s+to|before|of|from)\s+(?:the\s+)?(?:treatment|enrol|registration|"
+                r"randomi|first|start|study|day\s+1|initiation)",
+                seg.text[own[0].end:own[0].end + 40],
                 re.IGNORECASE):
             clause = dataclasses.replace(clause, lab_window_days=own[0].days)
         logic, family, review, notes = _compile_clause_cached(clause, len(prefix))

@@ -66,13 +66,43 @@ _COMPARATOR_PARTS = [(re.compile(p, re.IGNORECASE), op) for p, op in COMPARATORS
 WORD_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "eighteen": 18, "twenty": 20, "thirty": 30,
+    "fifteen": 15, "sixteen": 16, "eighteen": 18, "twenty-one": 21, "twenty-eight": 28,
+    "twenty": 20, "thirty": 30, "forty-two": 42, "sixty": 60, "ninety": 90,
 }
 
-_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# A number written as a word where a bound or a duration needs it: after a
+# comparator ("less than or equal to two", ">= eighteen") or before a unit of
+# time ("three months").
+_WORD_NUMBER = re.compile(
+    r"(?:(?<=than\s)|(?<=least\s)|(?<=most\s)|(?<=to\s)|(?<=over\s)|(?<=under\s)|"
+    r"(?<=above\s)|(?<=below\s)|(?<=of\s)|(?<=[<>≥≤=]\s)|(?<=[<>≥≤=]))"
+    r"(?P<w>" + "|".join(WORD_NUMBERS) + r")\b(?!-)"
+    r"|\b(?<!-)(?P<u>" + "|".join(WORD_NUMBERS) + r")(?=\s+(?:\(\d+\)\s*)?(?:years?|months?|weeks?|"
+    r"days?)\b)", re.IGNORECASE)
+
+
+# A comparator's symbol echoed after its words: "greater than or equal to (≥) 12".
+_ECHOED_SYMBOL = re.compile(r"(?<=[a-z])\s*\(\s*(?:[<>]\s*/?\s*=?|=\s*[<>]|[≥≤=])\s*\)",
+                            re.IGNORECASE)
+
+
+def digits_for_number_words(text: str) -> str:
+    """``text`` with bound and duration numbers written as words put in digits,
+    and comparator symbols echoed after their words blanked, padded with spaces
+    so that every offset stays where it was."""
+    def digits(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return str(WORD_NUMBERS[word.lower()]).ljust(len(word))
+    if "(" in text:
+        text = _ECHOED_SYMBOL.sub(lambda m: " " * len(m.group(0)), text)
+    return _WORD_NUMBER.sub(digits, text)
+
+
+# (thousands grouped by commas, or by spaces: "100 000/uL")
+_NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:[ \u00a0\u2009]\d{3})+(?![\d.,])|\d+(?:\.\d+)?"
 # Scientific count units, including lost multiplication signs:
 # "4.0 x 10^9/L", "100*10^9/L", "4.010^9/L" (= 4.0 x 10^9/L), "1.5 × 10⁹/L".
-_SCI_UNIT = (r"(?:\s*[x×X\*·]\s*|\s*)10\s*(?:\^|\*\*|e|E)?\s*(?P<exp>\d{1,2}|⁹|¹²|⁶|³)"
+_SCI_UNIT = (r"(?:\s*[x×X\*·]\s*|\s*)10\s*(?:\^|\*\*|e|E|ˆ)?\s*(?P<exp>\d{1,2}|⁹|¹²|⁶|⁴|³)"
              r"\s*(?:cells\s*)?/\s*(?P<per>L|l|mm3|mm³|µL|μL|uL|ul|mcL)")
 _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol/L|umol/l|"
                r"mmol/L|mmol/l|mEq/L|U/L|IU/L|u/l|iu/l|mL/min(?:/1\.73\s*m(?:2|²))?|"
@@ -111,7 +141,7 @@ _BARE_LIMIT_RE = re.compile(
 _ULN_RE = re.compile(_ULN, re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _LIMIT_WORDS = ("upper", "lower", "uln", "lln", "unl", "ulrr", "llrr")  # _BARE_LIMIT_RE's words
-_SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "³": "3"}
+_SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "⁴": "4", "³": "3"}
 
 
 @dataclass(frozen=True)
@@ -137,7 +167,7 @@ def comparator(text: str) -> str:
 def parse_number(text: str) -> float:
     if re.fullmatch(_NUMBER_COMMA, text):
         return float(text.replace(",", "."))
-    return float(text.replace(",", ""))
+    return float(re.sub(r"[,\s]", "", text))
 
 
 def find_thresholds(text: str) -> list[Threshold]:
@@ -211,6 +241,9 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"
     (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
      rf"\s+(?:prior|before|since|from|after|elapsed|post|following)", "since"),
+    # "(=< 14 days prior to registration)", "obtained less than 28 days from"
+    (rf"(?:=<|<=|≤|<|less\s+than|no\s+more\s+than|not\s+more\s+than)\s*{_AMOUNT}{_PERIOD}"
+     rf"(?=\s+(?:prior\s+to|before|from))", "within"),
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
     # "washout period of at least 28 days", "a minimum 4-week wash out",
     # "Washout from prior tamoxifen: 4 months"
@@ -224,7 +257,8 @@ _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 # Words without which a pattern cannot match (lower case): the patterns are tried
 # at every character, so a text lacking them skips the pattern.  None: always tried.
 _WINDOW_NEEDS: list[tuple[str, ...] | None] = [
-    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"), ("prior", "before"),
+    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"),
+    ("<", "≤", "less", "more"), ("prior", "before"),
     ("wash",), ("wash",), ("wash",)]
 _SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")
 

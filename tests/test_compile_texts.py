@@ -41,7 +41,23 @@ RULES = [
     ("Absence of any unstable systemic diseases or active uncontrolled infections",
      "inclusion", "partial", ["not ((any c in conditions", "c.controlled == false"]),
     ("Patients must have a performance status of less then or equal to 2 (ECOG Criteria).",
-     "inclusion", "partial", ["performance.ecog <= 2"]),
+     "inclusion", "full", ["performance.ecog <= 2"]),
+    # The scale's name spelled out before the score, or named again after it.
+    ("ECOG (Eastern Cooperative Oncology Group) performance status ≤2", "inclusion", "full",
+     ["performance.ecog <= 2"]),
+    ("Have a performance status of 0 or 1 on the Eastern Cooperative Oncology Group (ECOG) "
+     "scale", "inclusion", "full", ["performance.ecog <= 1"]),
+    ("Eastern Cooperative Group (ECOG) performance status of 0 to 1", "inclusion", "full",
+     ["performance.ecog <= 1"]),
+    # The age cue before the bound and the moment after it are part of the age.
+    ("Age 18 years or older.", "inclusion", "full", ["age >= 18"]),
+    ("Age 18 and over", "inclusion", "full", ["age >= 18"]),
+    ("Patients aged 18 or over", "inclusion", "full", ["age >= 18"]),
+    ("Age ≥ 18 years at the time of consent.", "inclusion", "full", ["age >= 18"]),
+    ("Less than 70 years old at time of recruitment.", "inclusion", "full", ["age < 70"]),
+    ("Women or men aged ≥18 years", "inclusion", "full", ["age >= 18"]),
+    ("Females with age between 18 and 70 years old", "inclusion", "full",
+     ['sex in ["female"]', "age >= 18", "age <= 70"]),
     # Hemoglobin in mmol/L needs a molar mass the vocabulary does not give: review,
     # never a guess.
     ("Hemoglobin ≥ 6,1 mmol/l", "inclusion", "partial", []),
@@ -159,7 +175,7 @@ def test_an_item_ending_in_or_joins_the_next():
     ("exclusion", "Pregnant or lactating women", {"findings": {"breastfeeding": True}}, "fail"),
 ])
 def test_pregnancy_and_nursing(kind, text, doc, expected):
-    assert _status(text, doc, kind=kind) == expected
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
 
 
 def test_treatment_of_a_condition_is_not_cancer_therapy():
@@ -718,3 +734,134 @@ def test_compiling_keeps_what_the_process_froze():
         assert gc.get_freeze_count() > frozen // 2  # (an unfreeze empties it; some die)
     finally:
         gc.unfreeze()
+
+
+# A number that no recognizer read is a bound or a count lost: the criterion is
+# left to a person instead of passing or failing on what was read.
+@pytest.mark.parametrize("kind,text", [
+    ("exclusion", "Patients below the age of 3 or over 25."),
+    ("inclusion", "AST no greater than 56 U/L or 1.5 times ULN"),
+    ("exclusion", "Doxorubicin dosing = or > 300 mg/m2."),
+    ("inclusion", "Ages greater than or equal to 2 to 80."),
+])
+def test_an_unread_number_is_never_dropped(kind, text):
+    heading = "Inclusion Criteria:" if kind == "inclusion" else "Exclusion Criteria:"
+    (c,) = compile_text("T", f"{heading}\n* {text}")
+    assert c.compiled != "full", c.rule
+
+
+# ...while numbers that state no bound stay quiet.
+@pytest.mark.parametrize("text,fragment", [
+    ("9.Patients with interstitial lung disease", "interstitial-lung-disease"),
+    ("Hemoglobin >= 9 g/dL or >= 5.6 mmol/L", "labs.hemoglobin.value >= 90"),
+    ("Platelets ≥ 100 x 109/L (100 x 10^3/µL)", "labs.platelets.value >= 100"),
+    ("Absolute neutrophil count ≥1500/mm(3).", "labs.anc.value >= 1.5"),
+    ("At least 1 measurable lesion as defined by RECIST v1.1.", "measurable_disease"),
+    ("Documented HIV-1 infection", '"hiv"'),
+    ("Platelets ≥100 000/μL", "labs.platelets.value >= 100"),
+    ("Leukocytes >= 3,000/mcL (within 14 days before enrollment)", "labs.wbc.days_ago <= 14"),
+    ("Creatinine =< 1.5 x ULN (=< 7 days prior to registration)",
+     "labs.creatinine.days_ago <= 7"),
+    ("ECOG Performance Status of 0-1 within 28 days prior to registration.",
+     "performance.ecog <= 1"),
+])
+def test_numbers_that_state_no_bound(text, fragment):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert c.compiled == "full" and fragment in c.rule, (c.compiled, c.rule)
+
+
+CHEMO_DAYS_AGO = {10: "2026-11-10", 30: "2026-10-21", 50: "2026-10-01"}
+
+
+def _chemo(days_ago: int, name: str = "carboplatin") -> list[dict]:
+    day = CHEMO_DAYS_AGO[days_ago]
+    return [{"kind": "drug", "name": name, "start": day, "end": day}]
+
+
+@pytest.mark.parametrize("kind,text,treatments,expected", [
+    # items of a washout list, the therapy first or the time first
+    ("exclusion", "Chemotherapy: 21 days", _chemo(10), "fail"),
+    ("exclusion", "Chemotherapy: 21 days", _chemo(30), "pass"),
+    ("inclusion", "Chemotherapy: 21 days", _chemo(30), "pass"),
+    ("exclusion", "Immune-checkpoint inhibitors: 4 weeks", _chemo(10), "pass"),
+    ("inclusion", "21 days for checkpoint inhibitors and monoclonal antibodies, e.g., "
+     "atezolizumab, pembrolizumab, and bevacizumab, and cytotoxic chemotherapy", _chemo(10),
+     "fail"),
+    ("inclusion", "21 days for checkpoint inhibitors and monoclonal antibodies, e.g., "
+     "atezolizumab, pembrolizumab, and bevacizumab, and cytotoxic chemotherapy", [], "pass"),
+    # a longer washout for some drugs, in parentheses
+    ("inclusion", "At least 4 weeks since prior chemotherapy (6 weeks for nitrosoureas or "
+     "mitomycin)", _chemo(30), "pass"),
+    ("inclusion", "At least 4 weeks since prior chemotherapy (6 weeks for nitrosoureas or "
+     "mitomycin)", _chemo(30, "mitomycin"), "fail"),
+    ("inclusion", "At least 4 weeks since prior chemotherapy (6 weeks for nitrosoureas or "
+     "mitomycin)", _chemo(50, "lomustine"), "pass"),
+    # a shorter time for some is an exception a person applies
+    ("inclusion", "At least 4 weeks since prior cytotoxic therapy (2 weeks for vincristine)",
+     _chemo(10, "vincristine"), "review"),
+    # "< 28 days before": within, not a washout met long ago
+    ("exclusion", "Fulvestrant treatment < 28 days before first dose of study drug",
+     _chemo(50, "fulvestrant"), "pass"),
+    ("exclusion", "Fulvestrant treatment < 28 days before first dose of study drug",
+     _chemo(10, "fulvestrant"), "fail"),
+    # a duration is no count of regimens
+    ("exclusion", "Less than 6 months from last treatment with anthracyclines in adjuvant or "
+     "neo-adjuvant setting.", [], "pass"),
+    ("inclusion", "No greater than 2 prior chemotherapy regimens", [], "pass"),
+    ("inclusion", "No greater than 2 prior chemotherapy regimens", _chemo(50), "review"),
+    # "anti-cancer therapy" names a therapy, not a cancer
+    ("exclusion", "Chemotherapy or other anti-cancer therapy <21 days before first dose of study "
+     "drug", _chemo(30), "pass"),
+    # a cohort heading naming a therapy is no requirement of that therapy
+    ("inclusion", "RANDOMIZATION - PATIENTS WITH RESIDUAL DISEASE POST NEOADJUVANT TRASTUZUMAB "
+     "BASED CHEMOTHERAPY (PHASE II): Hemoglobin >= 9.0 g/dL", [], "pass"),
+])
+def test_washout_lists_and_windows(kind, text, treatments, expected):
+    doc = {"treatments": treatments,
+           "labs": [{"name": "hemoglobin", "value": 12, "unit": "g/dL", "date": "2026-11-15"}]}
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,age,sex,expected", [
+    ("Age 18 years or older.", 17, "female", "fail"),
+    ("Age 18 years or older.", 40, "female", "pass"),
+    ("18 ≤ years of age ≤ 70", 71, "female", "fail"),
+    ("Age: 6 to under 60", 60, "female", "fail"),
+    ("Greater than 1 and less than 75 years of age", 74, "female", "pass"),
+    ("Be female and at least 18 years and less than 51 years of age.", 55, "female", "fail"),
+    ("Females/males ≥ age 18", 40, "male", "pass"),
+    ("Females/males ≥ age 18", 16, "male", "fail"),
+    ("Women or men aged ≥18 years", 30, "male", "pass"),
+    ("Patients under age of 18", 30, "male", "fail"),
+    ("Children under the age of 12 months", 1, "male", "fail"),
+])
+def test_age_as_written(text, age, sex, expected):
+    assert _status(text, {"age": age, "sex": sex}) == expected
+
+
+@pytest.mark.parametrize("text,ecog,expected", [
+    ("ECOG (Eastern Cooperative Oncology Group) performance status ≤2", 2, "pass"),
+    ("ECOG Performance Status 0, 1, & 2.", 2, "pass"),
+    ("Eastern Cooperative Oncology Group (ECOG) performance status of less than or equal to "
+     "(</=) 2", 1, "pass"),
+    ("Eastern Cooperative Oncology Group (ECOG) performance status less than or equal to two",
+     3, "fail"),
+    # "2 weeks" is no score
+    ("Eastern Cooperative Oncology Group performance status (ECOG PS) with no deterioration over "
+     "the previous 2 weeks.", 1, "review"),
+])
+def test_performance_status_as_written(text, ecog, expected):
+    doc = {"performance_status": [{"scale": "ECOG", "value": ecog, "date": "2026-11-10"}]}
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,weeks,expected", [
+    ("Estimated life expectancy greater than (>) three months.", 20, "pass"),
+    ("Expected lifetime more than 12 weeks", 10, "fail"),
+    ("Life expectancy judged by the Investigator of at least 3 months", 20, "pass"),
+    ("Estimated life expectancy of at least 3 months in the opinion of the investigator", 8,
+     "fail"),
+])
+def test_life_expectancy_as_written(text, weeks, expected):
+    doc = {"findings": {"life_expectancy_weeks": weeks}}
+    assert _status(text, doc) == expected

@@ -127,6 +127,12 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
     return facets
 
 
+_TREATMENT_OF = re.compile(r"[\s-]*(?:therap(?:y|ies)|treatments?|drugs?|agents?|medications?|"
+                           r"regimens?)\b", re.IGNORECASE)
+_CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s?$", re.IGNORECASE)
+_ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     text = clause.text
     raw = []
@@ -134,6 +140,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     for m in vocab.find_conditions(text):
         if any(s < m.end and m.start < e for s, e in lab_names):
             continue  # "HBV DNA", "HIV antibody": a lab test, read by the lab recognizer
+        if _CANCER_WORD.search(m.text) and (_TREATMENT_OF.match(text, m.end)
+                                            or _ANTI.search(text, max(0, m.start - 6), m.start)):
+            continue  # "anti-cancer therapy", "cancer treatment": a therapy, not the disease
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue

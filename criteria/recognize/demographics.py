@@ -8,7 +8,8 @@ from criteria import ir
 from criteria.grammar import find_thresholds
 from criteria.recognize.base import Clause, Found, mentions_any
 
-_AGE_CUE = re.compile(r"\bage[ds]?\b|\byears?\s+(?:of\s+age|old)\b|\byears?\s+or\s+(?:older|over)",
+_AGE_CUE = re.compile(r"\bage[ds]?\b|\b(?:years?|months?)\s+(?:of\s+age|old)\b|"
+                      r"\byears?\s+or\s+(?:older|over)",
                       re.IGNORECASE)
 _UNIT = r"(?P<u{n}>years?|yrs?|y\b|months?|mos?\b|weeks?|wks?|days?|hours?|h\b)"
 _YEARS_PER = {"y": 1.0, "m": 1 / 12, "w": 7 / 365.25, "d": 1 / 365.25, "h": 1 / 8766}
@@ -26,13 +27,58 @@ _MIN_PLAIN = re.compile(
     re.IGNORECASE,
 )
 # PDQ "Age: 18 and over", "Age: 75 and under", "Age: Over 21" (the label is the cue)
+# "under the age of 18", "above the ages of 18 years"
+_AGE_OF = re.compile(r"(?:\b(?P<cmp>under|below|younger\s+than|over|above|older\s+than)|"
+                     r"(?P<sym>≥|>=|>|≤|<=|<))\s*(?:the\s+)?"
+                     r"ages?\s*(?:of\s+)?(?P<n>\d{1,3})(?:\s*" + _UNIT.format(n=0)
+                     + r"(?:\s+old)?)?",
+                     re.IGNORECASE)
+# "18 ≤ years of age ≤ 70", "18 years ≤ age ≤ 65 years", "Age: 6 to under 60"
+_BETWEEN = re.compile(
+    r"(?P<lo>\d{1,3})\s*(?:years?\s*)?(?P<c1>≤|<=|=<|<)\s*(?:(?:the\s+)?years?\s+of\s+)?age[ds]?\s*"
+    r"(?P<c2>≤|<=|=<|<)\s*(?P<hi>\d{1,3})(?:\s*(?:years?|yrs?)(?:\s+old)?)?|"
+    r"\bage[ds]?\s*[:：]?\s*(?:from\s+)?(?P<lo2>\d{1,3})\s*(?:years?\s+)?to\s+(?:under|less\s+than|below)\s+"
+    r"(?P<hi2>\d{1,3})(?:\s*(?:years?|yrs?)(?:\s+old)?)?", re.IGNORECASE)
+# The whole clause a range of years: "18-60 years".
+_BARE_RANGE = re.compile(r"\W*(?P<lo>\d{1,3})\s*(?:-|–|to)\s*(?P<hi>\d{1,3})\s*(?:years?|yrs?)"
+                         r"(?:\s+old|\s+of\s+age)?\W*", re.IGNORECASE)
 _PDQ_AGE = re.compile(
-    r"\bage\s*:\s*(?:(?P<lo>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:over|older|above)"
+    r"\bage[ds]?\s*[:：]?\s*(?:(?P<lo>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:over|older|above)"
     r"|(?P<hi>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:under|younger|below)"
     r"|(?P<gt>over|older\s+than)\s+(?P<gtn>\d{1,3})|(?P<lt>under|younger\s+than)\s+(?P<ltn>\d{1,3}))"
     r"(?:\s*(?:years?|yrs?)(?:\s+old|\s+of\s+age)?)?(?!\s*(?:-|to)\s*\d)",
     re.IGNORECASE,
 )
+
+
+# The age cue right before a bound ("Age 18 years or older", "Patients aged 18
+# or over") and when the age counts ("at the time of consent"): both belong to it.
+_CUE_BEFORE = re.compile(r"\b(?:age[ds]?|patients?\s+aged)\s*(?:[:：]|of|is|must\s+be|should\s+be)?"
+                         r"\s*$", re.IGNORECASE)
+_WHEN_AFTER = re.compile(
+    r"\s*,?\s*(?:(?:at|on|by)\s+(?:the\s+)?(?:time|day|date)\s+of\s+(?:(?:signing|signature\s+of)\s+"
+    r"(?:the\s+)?)?(?:(?:written\s+)?informed\s+consent|inform\s+consent|consent|enrol+ment|"
+    r"registration|randomi[sz]ation|recruitment|screening|study\s+entry|inclusion|diagnosis)"
+    r"(?:\s+(?:signature|form))?|at\s+(?:screening|study\s+entry|enrol+ment|registration|"
+    r"randomi[sz]ation|(?:the\s+)?(?:first\s+)?screening\s+visit))",
+    re.IGNORECASE)
+
+
+def _with_context(text: str, found: Found) -> Found:
+    """Widen an age bound over its cue before it and its moment after it."""
+    before = _CUE_BEFORE.search(text[max(0, found.start - 25):found.start])
+    spans = found.used()
+    if before:
+        cue = (found.start - 25 + before.start() if found.start >= 25 else before.start(),
+               found.start)
+        spans = [cue, *spans]
+    last = max(e for _, e in spans)
+    if after := _WHEN_AFTER.match(text, last):
+        spans = [*spans, (last, after.end())]
+    if len(spans) == len(found.used()):
+        return found
+    return Found(found.node, min(s for s, _ in spans), max(e for _, e in spans), found.family,
+                 spans=spans, notes=found.notes)
 
 
 def _years(value: float, unit: str | None) -> float:
@@ -45,32 +91,49 @@ def _age_thresholds(text: str) -> list[Found]:
     18 years or above 80 years" (each comparison its own atom)."""
     out: list[Found] = []
     cue = _AGE_CUE.search(text)
-    for th in find_thresholds(text):
-        if th.relative_to is not None or th.unit is not None or not 0 <= th.value <= 130:
-            continue
+    candidates = [th for th in find_thresholds(text)
+                  if th.relative_to is None and th.unit is None and 0 <= th.value <= 130]
+    chained_unit: str | None = None
+    for i, th in enumerate(candidates):
         tail = re.match(r"\s*" + _UNIT.format(n=0), text[th.end:th.end + 12], re.IGNORECASE)
         near_cue = cue is not None and (0 <= th.start - cue.end() <= 25
                                         or 0 <= cue.start() - th.end <= 3)
-        if not near_cue and not (tail and tail.group("u0").lower().startswith("y") and cue):
+        chained = False
+        if not near_cue and not tail and i + 1 < len(candidates) and cue is not None and \
+                re.fullmatch(r"\s*(?:,|and|or|to|but)\s*", text[th.end:candidates[i + 1].start],
+                             re.IGNORECASE):
+            # "Greater than 1 and less than 75 years of age": the first bound takes
+            # the second's unit and cue.
+            nxt = candidates[i + 1]
+            after = re.match(r"\s*" + _UNIT.format(n=0), text[nxt.end:nxt.end + 12],
+                             re.IGNORECASE)
+            if after or 0 <= cue.start() - nxt.end <= 3:
+                chained, chained_unit = True, after.group("u0") if after else None
+        if not near_cue and not chained and \
+                not (tail and tail.group("u0").lower().startswith("y") and cue):
             continue
-        unit = tail.group("u0") if tail else None
+        unit = tail.group("u0") if tail else (chained_unit if chained else None)
         end = th.end + (tail.end() if tail else 0)
         out.append(Found(ir.AgeAtom(op=th.op, value=_years(th.value, unit)), th.start, end,
                          "age"))
-        if cue is not None:
+        if cue is not None and len(out) == 1:
+            # (the cue once: two bounds sharing it would each look half read)
             out[-1].spans = [(cue.start(), cue.end()), (th.start, end)]
     return out
 
 
 _SEX_ANY = re.compile(r"\b(?:both\s+sexes|both\s+genders|all\s+sexes|male\s+(?:or|and)\s+female|"
-                      r"men\s+(?:or|and)\s+women|either\s+sex|any\s+gender)\b", re.IGNORECASE)
+                      r"(?:men|males?)\s*(?:\s(?:or|and(?:/or)?)\s|/)\s*(?:women|females?)|(?:women|females?)\s*(?:\s(?:or|and(?:/or)?)\s|/)\s*"
+                      r"(?:men|males?)|either\s+sex|any\s+gender)\b", re.IGNORECASE)
 _SEX_ONE = re.compile(r"^(?:\W*)(?:(?:sex|gender)\s*:\s*)?(?:(?:patients?|subjects?)\s+"
-                      r"(?:must\s+be\s+)?)?"
-                      r"(?P<sex>female|women|woman|male|men|man)\b(?!\s+(?:or|and)\b)",
+                      r"(?:must\s+be\s+)?|(?:must\s+)?be\s+)?"
+                      r"(?P<sex>females?|women|woman|males?|men|man)\b"
+                      r"(?!\s*(?:\s(?:or|and)(?:/or)?\s|/)\s*(?:(?:fe)?males?|(?:wo)?m[ae]n)\b)",
                       re.IGNORECASE)
 
 
-_POPULATION = re.compile(r"\s+(?:patients?|subjects?|participants?|with|aged|who|≥|>=|\d)",
+_POPULATION = re.compile(r"\s+(?:patients?|subjects?|participants?|with|aged|who|≥|>=|\d|"
+                         r"and\s+(?=at\s+least|aged?\b|between|\d))",
                          re.IGNORECASE)
 # "Women who are pregnant or nursing", "Women must not be pregnant": the women
 # are the subject of a pregnancy rule, which says nothing about men.
@@ -105,6 +168,31 @@ def recognize(clause: Clause) -> list[Found]:
                 node = ir.And(items=(ir.AgeAtom(op=">=", value=low),
                                      ir.AgeAtom(op="<=", value=high)))
                 found.append(Found(node, m.start(), m.end(), "age"))
+        if not found and (m8 := _BETWEEN.search(text)):
+            if m8.group("lo") is not None:
+                low_op = ">=" if m8.group("c1") != "<" else ">"
+                high_op = "<=" if m8.group("c2") != "<" else "<"
+                low, high = int(m8.group("lo")), int(m8.group("hi"))
+            else:
+                low_op, high_op = ">=", "<"
+                low, high = int(m8.group("lo2")), int(m8.group("hi2"))
+            if 0 <= low < high <= 130:
+                found.append(Found(ir.And(items=(ir.AgeAtom(op=low_op, value=low),
+                                                 ir.AgeAtom(op=high_op, value=high))),
+                                   m8.start(), m8.end(), "age"))
+        if not found and (m6 := _AGE_OF.search(text)):
+            sym = m6.group("sym")
+            young = (m6.group("cmp") or "").lower() in ("under", "below", "younger than")
+            op = {"≥": ">=", "≤": "<="}.get(sym, sym) if sym else ("<" if young else ">")
+            found.append(Found(ir.AgeAtom(op=op,
+                                          value=_years(int(m6.group("n")), m6.group("u0"))),
+                               m6.start(), m6.end(), "age"))
+        if not found and (m7 := _BARE_RANGE.fullmatch(text)):
+            low, high = int(m7.group("lo")), int(m7.group("hi"))
+            if 0 <= low < high <= 130:
+                found.append(Found(ir.And(items=(ir.AgeAtom(op=">=", value=low),
+                                                 ir.AgeAtom(op="<=", value=high))),
+                                   m7.start("lo"), m7.end(), "age"))
         if not found and (m5 := _PDQ_AGE.search(text)):
             if m5.group("lo"):
                 node = ir.AgeAtom(op=">=", value=int(m5.group("lo")))
@@ -129,6 +217,7 @@ def recognize(clause: Clause) -> list[Found]:
                 spans = [sp for f in found for sp in f.used()]
                 found = [Found(joined, min(a for a, _ in spans), max(b for _, b in spans), "age",
                                spans=spans)]
+    found = [_with_context(text, f) for f in found]
     m3 = _SEX_ANY.search(text)
     if m3:
         # No restriction: recognized (node None) so that nothing is left for review.
@@ -138,6 +227,7 @@ def recognize(clause: Clause) -> list[Found]:
         # Short, or naming the population it opens ("Female patients with ovarian cancer").
         opens = m4 is not None and _POPULATION.match(text, m4.end("sex")) is not None
         if m4 and (len(text) < 60 or opens) and not _WOMEN_AS_SUBJECT.search(text):
-            sex = "female" if m4.group("sex").lower() in ("female", "women", "woman") else "male"
+            women = ("female", "females", "women", "woman")
+            sex = "female" if m4.group("sex").lower() in women else "male"
             found.append(Found(ir.SexAtom(allowed=(sex,)), m4.start("sex"), m4.end("sex"), "sex"))
     return found

@@ -16,8 +16,15 @@ _MEASURABLE = re.compile(
     re.IGNORECASE,
 )
 _LIFE = re.compile(r"\b(?:(?:estimated|expected|anticipated|predicted)\s+)?"
-                   r"(?:life\s+expectancy|expected\s+survival|survival\s+expectancy|"
+                   r"(?:life\s+expectancy|expected\s+survival(?:\s+time)?|survival\s+expectancy|"
+                   r"expected\s+lifetime|"
                    r"estimated\s+survival|expected\s+to\s+survive)\b", re.IGNORECASE)
+# Whose estimate it is: a life expectancy always is someone's judgement.
+_ESTIMATED_BY = re.compile(
+    r"\s*,?\s*\(?(?:(?:as\s+)?(?:determined|judged|assessed|estimated|evaluated)\s+by|"
+    r"in\s+the\s+(?:opinion|judge?ment|estimation)\s+of|according\s+to|per)\s+(?:the\s+)?"
+    r"(?:treating\s+|enrolling\s+)?(?:investigator|physician|clinician|doctor)(?:'?s)?"
+    r"(?:\s+judge?ment|\s+opinion)?\)?", re.IGNORECASE)
 _STRICT_WORDS = ("greater than", "more than", "over", ">", "longer than")
 _LIFE_AMOUNT = re.compile(
     r"[^\w;.]{0,3}(?:(?:is|of|for|should\s+be|must\s+be|estimated\s+(?:to\s+be|at))\s+)*"
@@ -52,7 +59,8 @@ _BRAIN = re.compile(
 _WEEKS = {"week": 1.0, "month": 52 / 12, "year": 52.0, "day": 1 / 7}
 
 
-_GATE = ("measurable", "expectancy", "survival", "survive", "tissue", "specimen", "sample",
+_GATE = ("measurable", "expectancy", "lifetime", "survival", "survive", "tissue", "specimen",
+         "sample",
          "block", "pregnan", "feeding", "lactat", "nursing", "metasta")
 
 
@@ -84,19 +92,23 @@ def recognize(clause: Clause) -> list[Found]:
                          spans=[(m.start(), m.end())] + ([cue] if cue else [])))
     life = _LIFE.search(text)
     if life:
-        for th in find_thresholds(text[life.end():life.end() + 40]):
-            tail = text[life.end() + th.end:life.end() + th.end + 12]
+        # "Life expectancy judged by the investigator of at least 3 months"
+        origin = by.end() if (by := _ESTIMATED_BY.match(text, life.end())) else life.end()
+        for th in find_thresholds(text[origin:origin + 40]):
+            tail = text[origin + th.end:origin + th.end + 12]
             unit = re.match(r"\s*(week|month|year|day)s?", tail, re.IGNORECASE)
             if not unit or th.relative_to:
                 continue
             weeks = round(th.value * _WEEKS[unit.group(1).lower()], 1)
-            end = life.end() + th.end + unit.end()
+            end = origin + th.end + unit.end()
+            if by := _ESTIMATED_BY.match(text, end):
+                end = by.end()
             out.append(Found(ir.FindingAtom(key="life_expectancy_weeks", op=th.op, value=weeks),
                              life.start(), end, "life_expectancy"))
             break
         else:
             # "for at least three months", "of 3 months or more"
-            amount = _LIFE_AMOUNT.match(text, life.end())
+            amount = _LIFE_AMOUNT.match(text, origin)
             if amount:
                 n = amount.group("n").lower()
                 value = float(n) if n[0].isdigit() else float(WORD_NUMBERS[n])
@@ -104,7 +116,8 @@ def recognize(clause: Clause) -> list[Found]:
                 weeks = round(value * _WEEKS[amount.group("u").lower()], 1)
                 out.append(Found(ir.FindingAtom(key="life_expectancy_weeks",
                                                 op=">" if strict else ">=", value=weeks),
-                                 life.start(), amount.end(), "life_expectancy"))
+                                 life.start(), (_ESTIMATED_BY.match(text, amount.end())
+                                                or amount).end(), "life_expectancy"))
     tissue = _TISSUE.search(text)
     if tissue:
         out.append(Found(ir.FindingAtom(key="tumor_tissue_available", value=True),

@@ -10,7 +10,7 @@ from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 # Acronyms match with their case ("WHO" is not "who", "PS" not "ps").
 _ECOG = re.compile(
-    r"\b(?:ECOG|WHO|PS|(?i:Eastern\s+Cooperative\s+Oncology\s+Group|World\s+Health\s+"
+    r"\b(?:ECOG|WHO|PS|(?i:Eastern\s+Cooperative\s+(?:Oncology\s+)?Group|World\s+Health\s+"
     r"Organi[sz]ation|Zubrod|ecog|performance\s+status))\b"
 )
 _KPS = re.compile(r"\b(?:Karnofsky|KPS|Lansky)\b", re.IGNORECASE)
@@ -22,11 +22,30 @@ _CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|£|<=|<\s*=|=<|<|≥|³|>=|>\s*=|
 # "0-1", "0～2", "0, 1 or 2", "0, 1" (a bare comma list only counts when its scores
 # follow each other: see _listed)
 _SCORE_LIST = re.compile(
-    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*\s*(?:,?\s*(?:or|and)\s*|"
-    r"(?P<comma>,)\s*)(?P<c>[0-5]))?(?!\d|\.\d|\s*%)"
+    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*\s*(?:,?\s*(?:or|and|&)\s*|"
+    r"(?P<comma>,)\s*)(?P<c>[0-5]))?(?!\d|\.\d|\s*%|\s*(?:days?|weeks?|months?|years?|hours?)\b)"
 )
 # How far after the scale's name its score may start.
 _REACH = 45
+# What may follow a scale's name before its score without counting against the
+# reach: "ECOG (Eastern Cooperative Oncology Group) performance status <= 2".
+_NAME_TAIL = re.compile(r"(?:\s*\([^()]{1,60}\)|\s*(?i:performance\s+(?:status|score)|PS\b|"
+                        r"score|scale))+")
+# When the score is taken: "within 10 days prior to registration", "at entry".
+_ASSESSED = re.compile(
+    r"\s*,?\s*(?:(?:as\s+)?(?:documented|assessed|performed|obtained|measured|evaluated|determined)\s+)?"
+    r"(?:within\s+(?:the\s+)?(?:\d+|\w+)\s*(?:days?|weeks?|hours?)\s+(?:prior\s+to|before|of)"
+    r"|at\s+(?:the\s+time\s+of\s+)?)\s+(?:the\s+)?(?:(?:start|initiation|first\s+dose)\s+of\s+)?"
+    r"(?:the\s+)?(?:study\s+|trial\s+)?(?:registration|enrol+ment|randomi[sz]ation|screening|entry|"
+    r"treatment|drug|start|day\s+1|dosing|first\s+dose)(?:\s+of\s+(?:the\s+)?(?:study|trial)"
+    r"(?:\s+(?:drug|treatment))?)?", re.IGNORECASE)
+# The scale named again after its score: "0 or 1 on the Eastern Cooperative
+# Oncology Group (ECOG) scale", "of 0 to 1 (ECOG criteria)".
+_SCALE_AFTER = re.compile(
+    r"\s*(?:(?:on|by|according\s+to|per|using|in)\s+(?:the\s+)?)?\(?\s*(?:ECOG|WHO|Zubrod|"
+    r"(?i:eastern\s+cooperative\s+(?:oncology\s+)?group|world\s+health\s+organi[sz]ation))"
+    r"(?:\s*\([^()]{1,60}\))?(?:\s*(?i:performance\s+(?:status|scale|score)|PS\b))?"
+    r"(?:\s*(?i:scale|criteria|score|grade))?\s*\)?")
 
 
 def _listed(m: re.Match[str], op: str | None) -> str | None:
@@ -105,8 +124,11 @@ def recognize(clause: Clause) -> list[Found]:
     ecog = _ECOG.search(text)
     if ecog and not (kps and ecog.start() >= kps.start() and ecog.end() <= kps.end() + 25):
         # The score must start near the name, but may end past that reach ("(ECOG) 0-1").
+        name_end = ecog.end()
+        if tail := _NAME_TAIL.match(text, name_end):
+            name_end = tail.end()
         m = _ECOG_SCORE.search(text, ecog.end())
-        if m and m.start() > ecog.end() + _REACH:
+        if m and m.start() > name_end + _REACH:
             m = None
         if m and not _KPS.search(text, ecog.end(), m.start()):
             op = _op(m.group("cmp"))
@@ -121,5 +143,9 @@ def recognize(clause: Clause) -> list[Found]:
             if hi is None:
                 op, end = _direction(text, end, op)
                 node = ir.PerformanceAtom(scale="ECOG", op=op or "==", value=a)
+            if after := _SCALE_AFTER.match(text, end):
+                end = after.end()
+            if when := _ASSESSED.match(text, end):
+                end = when.end()
             out.append(_found(text, node, ecog.start(), end))
     return out

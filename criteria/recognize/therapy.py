@@ -37,10 +37,24 @@ _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+
                     r"regimens?)", re.IGNORECASE)
 # "No more than 2 prior regimens": the patient's regimens are counted by a
 # person (records are drugs, not lines); none at all certainly qualifies.
-_MAX_LINES = re.compile(rf"\b(?:no|not)\s+more\s+than\s+{_NUM}|(?:\b(?:at\s+most|a\s+maximum\s+of|"
-                        rf"maximum\s+of|up\s+to|0\s*(?:to|-|–|or))|≤|<=)\s*{_NUM}(?=\s+(?:\w+\s+){{0,5}}?"
+_MAX_LINES = re.compile(rf"\b(?:no|not)\s+(?:more|greater)\s+than\s+{_NUM}|"
+                        rf"(?:\b(?:at\s+most|a\s+maximum\s+of|"
+                        rf"maximum\s+of|up\s+to|(?:fewer|less)\s+than|0\s*(?:to|-|–|or))|≤|<=|<)\s*{_NUM}"
+                        r"(?!\s*(?:days?|weeks?|months?|years?)\b)(?=\s+(?:\w+\s+){0,5}?"
                         r"(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|treatments?)\b)",
                         re.IGNORECASE)
+# An item of a washout list: "Chemotherapy: 21 days", "Immune-checkpoint
+# inhibitors: 4 weeks", "Radiotherapy - 2 weeks": the therapy within that time
+# before the study is what the list rules out, under either heading.
+_LISTED_WASHOUT = re.compile(r"\W*(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s)\s*(?P<n>\d+|"
+                             + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?\W*",
+                             re.IGNORECASE)
+# The same item with the time first: "21 days for checkpoint inhibitors and
+# monoclonal antibodies, e.g., atezolizumab", "4 weeks for prior radiotherapy".
+_TIMED_ITEM = re.compile(r"\W*(?P<n>\d+|" + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?"
+                         r"\s+(?:for|from|since|after)\s+(?:prior\s+|previous\s+|the\s+last\s+(?:dose\s+"
+                         r"of\s+)?)?(?P<what>(?:[^;.\d]|\b(?:e\.g|i\.e)\.){2,200}?)\W*",
+                         re.IGNORECASE)
 _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:confirm\w*|"
                           r"evidence|documentation)\s+of\s+(?:disease\s+)?)?(?:progress\w*|"
                           r"refractory|resistan\w+|relapsed|failed|failure)\b", re.IGNORECASE)
@@ -67,7 +81,7 @@ _CONTRACEPTION = re.compile(r"contracept|birth\s+control|abstinen", re.IGNORECAS
 # or a lesion's history; not a treatment the patient must have had.
 _TOPIC = re.compile(r"\b(?:(?:use|toxicity|toxicities|safety|efficacy|effects?|dosing|"
                     r"pharmacokinetics|(?:last|first|final)\s+(?:doses?|administrations?|"
-                    r"infusions?))\s+of|swallow(?:ing)?|" + LESION_HISTORY + r")\s+"
+                    r"infusions?))\s+(?:of|with)|swallow(?:ing)?|" + LESION_HISTORY + r")\s+"
                     r"(?:the\s+)?(?:study\s+)?"
                     r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
@@ -95,8 +109,50 @@ _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|recei
                        r"regimens?))\b", re.IGNORECASE)
 
 
+# A longer time for some of the therapies, in parentheses: "At least 4 weeks since
+# prior chemotherapy (6 weeks for nitrosoureas or mitomycin)", "(2 weeks for
+# vincristine, 3 weeks for procarbazine, or 6 weeks for nitrosoureas)".
+_SPECIFIC_TIME = re.compile(r"(?:\(|,|;|\bor\b|\band\b)\s*(?:at\s+least\s+)?(?P<n>\d+|"
+                            + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?\s+"
+                            r"(?:for|since|after|from)\s+(?:prior\s+|previous\s+|the\s+last\s+)?"
+                            r"(?P<what>[^,;()]+?)(?=\s*(?:,|;|\)|\bor\s+\d|$))", re.IGNORECASE)
+
+
+def _specific_times(text: str, drugs: list, classes: list
+                    ) -> tuple[list[tuple[list, list, int, tuple[int, int]]], list, list]:
+    """The therapies given their own time, taken out of the clause's main ones."""
+    out = []
+    for m in _SPECIFIC_TIME.finditer(text):
+        own_drugs = [d for d in drugs if m.start("what") <= d.start and d.end <= m.end("what")]
+        own_classes = [c for c in classes
+                       if m.start("what") <= c.start and c.end <= m.end("what")]
+        if not own_drugs and not own_classes:
+            continue
+        days = round(_count(m.group("n")) * {"day": 1, "week": 7, "month": 30}[
+            m.group("u").lower()])
+        out.append((own_drugs, own_classes, days, (m.start("n"), m.end())))
+        drugs = [d for d in drugs if d not in own_drugs]
+        classes = [c for c in classes if c not in own_classes]
+    return out, drugs, classes
+
+
+# A cohort's heading in capitals before the rule: "REGISTRATION - PATIENTS WITH
+# RESIDUAL DISEASE POST NEOADJUVANT CHEMOTHERAPY (PHASE II): ..."
+_COHORT_HEADING = re.compile(r"\W*([^:]{30,220}?):\s")
+
+
+# A list item that is more than a therapy's name ("Patients with X: 4 weeks").
+_NEEDS_PERSON_IN_LIST = re.compile(r"\b(?:if|unless|patients?|with|who|except|no|not)\b",
+                                   re.IGNORECASE)
+
+
 def _count(text: str) -> int:
     return int(text) if text.isdigit() else WORD_NUMBERS[text.lower()]
+
+
+_STUDY_OWN = re.compile(r"(?:doses?|administration|involves|involving|uses?|using)\s+"
+                        r"(?:of\s+|with\s+)?"
+                        r"(?:the\s+|an?\s+|this\s+)?(?:study\s+)?$", re.IGNORECASE)
 
 
 def _participation(clause: Clause) -> list[Found]:
@@ -106,6 +162,10 @@ def _participation(clause: Clause) -> list[Found]:
     the last investigational treatment is today or later)."""
     text = clause.text
     m = _PARTICIPATION.search(text)
+    while m and _STUDY_OWN.search(text, max(0, m.start() - 40), m.start()):
+        # "the first dose of investigational product", "this study involves
+        # investigational agents": the study's own drug, not another trial's.
+        m = _PARTICIPATION.search(text, m.end())
     if not m:
         return []
     windows = find_windows(text)
@@ -252,6 +312,10 @@ def _what(mention: Any) -> str:
     return mention[1] if isinstance(mention, tuple) else mention.id
 
 
+_ARM = re.compile(r"[\s-]*(?:(?:combination|monotherapy|treatment|therapy|study)\s+)?"
+                  r"(?:arms?|cohorts?)\b", re.IGNORECASE)
+
+
 def _unless_after(cue: re.Pattern[str], reach: int, text: str, *mentions: list
                   ) -> tuple[list, ...]:
     """Each list of mentions without those that ``cue`` ends right before (it
@@ -283,6 +347,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
     drugs, classes, kinds = _unless_after(_TOPIC, 40, text, drugs, classes, kinds)
+    if "arm" in text.lower() or "cohort" in text.lower():
+        # "for the abemaciclib arm", "Cohort B (pembrolizumab)": the study's arms
+        drugs, classes = ([m for m in group if not _ARM.match(text, m.end)]
+                          for group in (drugs, classes))
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
@@ -294,7 +362,36 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                    for m in group if m not in left}
         drugs, classes, kinds = ([m for m in left if _what(m) not in planned] for left in kept)
     (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
+    specific: list[tuple[list, list, int, tuple[int, int]]] = []
+    if (drugs or classes) and "(" in text:
+        specific, main_drugs, main_classes = _specific_times(text, drugs, classes)
+        if specific and (main_drugs or main_classes or kinds):
+            drugs, classes = main_drugs, main_classes
+        else:
+            specific = []
     if not drugs and not classes and not kinds:
+        return []
+    listed = _LISTED_WASHOUT.fullmatch(text) or _TIMED_ITEM.fullmatch(text)
+    if listed and not _NEEDS_PERSON_IN_LIST.search(listed.group("what")):
+        days = round(_count(listed.group("n")) * {"day": 1, "week": 7, "month": 30}[
+            listed.group("u").lower()])
+        base_ids = dict(drugs=tuple(sorted({d.id for d in drugs})),
+                        classes=tuple(dict.fromkeys(c.id for c in classes)),
+                        kinds=tuple(sorted({k for _, k in kinds})))
+        # (under an inclusion it is a washout of at least that long; under an
+        # exclusion, therapy within that time)
+        inclusion = clause.kind == "inclusion"
+        node = ir.TreatmentAtom(**base_ids, within_days=days - 1 if inclusion else days)
+        return [Found(ir.Not(item=node) if inclusion else node,
+                      min(listed.start("what"), listed.start("n")), listed.end(), "washout")]
+    heading = _COHORT_HEADING.match(text)
+    if heading and sum(c.isupper() for c in heading.group(1)) > 0.6 * sum(
+            c.isalpha() for c in heading.group(1)) and not any(
+            m.start >= heading.end() for m in drugs + classes) and not any(
+            m.start() >= heading.end() for m, _ in kinds):
+        # "PATIENTS WITH RESIDUAL DISEASE POST NEOADJUVANT CHEMOTHERAPY (PHASE II):
+        # Hemoglobin >= 9.0 g/dL": a cohort's heading names the therapy; the rule
+        # after it is about something else.
         return []
     after_label = label_end(text)
     if after_label and (any(m.start >= after_label for m in drugs + classes)
@@ -357,6 +454,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             progression_alt = alt.group("alt").strip()
             spans.append((m.end(), alt.end()))
     for w in find_windows(text):
+        if any(s <= w.start < e for _, _, _, (s, e) in specific):
+            continue
         if w.kind == "since":
             facets["ended_days_before"] = w.days
         else:
@@ -402,6 +501,30 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             rest = {k: v for k, v in facets.items()
                     if k not in ("ended_days_before", "ongoing", "progression", "within_days")}
             node = ir.Not(item=ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1))
+            for own_drugs, own_classes, days, span in specific:
+                if days < int(washout):
+                    # A shorter time for some ("2 weeks for vincristine") is an
+                    # exception to the rule, which only a person can apply.
+                    node = ir.Or(items=(node, ir.Review(text=text[span[0]:span[1]].strip())))
+                else:
+                    node = ir.And(items=(node, ir.Not(item=ir.TreatmentAtom(
+                        drugs=tuple(sorted({d.id for d in own_drugs})),
+                        classes=tuple(dict.fromkeys(c.id for c in own_classes)),
+                        within_days=days - 1))))
+                spans.extend([span, *((d.start, d.end) for d in own_drugs + own_classes)])
+        elif specific and facets.get("within_days") and not facets.get("ended_days_before") \
+                and not progression_alt and min_lines is None:
+            # "Anticancer therapy within the past 3 weeks (6 weeks for mitomycin C)"
+            for own_drugs, own_classes, days, span in specific:
+                if days < int(facets["within_days"]):
+                    node = ir.And(items=(node, ir.Review(text=text[span[0]:span[1]].strip())))
+                    spans.extend([span, *((d.start, d.end) for d in own_drugs + own_classes)])
+                    continue
+                node = ir.Or(items=(node, ir.TreatmentAtom(
+                    drugs=tuple(sorted({d.id for d in own_drugs})),
+                    classes=tuple(dict.fromkeys(c.id for c in own_classes)),
+                    within_days=days)))
+                spans.extend([span, *((d.start, d.end) for d in own_drugs + own_classes)])
     most = _MAX_LINES.search(text)
     if most and not facets.get("ongoing") and min_lines is None:
         end_of_count = re.search(r"\b(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|"
