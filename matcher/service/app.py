@@ -9,9 +9,11 @@ Bad input is refused with 4xx and every problem as a JSON pointer
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -26,11 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from criteria.overrides import OverrideError, apply_overrides, parse_overrides, stale_overrides
-from matcher.patient import PatientError, load_patient
 from matcher.service import ctgov
+from matcher.service.answer import Answer, MatchJob, Refusal, answer
 from matcher.service.audit import AuditMiddleware, audit_logger
 from matcher.service.engine import Engine
-from matcher.service.fhir_out import searchset
 from matcher.service.fhir_validate import bundle_problems
 from matcher.service.ingest import (
     compile_and_store,
@@ -39,11 +40,11 @@ from matcher.service.ingest import (
     seed_if_empty,
 )
 from matcher.service.limits import DEFAULT_MAX_BODY, BodyLimitMiddleware
+from matcher.service.pool import MatchPool, MatchProcessError, MatchProcessLost
 from matcher.service.problems import (
     ApiError,
     invalid,
     path_message,
-    pointer,
     pointer_of_loc,
     problem,
     refusal,
@@ -108,10 +109,10 @@ def _strict_fhir(text: str) -> None:
             raise invalid(problems, "invalid FHIR resources")
 
 
-def _trial_ids(values: list[str] | None) -> set[str] | None:
+def _trial_ids(values: list[str] | None) -> frozenset[str] | None:
     if not values:
         return None
-    return {part.strip() for v in values for part in v.split(",") if part.strip()}
+    return frozenset(part.strip() for v in values for part in v.split(",") if part.strip())
 
 
 def require_key(request: Request) -> str:
@@ -131,19 +132,47 @@ Key = Annotated[str, Depends(require_key)]
 
 
 def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
-               ctgov_transport: Any = None, seed: bool = True) -> FastAPI:
+               ctgov_transport: Any = None, seed: bool = True,
+               match_processes: int = 0) -> FastAPI:
     """The service over the registry in ``data_dir`` (created when missing;
-    an empty registry gets the bundled library when ``seed``)."""
+    an empty registry gets the bundled library when ``seed``).  Matching runs
+    in ``match_processes`` processes (``matcher.service.pool``), or with 0 in
+    this process, one request at a time on one thread."""
     registry = Registry(data_dir)
     if seed:
         seed_if_empty(registry)
     engine = Engine(registry)
+    pool = MatchPool(data_dir, match_processes) if match_processes > 0 else None
+    # One thread: matching is pure Python, so concurrent matches only take
+    # turns at the interpreter lock, each paying for the switches.
+    matcher_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="match")
+
+    async def run_match(job: MatchJob) -> Answer | Refusal:
+        if pool is None:
+            return await asyncio.get_running_loop().run_in_executor(matcher_thread, answer,
+                                                                     engine, job)
+        try:
+            return await pool.run(job)
+        except MatchProcessLost:
+            _log.error("a match process died; another was started")
+            raise ApiError(503, "the match process stopped; try again",
+                           headers={"Retry-After": "1"}) from None
+        except MatchProcessError as err:
+            _log.error("internal error: %s", err)  # the exception's type name only
+            raise ApiError(500, "internal error") from None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Build the match plan before taking requests: the first request is not slow.
-        await run_in_threadpool(engine.plan)
-        yield
+        # Build the match plan(s) before taking requests: the first request is not slow.
+        if pool is not None:
+            await run_in_threadpool(pool.start)
+        else:
+            await asyncio.get_running_loop().run_in_executor(matcher_thread, engine.plan)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await run_in_threadpool(pool.close)
 
     app = FastAPI(title="trialmatch", version="1", lifespan=lifespan,
                   description="Clinical trial matching: patients (contract JSON or FHIR R4) "
@@ -214,42 +243,20 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
         text = await _text(request)
         if fhir == "strict":
             await run_in_threadpool(_strict_fhir, text)
-        # Every problem at once: the query's and the body's.
-        problems: list[dict[str, str]] = []
+        # Every problem at once: the query's here, the trial ids' and the
+        # body's where the match runs.
         day = None
+        problems: tuple[dict[str, str], ...] = ()
         try:
             day = _as_of(as_of)
         except ApiError as err:
-            problems.extend(err.problems or [])
-        ids = _trial_ids(trials)
-        if ids is not None:
-            unknown = sorted(ids - await run_in_threadpool(engine.known_ids))
-            problems.extend(problem("/trials", f"unknown trial id {i}", "query")
-                            for i in unknown)
-        patient = None
-        try:
-            patient = load_patient(text, "body")
-        except PatientError as exc:
-            problems.extend(problem(pointer(path), message) for path, message in exc.problems)
-        except RecursionError:
-            problems.append(problem("", "not valid JSON (nested too deeply)"))
-        if problems or patient is None:
-            raise invalid(problems, "invalid request" if patient is not None
-                          else "invalid patient document")
-        as_of_day = patient.effective_as_of(day)
-        if format == "json" and engine_name == "fast":
-            # Written straight to JSON by the plan (the same bytes JSONResponse
-            # would write for ``engine.match``'s answer, a third of the time).
-            body = await run_in_threadpool(
-                _fast_json, engine, patient, as_of_day, assume_absent, status == "any", ids,
-                limit)
-            return Response(body, media_type="application/json")
-        answer = await run_in_threadpool(
-            engine.match, patient, as_of_day, assume_absent,
-            status == "any", ids, limit, engine_name)
-        if format == "fhir":
-            return JSONResponse(searchset(answer), media_type="application/fhir+json")
-        return JSONResponse(answer)
+            problems = tuple(err.problems or ())
+        outcome = await run_match(MatchJob(
+            text, day, assume_absent, status == "any", _trial_ids(trials), limit, format,
+            engine_name, problems))
+        if isinstance(outcome, Refusal):
+            raise invalid(outcome.problems, outcome.title)
+        return Response(outcome.body, media_type=outcome.media_type)
 
     # ------------------------------------------------------------------ the registry
 
@@ -347,11 +354,6 @@ def create_app(data_dir: Path | str, *, max_body_bytes: int = DEFAULT_MAX_BODY,
                            for r in results]}
 
     return app
-
-
-def _fast_json(engine: Engine, patient: Any, as_of: date, assume_absent: bool,
-               any_status: bool, ids: set[str] | None, limit: int | None) -> bytes:
-    return engine.plan().match_json(patient, as_of, assume_absent, any_status, ids, limit)
 
 
 def _dumps(value: Any) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from matcher.service.registry import Registry, default_data_dir
 
 DATA_ENV = "TRIALMATCH_DATA"
+PROCESSES_ENV = "TRIALMATCH_MATCH_PROCESSES"
 
 
 def _data_dir(value: str | None) -> Path:
@@ -23,10 +24,11 @@ def _data_dir(value: str | None) -> Path:
 
 
 def app_from_env() -> Any:
-    """The app for uvicorn's factory mode (one per worker process)."""
+    """The app for uvicorn's factory mode."""
     from matcher.service.app import create_app
 
-    return create_app(os.environ.get(DATA_ENV) or default_data_dir())
+    return create_app(os.environ.get(DATA_ENV) or default_data_dir(),
+                      match_processes=int(os.environ.get(PROCESSES_ENV) or 0))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -35,6 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from matcher.cli import UsageError
 
     data = _data_dir(args.data)
+    if args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
     try:
         registry = Registry(data)
     except OSError as err:
@@ -50,8 +54,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("trialmatch: no API key yet: create one with "
               f"trialmatch keys create --data {data}", file=sys.stderr)
     os.environ[DATA_ENV] = str(data)
+    os.environ[PROCESSES_ENV] = str(args.workers)
+    # One HTTP process handing matches to --workers match processes, each
+    # request to whichever is free (matcher/service/pool.py says why not
+    # uvicorn's workers).
     uvicorn.run("matcher.service.commands:app_from_env", factory=True, host=args.host,
-                port=args.port, workers=args.workers, log_level=args.log_level,
+                port=args.port, log_level=args.log_level,
                 access_log=False)  # the app writes its own audit lines, without query strings
     return 0
 
@@ -125,7 +133,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--data", metavar="DIR",
                    help=f"registry folder (default {default_data_dir()})")
-    s.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="match processes, each with its own match plan (default 1)")
     s.add_argument("--log-level", default="warning",
                    choices=["critical", "error", "warning", "info", "debug"])
     s.set_defaults(func=cmd_serve)
