@@ -12,9 +12,12 @@ corpus trials are closed, so requests ask for every status (``status=any``).
 The load generator is one asyncio process speaking raw HTTP/1.1 over one
 keep-alive connection per client (closed loop: a client sends its next request
 when the answer has arrived), so it takes little of the two cores it shares
-with the server.  Prints p50, p99, mean, requests/s, errors, the CPU time the
-server and the generator spent per request (from /proc: what the two shared
-cores were asked for, whatever else runs) and the load average for each run::
+with the server.  ``--workers N`` is the server's number of match processes
+(one HTTP process hands each request to whichever is free).  Prints p50, p99,
+mean, requests/s, errors, the CPU time the server (its HTTP process + its
+match processes) and the generator spent per request (from /proc: what the
+two shared cores were asked for, whatever else runs) and the load average for
+each run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_load.py [--seconds 30] [--clients 16]
         [--clients 1] [--repeat 3] [--workers 2] [--patients PATIENTS.jsonl]
@@ -211,7 +214,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     ap.add_argument("--clients", type=int, action="append",
                     help="concurrent clients (repeat for several runs; default 16)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="the server's match processes")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each setting")
     ap.add_argument("--patients", type=Path, help="JSONL of patient documents (default: examples)")
     ap.add_argument("--query", action="append",
@@ -237,10 +240,12 @@ def main() -> int:
                 for _ in range(args.repeat):
                     load = os.getloadavg()[0]
                     cpu_server, cpu_driver = server_cpu(server.pid), time.process_time()
+                    cpu_http = _cpu_seconds(server.pid)
                     latencies, errors, size, wall = asyncio.run(
                         drive(port, key, query, bodies, clients, args.seconds))
                     n = len(latencies)
                     cpu_server = (server_cpu(server.pid) - cpu_server) / max(n, 1)
+                    cpu_http = (_cpu_seconds(server.pid) - cpu_http) / max(n, 1)
                     cpu_driver = (time.process_time() - cpu_driver) / max(n, 1)
                     print(f"{query:24s} clients {clients:3d}  requests {n:6d}  errors {errors}  "
                           f"p50 {percentile(latencies, 0.5) * 1000:7.1f} ms  "
@@ -248,6 +253,8 @@ def main() -> int:
                           f"mean {statistics.mean(latencies) * 1000:7.1f} ms  "
                           f"{n / wall:6.1f} req/s  {size / max(n, 1) / 1024:6.1f} KiB/answer  "
                           f"CPU/request server {cpu_server * 1000:.1f} ms "
+                          f"(HTTP {cpu_http * 1000:.1f}, "
+                          f"match {(cpu_server - cpu_http) * 1000:.1f}) "
                           f"generator {cpu_driver * 1000:.2f} ms  "
                           f"load {load:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
     finally:
