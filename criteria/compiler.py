@@ -176,6 +176,7 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
                       r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
+_ENDS_LABEL = re.compile(r"\s*(?:years?(?:\s+old)?|of\s+age)?\s*:")
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
 
@@ -286,6 +287,13 @@ def compile_clause(clause: Clause, context: int = 0
         # The clause's own window ("within 14 days before enrolment") dates its labs.
         used.extend((w.start, w.end) for w in find_windows(text)
                     if w.kind == "within" and w.days == clause.lab_window_days)
+    # "Age 18 and over: WBC at least 4,000/mm^3", "Renal: Age 5 years and under:
+    # Creatinine ...": an age ending a label says whom the rule is for; everyone
+    # else meets it.
+    scope_ages = [f.node for f in found if f.family == "age" and f.node is not None
+                  and (colon := _ENDS_LABEL.match(text, f.end)) is not None
+                  and len(text[colon.end():].strip()) > 2]
+    found = [f for f in found if f.node not in scope_ages]
     label = _LABEL.match(text)
     if label and len(label.group("label").split()) <= 8:
         # "Patients with active hepatitis B or C: If positive for HBsAg ...": the
@@ -338,6 +346,9 @@ def compile_clause(clause: Clause, context: int = 0
         first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
         if first is not None and first is not logic:
             logic = ir.Or(items=(ir.Not(item=first), logic))
+    if scope_ages:
+        whom = scope_ages[0] if len(scope_ages) == 1 else ir.And(items=tuple(scope_ages))
+        logic = ir.Or(items=(ir.Not(item=whom), logic))
     return logic, min(found, key=lambda f: f.start).family, [], notes
 
 

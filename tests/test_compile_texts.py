@@ -865,3 +865,49 @@ def test_performance_status_as_written(text, ecog, expected):
 def test_life_expectancy_as_written(text, weeks, expected):
     doc = {"findings": {"life_expectancy_weeks": weeks}}
     assert _status(text, doc) == expected
+
+
+def _cancer(condition: str, status: list[str] | None = None) -> dict:
+    return {"diagnoses": [{"condition": condition, "status": status or ["metastatic"],
+                           "confirmed_by": "histology"}]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # the site after the histology counts, every site of a list
+    ("Histologically confirmed adenocarcinoma of the breast.", _cancer("lung adenocarcinoma"),
+     "fail"),
+    ("Histologically confirmed adenocarcinoma of the breast.",
+     _cancer("adenocarcinoma of the breast"), "pass"),
+    ("Histologically proven squamous cell cancer of the oropharynx or hypopharynx",
+     _cancer("squamous cell carcinoma of the hypopharynx"), "pass"),
+    ("Squamous cell carcinoma of the larynx, hypopharynx, oropharynx, oral cavity, or paranasal "
+     "sinus", _cancer("squamous cell carcinoma of the oral tongue"), "pass"),
+    ("Histologically confirmed adenocarcinoma of the colon or rectum",
+     _cancer("rectal adenocarcinoma"), "pass"),
+    # "advanced" alone: locally advanced or metastatic
+    ("Histologically proven, advanced epithelial ovarian cancer.",
+     _cancer("ovarian cancer", ["locally advanced"]), "pass"),
+    ("Histologically confirmed advanced or metastatic breast cancer",
+     _cancer("breast cancer", ["locally advanced"]), "pass"),
+])
+def test_diagnosis_sites_and_status(text, doc, expected):
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,age,expected", [
+    # an age ending a label says whom the rule is for
+    ("Renal: Age 5 years and under: Creatinine less than 1.2 mg/dL", 50, "pass"),
+    ("Age 18 and over: WBC at least 4,000/mm^3", 10, "pass"),
+    ("Age 18 and over: WBC at least 4,000/mm^3", 30, "fail"),
+    # ages of others, or of whom something else applies to
+    ("Consent of parent or guardian if under the age of 18.", 50, "review"),
+    ("2 or more premenopausal (under age 50) first-degree relatives diagnosed with breast "
+     "cancer.", 60, "unknown"),
+    # negated
+    ("No patients above the age of 60 years.", 50, "pass"),
+    ("Patients must not be less than or equal to 6 months of age.", 50, "pass"),
+])
+def test_ages_that_qualify(text, age, expected):
+    doc = {"age": age, "labs": [{"name": "WBC", "value": 3.0, "unit": "10^9/L",
+                                 "date": "2026-11-15"}]}
+    assert _status(text, doc) == expected

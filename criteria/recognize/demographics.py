@@ -6,7 +6,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import find_thresholds
-from criteria.recognize.base import Clause, Found, mentions_any
+from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 _AGE_CUE = re.compile(r"\bage[ds]?\b|\b(?:years?|months?)\s+(?:of\s+age|old)\b|"
                       r"\byears?\s+or\s+(?:older|over)",
@@ -79,6 +79,41 @@ def _with_context(text: str, found: Found) -> Found:
         return found
     return Found(found.node, min(s for s, _ in spans), max(e for _, e in spans), found.family,
                  spans=spans, notes=found.notes)
+
+
+# An age that says to whom something else applies: "consent of a parent if under
+# age 18", "for children under the age of 18", "in women under 50 years of age",
+# "colorectal cancer diagnosed under age 50", "Patients age 50 and under must be
+# HLA typed".  ("Age 5 years and under: creatinine < 1.2 mg/dL" is read by the
+# compiler as a rule for some patients.)
+_CONDITION_BEFORE = re.compile(
+    r"(?:\b(?:if|when|unless|whose|among|diagnosed|onset|relatives?|consent)\b|"
+    r"\b(?:for|in)\s+(?:the\s+)?(?:children|patients|subjects|participants|women|men|those|"
+    r"females|males|minors|adults|persons)\b)[^.;:]{0,30}$", re.IGNORECASE)
+_SUBJECT_OF = re.compile(r"\s*(?:must|should|will|shall|are\s+required|need)\s+"
+                         r"(?!be\s+(?:\d|at\s+least|"
+                         r"older|younger|aged?|between|over|under|above|below|less|greater|more))",
+                         re.IGNORECASE)
+
+
+# The age of a relative: "2 or more premenopausal (under age 50) first-degree relatives"
+_FAMILY = re.compile(r"\b(?:relatives?|family|first-degree|mothers?|sisters?|fathers?|brothers?|"
+                     r"siblings?|kindreds?)\b", re.IGNORECASE)
+
+
+def _conditional(text: str, found: Found) -> bool:
+    before = text[max(0, found.start - 40):found.start]
+    return bool(_CONDITION_BEFORE.search(before) or _SUBJECT_OF.match(text, found.end)
+                or _FAMILY.search(text, max(0, found.start - 60), found.end + 60))
+
+
+def _as_stated(text: str, found: Found) -> Found:
+    """"No patients above the age of 60", "must not be less than 6 months of age"."""
+    neg, cue = negated(text, found.start)
+    if not (neg and cue) or found.node is None:
+        return found
+    return Found(ir.Not(item=found.node), min(found.start, cue[0]), found.end, found.family,
+                 spans=[*found.used(), cue], notes=found.notes)
 
 
 def _years(value: float, unit: str | None) -> float:
@@ -217,7 +252,8 @@ def recognize(clause: Clause) -> list[Found]:
                 spans = [sp for f in found for sp in f.used()]
                 found = [Found(joined, min(a for a, _ in spans), max(b for _, b in spans), "age",
                                spans=spans)]
-    found = [_with_context(text, f) for f in found]
+    found = [_as_stated(text, _with_context(text, f)) for f in found
+             if not _conditional(text, f)]
     m3 = _SEX_ANY.search(text)
     if m3:
         # No restriction: recognized (node None) so that nothing is left for review.

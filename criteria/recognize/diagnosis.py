@@ -14,7 +14,13 @@ STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\blocally\s+advanced\b|\blocoregionally\s+advanced\b|\bunresectable\b|\binoperable\b",
      ("locally advanced",)),
     (r"\brecurren\w*|\brelapsed\b", ("recurrent",)),
-    (r"\bmetasta\w+|\bstage\s+IV\b|\badvanced\s+(?:or|and/or)\s+metastatic\b", ("metastatic",)),
+    (r"\bmetasta\w+|\bstage\s+IV\b", ("metastatic",)),
+    # "advanced ovarian cancer", "advanced or metastatic": locally advanced or
+    # metastatic, whichever
+    (r"(?<!locally\s)(?<!loco-regionally\s)(?<!locoregionally\s)\badvanced\b",
+     ("locally advanced", "metastatic")),
+    # "invasive adenocarcinoma": what every carcinoma in a record is unless in situ
+    (r"\binvasive\b(?=\s+(?:\w+\s+){0,2}(?:carcinoma|adenocarcinoma|cancer|disease))", ()),
     (r"\bnewly\s+diagnosed\b", ("newly diagnosed",)),
 ]
 _STATUS_RE = [(re.compile(p, re.IGNORECASE), s) for p, s in STATUS_WORDS]
@@ -24,6 +30,38 @@ _CONFIRMED = re.compile(r"\b(?P<h>histolog\w*|patholog\w*)(?:\s*(?:and/or|or|/)\
                         r"(?:confirmed|proven|documented)", re.IGNORECASE)
 _CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lymphom|leuk|"
                            r"melanom|myelom|glioma|blastom", re.IGNORECASE)
+_OF_SITE = re.compile(r"\s+(?:of|in)\s+(?:the\s+)?(?P<site>[A-Za-z]+(?:\s+[A-Za-z]+)?)")
+_NEXT_SITE = re.compile(r"\s*(?:,\s*(?:(?:or|and|and/or)\s+)?|\s(?:or|and|and/or)\s+|/)\s*"
+                        r"(?:the\s+)?"
+                        r"(?P<site>[A-Za-z]+(?:\s+[A-Za-z]+)?)")
+
+
+def _site(words: str) -> tuple[str, int] | None:
+    """The site cancer named by ``words`` or by their first word: (id, length used)."""
+    for candidate in (words, words.split()[0]):
+        for name in (f"{candidate} cancer", f"cancer of the {candidate}"):
+            site = vocab.condition(name)
+            if site is not None and site.kind == "site":
+                return site.id, len(candidate)
+    return None
+
+
+def _sites_listed(text: str, of: re.Match[str], spans: list[tuple[int, int]]) -> list[str]:
+    """"carcinoma of the larynx, hypopharynx, oropharynx, or oral cavity": every
+    site of the list (the first one must be a site for the list to count)."""
+    found: list[str] = []
+    m: re.Match[str] | None = of
+    start = of.start()
+    while m is not None:
+        hit = _site(m.group("site"))
+        if hit is None:
+            break
+        found.append(hit[0])
+        end = m.start("site") + hit[1]
+        spans.append((start, end))
+        start = end
+        m = _NEXT_SITE.match(text, end)
+    return found
 _OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b|"
                     r"\bnon-?\s?head\s+and\s+neck\b)[^;.]{0,35}$|\b[Nn]on-?\s?[A-Z]{2,}\b[^;.]{0,35}$")
 
@@ -75,6 +113,9 @@ def recognize(clause: Clause) -> list[Found]:
             continue
         if concept.kind == "histology":
             target = histologies
+            # "adenocarcinoma of the breast": the site follows the histology
+            if (of := _OF_SITE.match(text, m.end)) is not None:
+                sites.extend(_sites_listed(text, of, spans))
         elif concept.kind == "site" or (concept.kind == "condition"
                                         and _CANCER_WORDS.search(concept.id + " " + m.text)):
             target = sites
