@@ -119,8 +119,13 @@ _ECHO = re.compile(r"\s*(?:\bor|/|;)\s*(?:[<>≥≤]=?|=<|=>)?\s*\d[\d.,]*\s*(?:
 
 def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
     """Contiguous fragments holding content words that nothing used."""
+    return [text[s:e] for s, e in _leftover_spans(text, used)]
+
+
+def _leftover_spans(text: str, used: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where the fragments of ``_leftover`` are."""
     stop = _boilerplate()
-    fragments: list[str] = []
+    fragments: list[tuple[int, int]] = []
     spans = sorted(used)
     quiet: list[tuple[int, int]] = []
     if _DIGIT.search(text):
@@ -141,10 +146,10 @@ def _leftover(text: str, used: list[tuple[int, int]]) -> list[str]:
         elif free and current:
             continue  # boilerplate inside a fragment: keep the fragment open
         elif current:
-            fragments.append(text[current[0][0]:current[-1][1]])
+            fragments.append((current[0][0], current[-1][1]))
             current = []
     if current:
-        fragments.append(text[current[0][0]:current[-1][1]])
+        fragments.append((current[0][0], current[-1][1]))
     return fragments
 
 
@@ -321,7 +326,16 @@ def compile_clause(clause: Clause, context: int = 0
         # "may not receive other anticancer therapy while on study": a rule for
         # the future, which no record of the past can decide.
         return None, "conduct", [text[context:].strip()], notes
-    leftovers = _leftover(text, used)
+    leftover_spans = _leftover_spans(text, used)
+    leftovers = [text[s:e] for s, e in leftover_spans]
+    # A fragment joined to what was read by "or" is one more alternative ("creatinine
+    # <= 1.5 x ULN or 24-hour clearance >= 50 mL/min", "No active infection or oral
+    # mucositis"): a person decides it, but it can only rescue what the rule fails
+    # (or, negated, only fail what it passes), never be required beside it.
+    alternatives = [text[s:e] for s, e in leftover_spans if _is_alternative(text, s, e)]
+    if alternatives and not needs_person:
+        logic = _with_alternatives(logic, tuple(ir.Review(text=a) for a in alternatives))
+        leftovers = [f for f in leftovers if f not in alternatives]
     review: list[str] = []
     if needs_person in ("judgement", "consent", "capacity", "compliance") \
             and review_family(_blanked(text, used)) != needs_person:
@@ -371,6 +385,37 @@ def _negate(logic: ir.Node | None) -> ir.Node | None:
     if logic is None:
         return None
     return logic.item if isinstance(logic, ir.Not) else ir.Not(item=logic)
+
+
+_OR_BEFORE = re.compile(r"(?:^|[^\w/])or\W{0,3}$", re.IGNORECASE)
+_OR_AFTER = re.compile(r"\W{0,3}or\b(?!\s+(?:more|greater|higher|less|lower|fewer|older|younger|"
+                       r"above|below|over|under|equal|longer)\b)", re.IGNORECASE)
+
+
+# (a clause of its own, or a cause whose alternatives the rule named: "bleeding
+# related to tumor or radiotherapy")
+_CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|who|which|that|"
+                           r"related|due|caused|secondary|associated|induced|attributed|"
+                           r"because)\b", re.IGNORECASE)
+
+
+def _is_alternative(text: str, start: int, end: int) -> bool:
+    """Is the fragment at start:end (two content words at least) joined to the
+    rest by "or"?"""
+    fragment = text[start:end]
+    words = len(re.findall(r"[A-Za-z]{3,}", fragment))
+    if words < 2 or words > 10 or _CLAUSE_WORDS.search(fragment):
+        return False  # one qualifier word, or a clause of its own
+    return bool(_OR_BEFORE.search(text[max(0, start - 6):start])
+                or _OR_AFTER.match(text, end))
+
+
+def _with_alternatives(logic: ir.Node, alternatives: tuple[ir.Review, ...]) -> ir.Node:
+    if isinstance(logic, ir.Not):
+        return ir.Not(item=ir.Or(items=(logic.item, *alternatives)))
+    if isinstance(logic, ir.And) and all(isinstance(i, ir.Not) for i in logic.items):
+        return ir.And(items=(*logic.items, ir.Not(item=ir.Or(items=alternatives))))
+    return ir.Or(items=(logic, *alternatives))
 
 
 def _qualify(logic: ir.Node, parts: tuple[ir.Review, ...]) -> ir.Node:

@@ -911,3 +911,30 @@ def test_ages_that_qualify(text, age, expected):
     doc = {"age": age, "labs": [{"name": "WBC", "value": 3.0, "unit": "10^9/L",
                                  "date": "2026-11-15"}]}
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # a fragment joined by "or" is one more alternative: it can rescue, never be required
+    ("inclusion", "Serum Creatinine ≤ 1.5 x ULN or 24-hour clearance ≥ 50 mL/min",
+     {"labs": [{"name": "creatinine", "value": 2.0, "unit": "mg/dL", "upper_limit_normal": 1.0,
+                "date": "2026-11-15"}]}, "review"),
+    ("inclusion", "Serum Creatinine ≤ 1.5 x ULN or 24-hour clearance ≥ 50 mL/min",
+     {"labs": [{"name": "creatinine", "value": 1.0, "unit": "mg/dL", "upper_limit_normal": 1.0,
+                "date": "2026-11-15"}]}, "pass"),
+    ("inclusion", "No active infection or oral mucositis",
+     {"conditions": [{"name": "pneumonia", "status": "active"}]}, "fail"),
+    ("inclusion", "No active infection or oral mucositis", {"conditions": []}, "review"),
+    ("exclusion", "Active infection or oral mucositis",
+     {"conditions": [{"name": "pneumonia", "status": "active"}]}, "fail"),
+    # ...but not a cause whose alternatives the rule named
+    ("exclusion", "History of bleeding related to tumor or radiotherapy during or after "
+     "completion of radiotherapy", {"treatments": [{"kind": "radiotherapy", "name": "IMRT",
+                                                    "start": "2023-05-10"}]}, "review"),
+    # a one-word qualifier stays a qualifier
+    ("exclusion", "Individuals known to be HIV positive, hepatitis B positive, or hepatitis C "
+     "positive.", {"conditions": [{"name": "HIV infection"}]}, "fail"),
+    ("exclusion", "Non-antiretroviral agents with known or suspected activity against HIV.",
+     {"treatments": []}, "pass"),
+])
+def test_leftover_alternatives(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

@@ -129,6 +129,7 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
 
 _TREATMENT_OF = re.compile(r"[\s-]*(?:therap(?:y|ies)|treatments?|drugs?|agents?|medications?|"
                            r"regimens?)\b", re.IGNORECASE)
+_TRAILING_POSITIVE = re.compile(r"[\s-]*(?:sero)?positive\b|\s*\(\+\)|\+(?!\w)", re.IGNORECASE)
 _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s?$", re.IGNORECASE)
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
@@ -277,6 +278,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         elif trailing:  # "HIV negative", "hepatitis B seronegative"
             node = ir.Not(item=node)
             spans.append((trailing.start(), trailing.end()))
+        elif (positive := _TRAILING_POSITIVE.match(text, m.end)) is not None:
+            spans.append((positive.start(), positive.end()))  # "HIV positive": has it
         elif leading:  # "a documented negative HIV serologic evaluation"
             node = ir.Not(item=node)
             spans.append((leading.start(), leading.end()))

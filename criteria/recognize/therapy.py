@@ -312,6 +312,7 @@ def _what(mention: Any) -> str:
     return mention[1] if isinstance(mention, tuple) else mention.id
 
 
+_NON_PREFIX = re.compile(r"\bnon[\s-]?$", re.IGNORECASE)
 _ARM = re.compile(r"[\s-]*(?:(?:combination|monotherapy|treatment|therapy|study)\s+)?"
                   r"(?:arms?|cohorts?)\b", re.IGNORECASE)
 
@@ -347,6 +348,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
     drugs, classes, kinds = _unless_after(_TOPIC, 40, text, drugs, classes, kinds)
+    # "Non-antiretroviral agents", "non-platinum chemotherapy": other than the class
+    drugs, classes, kinds = _unless_after(_NON_PREFIX, 5, text, drugs, classes, kinds)
     if "arm" in text.lower() or "cohort" in text.lower():
         # "for the abemaciclib arm", "Cohort B (pembrolizumab)": the study's arms
         drugs, classes = ([m for m in group if not _ARM.match(text, m.end)]
