@@ -938,3 +938,16 @@ def test_ages_that_qualify(text, age, expected):
 ])
 def test_leftover_alternatives(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Measurable disease according to RECIST (Response Evaluation Criteria In Solid Tumors)",
+    "Measureable disease based on Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",
+    "Have measurable disease based on Response Criteria in Solid Tumors Version 1.1 (RECIST 1.1)",
+    "Measurable disease by MRI or CT scan",
+    "Measurable disease, as defined by Response Evaluation Criteria in Solid Tumors (RECIST) "
+    "version 1.1",
+])
+def test_measurable_disease_by_its_criteria(text):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert c.compiled == "full" and c.rule == "findings.measurable_disease == true", c.rule

@@ -30,6 +30,7 @@ _CONFIRMED = re.compile(r"\b(?P<h>histolog\w*|patholog\w*)(?:\s*(?:and/or|or|/)\
                         r"(?:confirmed|proven|documented)", re.IGNORECASE)
 _CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lymphom|leuk|"
                            r"melanom|myelom|glioma|blastom", re.IGNORECASE)
+_CRITERIA_IN = re.compile(r"criteria\s+(?:in|for)\s+$", re.IGNORECASE)
 _OF_SITE = re.compile(r"\s+(?:of|in)\s+(?:the\s+)?(?P<site>[A-Za-z]+(?:\s+[A-Za-z]+)?)")
 _NEXT_SITE = re.compile(r"\s*(?:,\s*(?:(?:or|and|and/or)\s+)?|\s(?:or|and|and/or)\s+|/)\s*"
                         r"(?:the\s+)?"
@@ -99,8 +100,9 @@ def recognize(clause: Clause) -> list[Found]:
         concept = vocab.condition(m.id)
         if concept is None or concept.id == "other-malignancy":
             continue
-        if not_the_subject(text, m.start):
-            continue
+        if not_the_subject(text, m.start) or _CRITERIA_IN.search(text, max(0, m.start - 30),
+                                                                   m.start):
+            continue  # "Response Evaluation Criteria in Solid Tumors": a name
         parts = _decompose(concept)
         if parts is not None:
             if _OTHER.search(text[max(0, m.start - 45):m.start]):

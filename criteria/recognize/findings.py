@@ -10,11 +10,27 @@ from criteria.grammar import WORD_NUMBERS, find_thresholds
 from criteria.recognize.base import Clause, Found, mentions_any, negated
 
 _MEASURABLE = re.compile(
-    r"\b(?:at\s+least\s+one\s+)?(?:(?:uni|bi)dimensionally\s+)?measurable\s+(?:and/or\s+evaluable\s+)?"
-    r"(?:disease|lesions?|tumou?rs?)(?:\s*\([^)]*\))?(?:[^;.]{0,40}?RECIST(?:\s*(?:v(?:ersion)?\.?\s*)?"
-    r"1\.[01])?(?:\s+criteria)?)?",
+    r"\b(?:(?:at\s+least|≥|>=)\s*(?:one|1)\s+(?:site\s+of\s+)?(?:(?:target|indicator)\s+)?)?"
+    r"(?:(?:uni|bi)dimensionally\s+)?measure?able\s+(?:and/or\s+evaluable\s+)?"
+    r"(?:(?:target|indicator)\s+)?(?:disease|lesions?|tumou?rs?)(?:\s*\([^)]*\))?"
+    r"(?:[^;.]{0,40}?RECIST(?:\s*(?:v(?:ersion)?\.?\s*)?1\.[01])?(?:\s+criteria)?)?",
     re.IGNORECASE,
 )
+# The response criteria measurability refers to, and how it is imaged: "according
+# to Response Evaluation Criteria in Solid Tumors (RECIST) version 1.1", "by CT".
+_BY_CRITERIA = re.compile(
+    r"(?:\s*,?\s*(?:(?:as\s+)?(?:defined|assessed|determined|measured|evaluated)\s+)?"
+    r"(?:according\s+to|based\s+on|by|per|using|as\s+per|in\s+accordance\s+with|on)\s+(?:the\s+)?"
+    r"(?:(?:revised|modified|immune[\s-]related)\s+)?(?:(?:i|m|ir)?RECIST|RANO|irRC|Cheson|Lugano|"
+    r"PCWG\d?|Response\s+(?:Evaluation\s+)?Criteria\s+(?:in|for)\s+Solid\s+Tumou?rs?|"
+    r"(?:MRI|CT|PET|imaging|radiographic\s+studies|physical\s+examination)"
+    r"(?:\s*(?:,|or|and|and/or)\s*(?:MRI|CT|PET|physical\s+examination)(?:\s+scans?)?)*"
+    r"(?:\s+scans?)?)"
+    r"(?:\s*\([^)]{0,60}\))?(?:\s*(?:guidelines?|criteria))?"
+    r"(?:\s*,?\s*(?:v(?:ersion)?\.?\s*)?\d(?:\.\d)?)?(?:\s*\([^)]{0,40}\))?"
+    r"(?:\s+(?:criteria|guidelines?))?)+|"
+    r"(?:\s*\([^)]{0,60}\))?(?:\s*,?\s*(?:v(?:ersion)?\.?\s*)?\d\.\d)?(?:\s*\([^)]{0,40}\))?",
+    re.IGNORECASE)
 _LIFE = re.compile(r"\b(?:(?:estimated|expected|anticipated|predicted)\s+)?"
                    r"(?:life\s+expectancy|expected\s+survival(?:\s+time)?|survival\s+expectancy|"
                    r"expected\s+lifetime|"
@@ -34,7 +50,8 @@ _LIFE_AMOUNT = re.compile(
     r"(?P<u>week|month|year|day)s?(?:\s+or\s+(?:more|longer|greater|above))?\b",
     re.IGNORECASE)
 _MEASURABLE_OR_EVALUABLE = re.compile(
-    r"\b(?:(?:uni|bi)dimensionally\s+)?measurable\s+(?:and/or|or|and\s+or)\s+(?:non-?measurable\s+)?"
+    r"\b(?:(?:at\s+least|≥|>=)\s*(?:one|1)\s+(?:site\s+of\s+)?)?(?:(?:uni|bi)dimensionally\s+)?"
+    r"measure?able\s+(?:and/or|or|and\s+or)\s+(?:non-?measure?able\s+)?"
     r"evaluable\s+(?:disease|lesions?|tumou?rs?)\b", re.IGNORECASE)
 _TISSUE = re.compile(r"\b(?:availability\s+of|available|provide|submit\w*)\b[^;.]{0,30}?"
                      r"\b(?:tumou?r\s+(?:tissue|samples?|specimens?|blocks?)|archival\s+"
@@ -59,8 +76,8 @@ _BRAIN = re.compile(
 _WEEKS = {"week": 1.0, "month": 52 / 12, "year": 52.0, "day": 1 / 7}
 
 
-_GATE = ("measurable", "expectancy", "lifetime", "survival", "survive", "tissue", "specimen",
-         "sample",
+_GATE = ("measurable", "measureable", "expectancy", "lifetime", "survival", "survive", "tissue",
+         "specimen", "sample",
          "block", "pregnan", "feeding", "lactat", "nursing", "metasta")
 
 
@@ -77,9 +94,10 @@ def recognize(clause: Clause) -> list[Found]:
         neg, cue = negated(text, either.start())
         either_node = ir.Or(items=(ir.FindingAtom(key="measurable_disease", value=True),
                                    ir.Review(text="evaluable (non-measurable) disease")))
+        end = (_BY_CRITERIA.match(text, either.end()) or either).end()
         out.append(Found(ir.Not(item=either_node) if neg else either_node, either.start(),
-                         either.end(), "measurable_disease",
-                         spans=[(either.start(), either.end())] + ([cue] if cue else [])))
+                         end, "measurable_disease",
+                         spans=[(either.start(), end)] + ([cue] if cue else [])))
         m = None
     if m and re.search(r"\bto\s+(?:the\s+)?(?:only\s+|sole\s+|all\s+)?(?:sites?\s+of\s+)?$",
                        text[max(0, m.start() - 25):m.start()], re.IGNORECASE):
@@ -87,9 +105,10 @@ def recognize(clause: Clause) -> list[Found]:
     if m:
         neg, cue = negated(text, m.start())
         node: ir.Node = ir.FindingAtom(key="measurable_disease", value=True)
-        out.append(Found(ir.Not(item=node) if neg else node, m.start(), m.end(),
+        end = (_BY_CRITERIA.match(text, m.end()) or m).end()
+        out.append(Found(ir.Not(item=node) if neg else node, m.start(), end,
                          "measurable_disease",
-                         spans=[(m.start(), m.end())] + ([cue] if cue else [])))
+                         spans=[(m.start(), end)] + ([cue] if cue else [])))
     life = _LIFE.search(text)
     if life:
         # "Life expectancy judged by the investigator of at least 3 months"
