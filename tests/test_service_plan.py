@@ -21,6 +21,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ from matcher.patient import PatientError, parse_patient
 from matcher.score import VERDICT_ORDER
 from matcher.service.atom_index import empty_values
 from matcher.service.circuit import CODE_OF, FAIL, PASS, UNKNOWN, Circuit
-from matcher.service.plan import MatchPlan, verdict_and_score_of_counts
+from matcher.service.plan import MatchPlan, SortValues, verdict_and_score_of_counts
 
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -232,6 +233,19 @@ def test_sort_value_orders_as_verdict_then_score(many):
             assert (by_value[i] == by_value[j]) == (by_key[i] == by_key[j])
     for (ps, r, u, f), x in zip(many, packed, strict=True):
         assert p.verdict_and_score(x) == verdict_and_score_of_counts(ps, r, u, f)
+
+
+@SETTINGS
+@given(st.lists(counts, min_size=1, max_size=30))
+def test_sort_values_vectorized_equal_the_scalar_ones(many):
+    """``SortValues`` (a table per trial size, integer array arithmetic) gives
+    every trial the sort value the scalar path works out from its counts."""
+    p = MatchPlan([])
+    sizes = [ps + r + u + f for ps, r, u, f in many]
+    packed = [f | u << 16 | r << 32 | n << 48 for (_ps, r, u, f), n in zip(many, sizes,
+                                                                             strict=True)]
+    vectorized = SortValues(sizes)(pa.array(packed, pa.int64())).to_pylist()
+    assert vectorized == [p._sort_value(x) for x in packed]
 
 
 def test_an_empty_plan_answers_with_no_results():

@@ -133,14 +133,71 @@ def verdict_and_score_of_counts(passes: int, reviews: int, unknowns: int, fails:
     are multiples of 1/4, so the sum is exact in any order and the score is
     the same float as the reference's sum over the statuses."""
     v = "ineligible" if fails else ("possible" if unknowns else "eligible")
-    low, high = BANDS[v]
-    n = passes + reviews + unknowns + fails
-    if not n:
-        return v, round(low, 4)
     total = (passes * CREDIT["pass"] + reviews * CREDIT["review"]
              + unknowns * CREDIT["unknown"] + fails * CREDIT["fail"])
+    return v, score_of_total(v, total, passes + reviews + unknowns + fails)
+
+
+def score_of_total(v: str, total: float, n: int) -> float:
+    """The score of a trial of verdict ``v`` whose ``n`` criteria earned ``total`` credit."""
+    low, high = BANDS[v]
+    if not n:
+        return round(low, 4)
     width = (high - low) if v == "eligible" else (high - low) * 0.999
-    return v, round(low + width * (total / n), 4)
+    return round(low + width * (total / n), 4)
+
+
+def sort_value(v: str, score: float) -> int:
+    """An integer ordering trials as (verdict, -score) does, equal when both
+    are: the score is rounded to 4 decimals, so score x 10^4 is an integer."""
+    return VERDICT_ORDER[v] * 20000 + 10001 - round(score * 10000)
+
+
+_VERDICT_CODES = ("eligible", "possible", "ineligible")  # fails -> 2, else unknowns -> 1
+_QUARTERS = {k: round(c * 4) for k, c in CREDIT.items()}
+assert all(q == c * 4 for q, c in zip(_QUARTERS.values(), CREDIT.values(), strict=True))
+
+
+class SortValues:
+    """Every trial's sort value from its packed counts in a few Arrow calls.
+
+    A trial's score depends on its verdict, its number of criteria n and its
+    credit in quarters T (0 to 4n: the credits are multiples of 1/4), so one
+    table per plan holds every (n, verdict, T) the plan's trial sizes allow,
+    and a request computes each trial's verdict code and T with integer
+    array arithmetic and takes its value from the table."""
+
+    def __init__(self, sizes: Sequence[int]):
+        offset: dict[int, int] = {}
+        table: list[int] = []
+        for n in sorted(set(sizes)):
+            offset[n] = len(table)
+            for v in _VERDICT_CODES:
+                table.extend(sort_value(v, score_of_total(v, t / 4, n))
+                             for t in range(4 * n + 1))
+        self.table = pa.array(table, pa.int64())
+        q = _QUARTERS
+        self._offset = pa.array([offset[n] for n in sizes], pa.int64())
+        self._stride = pa.array([4 * n + 1 for n in sizes], pa.int64())
+        self._full = pa.array([q["pass"] * n for n in sizes], pa.int64())  # T when all pass
+        # What one fail, unknown or review takes from that, in quarters.
+        self._drop = (q["pass"] - q["fail"], q["pass"] - q["unknown"], q["pass"] - q["review"])
+
+    def __call__(self, packed: pa.Array) -> pa.Array:
+        """Each trial's sort value; ``packed`` holds every trial's counts."""
+        mask = (1 << _FIELD) - 1
+        fails = pc.bit_wise_and(packed, mask)
+        unknowns = pc.bit_wise_and(pc.shift_right(packed, _FIELD), mask)
+        reviews = pc.bit_wise_and(pc.shift_right(packed, 2 * _FIELD), mask)
+        drop_f, drop_u, drop_r = self._drop
+        quarters = pc.subtract(self._full, pc.add(
+            pc.add(pc.multiply(fails, drop_f), pc.multiply(unknowns, drop_u)),
+            pc.multiply(reviews, drop_r)))
+        verdict = pc.min_element_wise(pc.add(
+            pc.multiply(pc.cast(pc.greater(fails, 0), pa.int64()), 2),
+            pc.cast(pc.greater(unknowns, 0), pa.int64())), 2)
+        index = pc.add(pc.add(self._offset, pc.multiply(verdict, self._stride)), quarters)
+        return self.table.take(index)
 
 
 @dataclass
@@ -209,6 +266,7 @@ class MatchPlan:
         for rank, i in enumerate(by_id):
             id_rank[i] = rank
         self._id_rank = pa.array(id_rank, pa.int64())
+        self._sort_values_of = SortValues([b - a for a, b in self.bounds])
         # packed counts -> verdict and score, and -> sort value: pure functions
         # of four counts, worked out once per distinct value.
         self._verdict_score: dict[int, tuple[str, float]] = {}
@@ -269,28 +327,24 @@ class MatchPlan:
         if len(self._sort_values) > _MEMO_LIMIT:  # bounded, whatever the patients
             self._sort_values.clear()
             self._verdict_score.clear()
-        value = self._sort_values[packed] = (VERDICT_ORDER[v] * 20000 + 10001
-                                             - round(score * 10000))
+        value = self._sort_values[packed] = sort_value(v, score)
         return value
 
     def ordered(self, criteria_codes: pa.Array, chosen: list[int], limit: int | None = None
                 ) -> list[Ranked]:
         """The chosen trials best first (``match_patient``'s order: verdict,
         score, trial id), the best ``limit`` only when given.  Vectorized: each
-        distinct packed count gets its sort value once, and one sort of
-        value x trials + rank of the trial id orders every trial."""
+        trial's sort value from the plan's table (``SortValues``), and one sort
+        of value x trials + rank of the trial id orders every trial."""
         if not chosen:
             return []
         packed = self.packed_counts(criteria_codes)
+        trial_values = self._sort_values_of(packed)
         id_rank = self._id_rank
         if len(chosen) != len(self.trials):
             picked = pa.array(chosen, pa.int32())
             packed, id_rank = packed.take(picked), id_rank.take(picked)
-        distinct = pc.unique(packed)
-        known = self._sort_values.get
-        values = pa.array([known(p) or self._sort_value(p) for p in distinct.to_pylist()],
-                          pa.int64())
-        trial_values = values.take(pc.index_in(packed, value_set=distinct))
+            trial_values = trial_values.take(picked)
         composite = pc.add(pc.multiply(trial_values, len(self.trials)), id_rank)
         if limit is None or limit >= len(chosen):
             best = pc.array_sort_indices(composite)
