@@ -227,7 +227,7 @@ def main() -> int:
     registry = build_registry(folder, args.trials)
     key = registry.create_key("bench")
     bodies, described = read_bodies(args.patients)
-    print(f"registry: {registry.count()} trials; {args.workers} server workers, "
+    print(f"registry: {registry.count()} trials; {args.workers} match processes, "
           f"{args.seconds:g} s per run, patients: {described} in turn")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
