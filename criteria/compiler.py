@@ -578,8 +578,8 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         # A window stated in the clause itself applies to its labs too.
         own = [w for w in find_windows(seg.text) if w.kind == "within"]
         if clause.lab_window_days is None and own and re.search(
-                r"\b(?:prior\s+to|before|of|from)\s+(?:the\s+)?(?:treatment|enrol|registration|"
-                r"randomi|first|start|study|day\s+1|initiation)",
+                r"\b(?:prior\s+to|before|of|from)\s+(?:the\s+)?(?:protocol\s+)?(?:treatment|enrol|"
+                r"registration|randomi|first|start|study|day\s+1|initiat)",
                 seg.text[own[0].end:own[0].end + 40],
                 re.IGNORECASE):
             clause = dataclasses.replace(clause, lab_window_days=own[0].days)

@@ -111,7 +111,7 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
                r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
                r"sec(?:onds)?|s|ms|msec)(?![A-Za-z0-9])")
 _ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+(?:of\s+)?|\s*-?\s*fold\s+|\s+)?(?:the\s+)?"
-        r"(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
+        r"(?:specific\s+|local\s+)?(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
         r"(?:\s+(?:range|limits?|value))?|(?:(?P<side2>upper|lower)\s+normal\s+limits?)|"
         r"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)|maximum\s+normal\s+"
         r"(?:value|limit)|(?<=times\s)normal(?:\s+(?:value|limit))?)")
@@ -139,6 +139,8 @@ _BARE_LIMIT_RE = re.compile(
     rf"value))?|(?P<side2>upper|lower)\s+normal\s+limits?|"
     rf"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)\b)", re.IGNORECASE)
 _ULN_RE = re.compile(_ULN, re.IGNORECASE)
+_TIMES_AFTER = re.compile(r"(?:\s*\([A-Za-z]{2,5}\))?\s*(?:[x×X\*]|times)\s*"
+                          r"(?P<n>\d+(?:[.,]\d+)?)(?!\s*(?:\^|\*\*|\d))")
 _DIGIT = re.compile(r"\d")
 _LIMIT_WORDS = ("upper", "lower", "uln", "lln", "unl", "ulrr", "llrr")  # _BARE_LIMIT_RE's words
 _SUPERSCRIPT = {"⁹": "9", "¹²": "12", "⁶": "6", "⁴": "4", "³": "3"}
@@ -212,8 +214,12 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
     for m in limits:
         if any(t.start < m.end() and m.start() < t.end for t in out):
             continue
-        out.append(Threshold(comparator(m.group("cmp")), 1.0, None, _side(m), m.start(),
-                             m.end(), m.group(0)))
+        # "<= ULN*2.5", "<= upper limit of normal x3.0": the multiple written after
+        times = _TIMES_AFTER.match(text, m.end())
+        value = parse_number(times.group("n")) if times else 1.0
+        end = times.end() if times else m.end()
+        out.append(Threshold(comparator(m.group("cmp")), value, None, _side(m), m.start(),
+                             end, text[m.start():end]))
     return tuple(sorted(out, key=lambda t: t.start))
 
 

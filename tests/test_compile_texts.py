@@ -951,3 +951,24 @@ def test_leftover_alternatives(kind, text, doc, expected):
 def test_measurable_disease_by_its_criteria(text):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     assert c.compiled == "full" and c.rule == "findings.measurable_disease == true", c.rule
+
+
+@pytest.mark.parametrize("text,fragment", [
+    # the multiple written after the limit
+    ("alanine aminotransferase (ALT), aspartate aminotransferase (AST) ≤ULN*2.5",
+     "labs.ast.x_uln <= 2.5"),
+    ("total bilirubin (TBIL) ≤upper limit of normal x1.5", "labs.total_bilirubin.x_uln <= 1.5"),
+    ("Bilirubin ≤ 1.5 times the specific institutional upper limit of normal (ULN).",
+     "labs.total_bilirubin.x_uln <= 1.5"),
+    # both ends of a range
+    ("Calcium at least 8.0 mg/dL but less than 12.0 mg/dL", "labs.calcium.value < 2.99"),
+    # old unit spellings and acronyms
+    ("Hgb greater than or equal to 8.0gm/dl", "labs.hemoglobin.value >= 80"),
+    ("HB >/= 9 g/dL", "labs.hemoglobin.value >= 90"),
+    ("Platelets >= 75,000/ uL (within 4 weeks of initiating study treatment)",
+     "labs.platelets.days_ago <= 28"),
+    ("Patient's age younger than six months", "age < 0.5"),
+])
+def test_lab_and_age_forms(text, fragment):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert c.compiled == "full" and fragment in c.rule, (c.compiled, c.rule)

@@ -42,11 +42,16 @@ _BETWEEN = re.compile(
 # The whole clause a range of years: "18-60 years".
 _BARE_RANGE = re.compile(r"\W*(?P<lo>\d{1,3})\s*(?:-|–|to)\s*(?P<hi>\d{1,3})\s*(?:years?|yrs?)"
                          r"(?:\s+old|\s+of\s+age)?\W*", re.IGNORECASE)
+# "age younger than six months", "age older than 1 month"
+_AGE_IN_MONTHS = re.compile(
+    r"\bage[ds]?\s*[:：]?\s*(?P<cmp>under|younger\s+than|less\s+than|below|over|older\s+than|"
+    r"more\s+than|above)\s+(?P<n>\d{1,3})\s*(?P<u>months?|weeks?|days?)\b", re.IGNORECASE)
 _PDQ_AGE = re.compile(
     r"\bage[ds]?\s*[:：]?\s*(?:(?P<lo>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:over|older|above)"
     r"|(?P<hi>\d{1,3})\s*(?:years?\s*)?(?:and|or)\s+(?:under|younger|below)"
     r"|(?P<gt>over|older\s+than)\s+(?P<gtn>\d{1,3})|(?P<lt>under|younger\s+than)\s+(?P<ltn>\d{1,3}))"
-    r"(?:\s*(?:years?|yrs?)(?:\s+old|\s+of\s+age)?)?(?!\s*(?:-|to)\s*\d)",
+    r"(?:\s*(?:years?|yrs?)(?:\s+old|\s+of\s+age)?)?(?!\s*(?:-|to)\s*\d)"
+    r"(?!\s*(?:months?|weeks?|days?|hours?|mos?\b|wks?\b))",
     re.IGNORECASE,
 )
 
@@ -228,6 +233,11 @@ def recognize(clause: Clause) -> list[Found]:
                 found.append(Found(ir.And(items=(ir.AgeAtom(op=">=", value=low),
                                                  ir.AgeAtom(op="<=", value=high))),
                                    m7.start("lo"), m7.end(), "age"))
+        if not found and (m9 := _AGE_IN_MONTHS.search(text)):
+            young = m9.group("cmp").lower().split()[0] in ("under", "younger", "less", "below")
+            found.append(Found(ir.AgeAtom(op="<" if young else ">",
+                                          value=_years(int(m9.group("n")), m9.group("u"))),
+                               m9.start(), m9.end(), "age"))
         if not found and (m5 := _PDQ_AGE.search(text)):
             if m5.group("lo"):
                 node = ir.AgeAtom(op=">=", value=int(m5.group("lo")))

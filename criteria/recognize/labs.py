@@ -238,6 +238,10 @@ _NEGATED_BOUND = re.compile(
     r"(?:serum\s+|blood\s+|plasma\s+)?$", re.IGNORECASE)
 
 
+# Between the two ends of a range: "(2.00 mmol/L) and", "but".
+_SECOND_BOUND = re.compile(r"\s*(?:\([^()]{0,30}\)\s*)?(?:,\s*)?(?:and|but)\s*", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one place
     text = clause.text
     reflex = _reflex(clause)
@@ -262,9 +266,27 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     used_mentions: set[int] = set()
     prev_end = 0
     last_group: list[vocab.Mention] = []
+    last_th: Threshold | None = None
     for th in thresholds:
         before = [m for m in mentions if prev_end <= m.start and m.end <= th.start]
         quant = [m for m in before if (a := vocab.analyte(m.id)) and a.kind != "qualitative"]
+        if not quant and last_group and last_th is not None and \
+                _SECOND_BOUND.fullmatch(text, last_th.end, th.start) and \
+                {last_th.op[0], th.op[0]} == {"<", ">"}:
+            # "calcium >= 8.0 mg/dL and < 11.6 mg/dL": the other end of a range
+            second = [_atom(a, th, window) for m in last_group
+                      if (a := vocab.analyte(m.id)) is not None]
+            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
+                        None)
+            if base is not None and second and all(n is not None for n, _ in second):
+                start, _end, node, joiner = items[base]
+                bound = [n for n, _ in second if n is not None]
+                items[base] = (start, th.end, ir.And(items=(node, *bound)), joiner)
+                items.append((th.start, th.end, None, "cover"))
+                for _, why in second:
+                    notes.extend(why)
+                prev_end, last_th = th.end, th
+                continue
         if not quant:
             alt = _conditional_alternative(text, th, last_group, window)
             base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
@@ -295,7 +317,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             used_mentions.update(m.start for m in group)
             prev_end = estimate.end()
             continue
-        last_group = group
+        last_group, last_th = group, th
         atoms: list[ir.Node] = []
         for m in group:
             analyte = vocab.analyte(m.id)
