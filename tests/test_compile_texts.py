@@ -972,3 +972,10 @@ def test_measurable_disease_by_its_criteria(text):
 def test_lab_and_age_forms(text, fragment):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     assert c.compiled == "full" and fragment in c.rule, (c.compiled, c.rule)
+
+
+@pytest.mark.parametrize("days_ago,expected", [(10, "fail"), (30, "review"), (None, "pass")])
+def test_washout_and_recovered(days_ago, expected):
+    treatments = _chemo(days_ago) if days_ago else []
+    text = "At least 3 weeks since prior chemotherapy and recovered"
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected

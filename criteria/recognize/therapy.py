@@ -102,6 +102,12 @@ def recovering(text: str, start: int) -> re.Match[str] | None:
     return _RECOVERED.search(text, max(0, start - 60), start)
 
 
+_RECOVERED_AFTER = re.compile(
+    r"[^;.]{0,40}?\s*,?\s*(?:and|&)\s+(?P<what>(?:has\s+|have\s+)?(?:fully\s+)?recovered"
+    r"(?:\s+from\s+(?:all\s+|any\s+|the\s+)?(?:(?:acute|toxic|adverse|side)\s+)*"
+    r"(?:effects?|toxicit(?:y|ies)|complications?)"
+    r"(?:\s+(?:of|from)\s+(?:that|this|the|such|prior|previous|any)?\s*(?:therapy|treatment|"
+    r"surgery|procedure))?)?)", re.IGNORECASE)
 _SINCE_ONLY = re.compile(r"\bsince\b|\bpost\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|"
                          r"wash\s*-?\s*out", re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
@@ -504,6 +510,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             rest = {k: v for k, v in facets.items()
                     if k not in ("ended_days_before", "ongoing", "progression", "within_days")}
             node = ir.Not(item=ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1))
+            after = _RECOVERED_AFTER.match(text, max(e for _, e in spans))
+            if after is not None:
+                # "At least 3 weeks since surgery and recovered": within the time it
+                # fails; given earlier, a person confirms the recovery; never, it passes.
+                node = ir.And(items=(node, ir.Or(items=(
+                    ir.Not(item=ir.TreatmentAtom(**base, **rest)),
+                    ir.Review(text=after.group("what").strip())))))
+                spans.append((after.start(), after.end()))
             for own_drugs, own_classes, days, span in specific:
                 if days < int(washout):
                     # A shorter time for some ("2 weeks for vincristine") is an
