@@ -979,3 +979,19 @@ def test_washout_and_recovered(days_ago, expected):
     treatments = _chemo(days_ago) if days_ago else []
     text = "At least 3 weeks since prior chemotherapy and recovered"
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    ("inclusion", "No New York Heart Association class II-IV heart disease",
+     {"conditions": [{"name": "congestive heart failure", "nyha_class": 1}]}, "pass"),
+    ("exclusion", "Known psychiatric or substance abuse disorders",
+     {"conditions": [{"name": "major depression"}]}, "fail"),
+    ("exclusion", "Uncontrolled bacterial, viral, or fungal infection",
+     {"conditions": []}, "pass"),
+    # a bound under a condition, in an exclusion: whoever has both
+    ("exclusion", "LVEF < 50% with heart failure",
+     {"conditions": [{"name": "congestive heart failure", "status": "absent"}],
+      "labs": [{"name": "LVEF", "value": 60, "unit": "%", "date": "2026-11-01"}]}, "pass"),
+])
+def test_comorbidity_forms(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

@@ -10,7 +10,7 @@ from criteria.grammar import find_thresholds, find_windows
 from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
 from criteria.recognize.therapy import prospective, recovering
 
-_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
+_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|chronic|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
 _UNCONTROLLED = re.compile(r"\b(?:uncontrolled|poorly\s+controlled|not\s+(?:well\s+)?controlled|"
                            r"unstable|uncontrollable|inadequately\s+controlled)\b", re.IGNORECASE)
@@ -20,8 +20,12 @@ _CONTROLLED = re.compile(r"\b(?:well[\s-]controlled|(?:under|with)\s+(?:stable\s
 _SEVERITY = re.compile(r"\b(?:severe|significant|clinically\s+significant|serious|massive|"
                        r"symptomatic|major|life[\s-]threatening)\b", re.IGNORECASE)
 _HISTORY = re.compile(r"\b(?:history\s+of|previous|prior|past)\b", re.IGNORECASE)
-_NYHA = re.compile(r"\b(?:NYHA\s+)?class\s+(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or|-|–)\s*"
+_NYHA = re.compile(r"\b(?:(?:New\s+York\s+Heart\s+Association|NYHA)\s*(?:\(NYHA\)\s*)?"
+                   r"(?:functional\s+)?"
+                   r"(?:class(?:ification)?|grade)?\s*(?:≥|>=|>|of)?\s*(?:class|grade)?\s*|class\s+)"
+                   r"(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or|-|–)\s*"
                    r"(?:IV|III|[1-4]))?\b", re.IGNORECASE)
+_NYHA_NAME = re.compile(r"New\s+York\s+Heart\s+Association(?:\s*\(NYHA\))?\s*$", re.IGNORECASE)
 _GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
@@ -37,6 +41,11 @@ _HEPATITIS_ELLIPSIS = re.compile(r"\bhepatitis\s+B\s*(?:,|and/or|and|or|/)\s*(?P
                                  re.IGNORECASE)
 _ELLIPSIS = re.compile(r"\b(?P<w>pleural|pericardial|peritoneal)\s+(?:or|and|/)\s+"
                        r"(?:\w+\s+){0,2}?(?:fluid|effusions?)\b", re.IGNORECASE)
+_HEAD_ELLIPSIS = re.compile(r"\b(?!(?:metastatic|advanced|recurrent|unresectable|locally|residual|"
+                            r"measurable|evaluable|progressive|stable|active|primary)\b)"
+                            r"(?P<w>[A-Za-z]{4,})\s+(?:or|and|and/or|/)\s+(?:[\w-]+\s+){1,3}?"
+                            r"(?P<head>disorders?|illness(?:es)?|conditions?|infections?)\b",
+                            re.IGNORECASE)
 # The patient's other cancers are recorded as conditions (the index cancer is a
 # diagnosis), so "other malignancy" means any malignancy among the conditions.
 CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
@@ -106,6 +115,9 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
         facets["min_class"] = _ROMAN.get(c) or int(c)
         base = max(0, m.start - 30)
         spans.append((base + nyha.start(), base + nyha.end()))
+        if (named := _NYHA_NAME.search(text, max(0, base + nyha.start() - 45),
+                                       base + nyha.start())):
+            spans.append((named.start(), named.end()))  # "New York Heart Association class"
         if (ny := re.search(r"(?:as\s+)?defined\s+by\s+the\s+New\s+York\s+Heart\s+Association"
                             r"(?:\s*\(NYHA\))?", text, re.IGNORECASE)):
             spans.append((ny.start(), ny.end()))
@@ -161,6 +173,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     for e in _HEPATITIS_ELLIPSIS.finditer(text):  # "hepatitis B and C"
         concept = vocab.condition("hepatitis C")
         if concept is not None and not any(c.id == concept.id for _, c in raw):
+            raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
+                        concept))
+    for e in _HEAD_ELLIPSIS.finditer(text):
+        # "psychiatric or substance abuse disorders": the head noun is shared
+        concept = vocab.condition(f"{e.group('w')} {e.group('head').rstrip('s')}") or \
+            vocab.condition(f"{e.group('w')} {e.group('head')}")
+        if concept is not None and not any(c.id == concept.id for _, c in raw) and \
+                not any(m.start <= e.start("w") < m.end for m, _ in raw):
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
     for e in _ELLIPSIS.finditer(text):

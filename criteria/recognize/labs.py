@@ -347,6 +347,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                     items[base] = (s0, cond_end, ir.Or(items=(base_node, ir.And(items=(
                         node, cond)))), j0)
                     items.append((group[0].start, cond_end, None, "cover"))
+                elif clause.kind == "exclusion":
+                    # "LVEF < 50% with heart failure" excludes whoever has both
+                    items.append((group[0].start, cond_end, ir.And(items=(node, cond)), ""))
                 else:
                     items.append((group[0].start, cond_end,
                                   ir.Or(items=(ir.Not(item=cond), node)), ""))
