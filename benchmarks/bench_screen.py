@@ -134,9 +134,16 @@ def _screen(cohort: Path, out: Path, trial_args: list[str], engine: str, chunk: 
                   "--status", "any", "--quiet", *trial_args]
     if chunk:
         args += ["--chunk-size", str(chunk)]
+    load_before = os.getloadavg()[0]
     wall, rss = _run(args, env)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     manifest["cpu_s"] = round(CPU[-1], 1)
+    # The machine is shared: the 1-minute load average before and after each
+    # screen says how much of its wall time other jobs took.
+    manifest["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    print(f"  {engine} screen: {wall:.1f} s wall, {CPU[-1]:.1f} CPU-s, "
+          f"{rss:.0f} MiB peak, load average {manifest['load_average']}, "
+          f"timings {manifest.get('timings', {})}", flush=True)
     return wall, rss, manifest
 
 
@@ -209,6 +216,7 @@ def main() -> None:
         "duckdb_median_s": round(_median([w for w, _, _ in duck]), 2),
         "duckdb_peak_rss_mib": round(max(r for _, r, _ in duck)),
         "duckdb_cpu_s": [m["cpu_s"] for _, _, m in duck],
+        "duckdb_load_average": [m["load_average"] for _, _, m in duck],
         "load_average_1min": round(os.getloadavg()[0], 2),
         "duckdb_timings_last": manifest.get("timings", {}),
     })

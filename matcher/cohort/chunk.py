@@ -75,6 +75,9 @@ class FactJob:
     fallbacks: tuple[tuple[int, ir.Criterion], ...]  # (fallback index, criterion)
     as_of: date | None
     assume_absent: bool
+    # DuckDB's atoms stage, to run in the reading process on each fact table
+    # (``duckdb_exec.AtomsStage``); None: the fact tables themselves are handed over
+    atoms_sql: str | None = None
 
 
 def fact_job(plan: ScreenPlan, as_of: date | None, assume_absent: bool) -> FactJob:

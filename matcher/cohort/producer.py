@@ -26,12 +26,14 @@ from typing import Any
 import pyarrow as pa
 
 from matcher.cohort.chunk import FactJob, fact_table
+from matcher.cohort.duckdb_exec import AtomsStage
 from matcher.cohort.readers import CohortError
 from matcher.patient import PatientDocument
 
 Chunks = Callable[[str, int], Iterator[list[PatientDocument]]]
-# (patients, fact table, seconds spent reading and normalizing them)
-FactChunk = tuple[int, pa.Table, float]
+# (patients, fact table, seconds spent reading and normalizing them); with the
+# job's ``atoms_sql``, the chunk's atoms table instead, and the seconds its query took
+FactChunk = tuple[int, pa.Table, float, float]
 
 
 class CohortReadFailed(RuntimeError):
@@ -56,13 +58,21 @@ def _produce(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
     # The long-lived objects (modules, vocabularies, caches warmed by the first
     # chunk) are frozen out of later collections.
     gc.disable()
+    stage: AtomsStage | None = None
     try:
+        if job.atoms_sql is not None:
+            stage = AtomsStage(job.atoms_sql)
         started = time.perf_counter()
         for k, patients in enumerate(chunks(cohort, chunk_size)):
             table = fact_table(patients, job)
             n = len(patients)
             del patients
-            out.put(("chunk", n, table, time.perf_counter() - started))
+            read = time.perf_counter() - started
+            atoms_seconds = 0.0
+            if stage is not None:
+                table = stage.run(table)
+                atoms_seconds = time.perf_counter() - started - read
+            out.put(("chunk", n, table, read, atoms_seconds))
             started = time.perf_counter()
             del table
             gc.collect()
@@ -73,11 +83,17 @@ def _produce(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
         out.put(("cohort", err.problems))
     except Exception as err:  # noqa: BLE001 - reported in the parent by type
         out.put(("failed", type(err).__name__))
+    finally:
+        if stage is not None:
+            stage.close()
+        gc.unfreeze()  # everything is collected as usual at exit
+        gc.enable()
 
 
 def fact_tables_in_process(chunks: Chunks, cohort: str, chunk_size: int, job: FactJob,
                            ahead: int = 1) -> Iterator[FactChunk]:
-    """The cohort's fact tables, chunk by chunk, built in a child process."""
+    """The cohort's fact tables (or atoms tables: ``job.atoms_sql``), chunk by
+    chunk, built in a child process."""
     ctx = mp.get_context("spawn")
     handover = ctx.Queue(maxsize=ahead)
     child = ctx.Process(target=_produce, args=(chunks, cohort, chunk_size, job, handover),
@@ -98,8 +114,8 @@ def fact_tables_in_process(chunks: Chunks, cohort: str, chunk_size: int, job: Fa
                 raise CohortError(item[1])
             if item[0] == "failed":
                 raise CohortReadFailed(f"reading the cohort failed ({item[1]})")
-            _, n, table, seconds = item
-            yield n, table, seconds
+            _, n, table, seconds, atoms_seconds = item
+            yield n, table, seconds, atoms_seconds
     finally:
         if child.is_alive():
             child.terminate()

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from matcher.cohort.chunk import (
     fact_job,
     fact_table,
 )
+from matcher.cohort.duckdb_exec import DuckDBExecutor
 from matcher.cohort.plan import ScreenPlan, build_plan, criterion_hash, trial_hash
 from matcher.cohort.producer import can_run_in_process, fact_tables_in_process
 from matcher.patient import PatientDocument
@@ -56,6 +57,9 @@ TRIAL_CRITERIA_SCHEMA = pa.schema([
     ("kind", pa.string()), ("text", pa.string()), ("family", pa.string()),
     ("compiled", pa.string()), ("executor", pa.string()), ("rule", pa.string()),
 ])
+
+
+STATISTICS_COLUMNS = ("patient_id", "trial_id", "verdict", "score")
 
 
 class ScreenInputError(ValueError):
@@ -76,6 +80,7 @@ class ScreenOptions:
     since: Path | None = None
     compile_errors: list[dict[str, str]] = field(default_factory=list)
     read_in_process: bool = True  # read and normalize in a second process
+    atoms_in_reader: bool = True  # DuckDB: and run the atoms stage there too
 
 
 @dataclass
@@ -94,8 +99,6 @@ def make_executor(engine: str, plan: ScreenPlan, spark_master: str | None) -> Ex
         from matcher.cohort.spark_exec import SparkExecutor
 
         return SparkExecutor(plan, spark_master)
-    from matcher.cohort.duckdb_exec import DuckDBExecutor
-
     return DuckDBExecutor(plan)
 
 
@@ -209,26 +212,33 @@ def _copy_rows(previous: Path, trial_ids: set[str], writer: pq.ParquetWriter) ->
     return copied
 
 
-def _prefetched(chunks: Chunks, plan: ScreenPlan, opts: ScreenOptions
-                ) -> Iterator[tuple[int, pa.Table, float]]:
+# (patients, table, seconds reading, seconds of the atoms stage, whether the
+# table is the chunk's atoms table rather than its fact table)
+Prefetched = tuple[int, pa.Table, float, float, bool]
+
+
+def _prefetched(chunks: Chunks, plan: ScreenPlan, opts: ScreenOptions,
+                atoms_sql: str | None = None) -> Iterator[Prefetched]:
     """Chunks as fact tables, the next ones read and normalized while the engine
     works on the current one: in a second process (``producer``) when the chunk
-    reader can be sent there, else in a thread."""
+    reader can be sent there, else in a thread.  With ``atoms_sql`` (DuckDB),
+    the reading process runs the atoms stage too and hands over atoms tables."""
     job = fact_job(plan, opts.as_of, opts.assume_absent)
     if opts.read_in_process and can_run_in_process(chunks):
-        for n, table, seconds in fact_tables_in_process(chunks, opts.cohort,
-                                                        opts.chunk_size, job):
-            yield n, encode_fallbacks(table, plan), seconds
+        job = replace(job, atoms_sql=atoms_sql)
+        for n, table, seconds, atoms_s in fact_tables_in_process(chunks, opts.cohort,
+                                                                 opts.chunk_size, job):
+            yield n, encode_fallbacks(table, plan), seconds, atoms_s, atoms_sql is not None
         return
     documents = chunks(opts.cohort, opts.chunk_size)
 
-    def build() -> tuple[int, pa.Table, float] | None:
+    def build() -> Prefetched | None:
         t0 = time.perf_counter()
         chunk = next(documents, None)
         if chunk is None:
             return None
         table = encode_fallbacks(fact_table(chunk, job), plan)
-        return len(chunk), table, time.perf_counter() - t0
+        return len(chunk), table, time.perf_counter() - t0, 0.0, False
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(build)
@@ -265,12 +275,20 @@ def run_screen(opts: ScreenOptions, chunks: Chunks, events: Events | None = None
     timings = Counter[str]()
     verdicts = Counter[str]()
     patients = pairs = 0
-    # store_schema=False: readers see the file's plain strings, not our dictionaries
-    writer = pq.ParquetWriter(tmp_results, BATCH_SCHEMA, compression="zstd", store_schema=False)
+    # store_schema=False: readers see the file's plain strings, not our dictionaries.
+    # Min/max statistics only for the scalar columns: for the lists' 50 values per
+    # pair they cost a third of the writing and no reader filters on them.
+    writer = pq.ParquetWriter(tmp_results, BATCH_SCHEMA, compression="zstd", store_schema=False,
+                              write_statistics=list(STATISTICS_COLUMNS))
     try:
         if plan.trials:
             executor = make_executor(opts.engine, plan, opts.spark_master)
             finish = Finisher(plan)
+            atoms_sql = None
+            if isinstance(executor, DuckDBExecutor) and opts.atoms_in_reader \
+                    and opts.read_in_process and can_run_in_process(chunks):
+                atoms_sql = executor.atoms_sql
+                executor.single_threaded()
 
             def write(batch: pa.Table) -> float:
                 t0 = time.perf_counter()
@@ -282,11 +300,14 @@ def run_screen(opts: ScreenOptions, chunks: Chunks, events: Events | None = None
             with ThreadPoolExecutor(max_workers=1) as writing:
                 pending: Future[float] | None = None
                 try:
-                    for n_patients, table, t_facts in _prefetched(chunks, plan, opts):
+                    for n_patients, table, t_facts, t_atoms, is_atoms in _prefetched(
+                            chunks, plan, opts, atoms_sql):
                         t1 = time.perf_counter()
-                        batch = finish(executor.run(table))
-                        del table
+                        raw = executor.run_atoms(table) if is_atoms else executor.run(table)
+                        batch = finish(raw)
+                        del table, raw
                         timings.update({"read_and_facts_s": t_facts,
+                                        "atoms_in_reader_s": t_atoms,
                                         "engine_s": time.perf_counter() - t1})
                         if pending is not None:
                             timings["write_s"] += pending.result()
