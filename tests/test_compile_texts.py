@@ -995,3 +995,20 @@ def test_washout_and_recovered(days_ago, expected):
 ])
 def test_comorbidity_forms(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("kind,text,brain,expected", [
+    ("exclusion", "Active or untreated central nervous system metastases", "treated_stable",
+     "pass"),
+    ("exclusion", "Active or untreated central nervous system metastases", "active", "fail"),
+    ("exclusion", "Known active central nervous system (CNS) metastases", "treated_stable",
+     "pass"),
+    ("exclusion", "Brain or central nervous system metastasis at entry", "treated_stable",
+     "fail"),
+    ("inclusion", "No known untreated or treated symptomatic CNS metastases", "treated_stable",
+     "pass"),
+    ("inclusion", "No clinical evidence of brain metastases", "treated_stable", "fail"),
+])
+def test_brain_metastases_as_written(kind, text, brain, expected):
+    doc = {"findings": {"brain_metastases": brain}}
+    assert _status(text, doc, kind=kind) == expected

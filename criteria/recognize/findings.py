@@ -67,8 +67,11 @@ _FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent|po
 _NEGATIVE_BEFORE = re.compile(r"\bnegative\b[^.;]*$", re.IGNORECASE)
 _BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)
 _BRAIN = re.compile(
-    r"\b(?P<q>(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|known)\s+"
-    r"(?:and/or\s+\w+\s+)?)?(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial)\s+"
+    r"\b(?P<q>(?:(?:clinically\s+)?(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|"
+    r"known|new|treated)\s*(?:,\s*|\s(?:or|and|and/or)\s+|\s+))+)?"
+    r"(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial)(?:\s*\(CNS\))?"
+    r"(?:\s*(?:/|or|and|and/or)\s*(?:brain|CNS|central\s+nervous\s+system|leptomeningeal|meningeal|"
+    r"spinal\s+cord)(?:\s*\(CNS\))?)?\s+"
     r"metastas[ie]s\b",
     re.IGNORECASE,
 )
@@ -145,7 +148,10 @@ def recognize(clause: Clause) -> list[Found]:
     brain = _BRAIN.search(text)
     if brain:
         q = (brain.group("q") or "").lower()
-        values = ("active",) if q and "known" not in q else ("active", "treated_stable")
+        # "active", "untreated", "symptomatic": active only; "known", "treated": any
+        values = ("active",) if re.search(r"active|untreated|symptomatic|uncontrolled|"
+                                          r"progressive|unstable|new", q) else (
+            "active", "treated_stable")
         neg, cue = negated(text, brain.start())
         node = ir.FindingAtom(key="brain_metastases", value=values)
         out.append(Found(ir.Not(item=node) if neg else node, brain.start(), brain.end(),
