@@ -127,20 +127,20 @@ def _leftover_spans(text: str, used: list[tuple[int, int]]) -> list[tuple[int, i
     stop = _boilerplate()
     fragments: list[tuple[int, int]] = []
     spans = sorted(used)
-    quiet: list[tuple[int, int]] = []
-    if _DIGIT.search(text):
-        quiet = [m.span() for m in _QUIET_NUMBERS.finditer(text)]
-        quiet += [m.span() for _, e in spans if (m := _ECHO.match(text, e))]
+    quiet: list[tuple[int, int]] | None = None  # found when a free number needs it
     current: list[tuple[int, int]] = []
     for m in _WORD.finditer(text):
         word = m.group(0)
-        # A number nobody read is a bound or a count lost: never boilerplate.
-        is_content = (word[0].isdigit() and not any(s <= m.start() and m.end() <= e
-                                                    for s, e in quiet)) \
-            or (not word[0].isdigit() and word.lower().strip("'-") not in stop
-                and len(word) > 2)
         ws, we = m.start(), m.end()
         free = not any(s < we and ws < e for s, e in spans)
+        if word[0].isdigit():
+            # A number nobody read is a bound or a count lost: never boilerplate.
+            if free and quiet is None:
+                quiet = [q.span() for q in _QUIET_NUMBERS.finditer(text)]
+                quiet += [q.span() for _, e in spans if (q := _ECHO.match(text, e))]
+            is_content = free and not any(s <= ws and we <= e for s, e in quiet or ())
+        else:
+            is_content = word.lower().strip("'-") not in stop and len(word) > 2
         if free and is_content:
             current.append((m.start(), m.end()))
         elif free and current:

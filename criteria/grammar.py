@@ -81,6 +81,7 @@ _WORD_NUMBER = re.compile(
     r"days?)\b)", re.IGNORECASE)
 
 
+_ANY_NUMBER_WORD = re.compile(r"\b(?:" + "|".join(WORD_NUMBERS) + r")\b", re.IGNORECASE)
 # A comparator's symbol echoed after its words: "greater than or equal to (≥) 12".
 _ECHOED_SYMBOL = re.compile(r"(?<=[a-z])\s*\(\s*(?:[<>]\s*/?\s*=?|=\s*[<>]|[≥≤=])\s*\)",
                             re.IGNORECASE)
@@ -95,6 +96,8 @@ def digits_for_number_words(text: str) -> str:
         return str(WORD_NUMBERS[word.lower()]).ljust(len(word))
     if "(" in text:
         text = _ECHOED_SYMBOL.sub(lambda m: " " * len(m.group(0)), text)
+    if not _ANY_NUMBER_WORD.search(text):
+        return text  # (most clauses: the lookbehinds of _WORD_NUMBER cost more)
     return _WORD_NUMBER.sub(digits, text)
 
 

@@ -175,7 +175,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept is not None and not any(c.id == concept.id for _, c in raw):
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
-    for e in _HEAD_ELLIPSIS.finditer(text):
+    heads = _HEAD_ELLIPSIS.finditer(text) if any(
+        w in text for w in ("isorder", "llness", "ondition", "nfection")) else ()
+    for e in heads:
         # "psychiatric or substance abuse disorders": the head noun is shared
         concept = vocab.condition(f"{e.group('w')} {e.group('head').rstrip('s')}") or \
             vocab.condition(f"{e.group('w')} {e.group('head')}")
