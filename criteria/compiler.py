@@ -181,6 +181,11 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
                       r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
+_CHILDBEARING = re.compile(
+    r"(?:\b(?:for|in)\s+)?(?:(?:all\s+)?(?:women|females?|female\s+(?:patients?|subjects?|participants?)|"
+    r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
+    r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?))(?:\s*\(WOCBP\))?"
+    r"(?:\s+only)?", re.IGNORECASE)
 _ENDS_LABEL = re.compile(r"\s*(?:years?(?:\s+old)?|of\s+age)?\s*:")
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
@@ -292,6 +297,12 @@ def compile_clause(clause: Clause, context: int = 0
         # The clause's own window ("within 14 days before enrolment") dates its labs.
         used.extend((w.start, w.end) for w in find_windows(text)
                     if w.kind == "within" and w.days == clause.lab_window_days)
+    # "Women of childbearing potential must have a negative pregnancy test": the
+    # rule is for them; men and women who cannot bear children meet it.
+    childbearing = [m.span() for m in _CHILDBEARING.finditer(text)] if any(
+        f.node is not None and not isinstance(f.node, ir.Review) for f in found) and (
+        "bearing" in text or "WOCBP" in text or "ertile" in text) else []
+    used.extend(childbearing)
     # "Age 18 and over: WBC at least 4,000/mm^3", "Renal: Age 5 years and under:
     # Creatinine ...": an age ending a label says whom the rule is for; everyone
     # else meets it.
@@ -363,6 +374,9 @@ def compile_clause(clause: Clause, context: int = 0
     if scope_ages:
         whom = scope_ages[0] if len(scope_ages) == 1 else ir.And(items=tuple(scope_ages))
         logic = ir.Or(items=(ir.Not(item=whom), logic))
+    if childbearing and clause.kind == "inclusion":
+        logic = ir.Or(items=(ir.SexAtom(allowed=("male",)), ir.Not(item=ir.FindingAtom(
+            key="childbearing_potential", value=True)), logic))
     return logic, min(found, key=lambda f: f.start).family, [], notes
 
 

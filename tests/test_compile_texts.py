@@ -1012,3 +1012,14 @@ def test_comorbidity_forms(kind, text, doc, expected):
 def test_brain_metastases_as_written(kind, text, brain, expected):
     doc = {"findings": {"brain_metastases": brain}}
     assert _status(text, doc, kind=kind) == expected
+
+
+@pytest.mark.parametrize("sex,findings,expected", [
+    ("male", {}, "pass"),  # the rule is for women of childbearing potential
+    ("female", {"childbearing_potential": False}, "pass"),
+    ("female", {"childbearing_potential": True}, "unknown"),  # no test recorded
+])
+def test_rules_for_women_of_childbearing_potential(sex, findings, expected):
+    text = ("Negative urine pregnancy test done =< 7 days prior to registration, for women of "
+            "childbearing potential only")
+    assert _status(text, {"sex": sex, "findings": findings}) == expected

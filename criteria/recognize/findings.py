@@ -178,8 +178,8 @@ def _pregnancy(text: str) -> list[Found]:
         if hit and re.search(r"\b(?:becom\w*|get(?:ting)?|fall)\s+$",
                              text[max(0, hit.start() - 12):hit.start()], re.IGNORECASE):
             continue  # "should a woman become pregnant": the future, not a finding
-        if hit and not re.search(r"test|contracept|childbearing|potential", text[max(0, hit.start()
-                                 - 30):hit.end() + 30], re.IGNORECASE):
+        if hit and not re.search(r"test|contracept", text[max(0, hit.start() - 30):hit.end() + 30],
+                                 re.IGNORECASE):
             hits.append((hit, key))
     if not hits:
         return planned[:1]
