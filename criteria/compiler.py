@@ -186,6 +186,9 @@ _CHILDBEARING = re.compile(
     r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
     r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?))(?:\s*\(WOCBP\))?"
     r"(?:\s+only)?", re.IGNORECASE)
+_NO_FIRST = re.compile(r"\W*(?:no|none\s+of|absence\s+of|without)\b", re.IGNORECASE)
+_NEGATED_EXCLUSION = ("a negated requirement (\"No ...\") filed among the exclusions: read "
+                      "literally it excludes whoever does not have it, so a person decides")
 _ENDS_LABEL = re.compile(r"\s*(?:years?(?:\s+old)?|of\s+age)?\s*:")
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
@@ -195,7 +198,9 @@ _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 # fact, and stays a negation.)
 _PROHIBITION = re.compile(
     r"\W*(?:" + LABEL + r")?(?:(?:the\s+)?(?:female\s+|male\s+|adult\s+)?"
-    r"(?:patients?|subjects?|participants?|individuals?|women|men|persons?)\s+)?"
+    r"(?:patients?|subjects?|participants?|individuals?|women|men|persons?|females?|males?|WOCBP)"
+    r"(?:\s+(?:of|with)\s+(?:child[\s-]?bearing|reproductive)\s+(?:potential|age))?"
+    r"(?:\s*\(WOCBP\))?\s+)?"
     r"(?:must|may|should|can|shall)\s*not\b", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+the\s+exception"
                         r"\s+of|unless|apart\s+from|but\s+not|does\s+not\s+(?:include|apply\s+to))\b",
@@ -601,6 +606,10 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         review, notes = list(review), list(notes)
         if seg.kind == "exclusion" and reads_as_requirement(logic):
             logic, review, notes = None, [seg.text.strip()], [*notes, MISFILED_NOTE]
+        elif seg.kind == "exclusion" and isinstance(logic, ir.Not) and _NO_FIRST.match(seg.text):
+            # "No severe congestive heart failure" under the exclusions: read literally
+            # it excludes everyone without heart failure.
+            logic, review, notes = None, [seg.text.strip()], [*notes, _NEGATED_EXCLUSION]
         compiled = _compiled_state(logic, review)
         review_parts = tuple(review) if logic is None else tuple(
             a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))

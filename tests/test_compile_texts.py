@@ -1023,3 +1023,20 @@ def test_rules_for_women_of_childbearing_potential(sex, findings, expected):
     text = ("Negative urine pregnancy test done =< 7 days prior to registration, for women of "
             "childbearing potential only")
     assert _status(text, {"sex": sex, "findings": findings}) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a negated requirement filed among the exclusions goes to a person
+    ("No severe congestive heart failure (New York Heart Association Class IV)",
+     {"conditions": []}, "review"),
+    # a prohibition on women of childbearing potential excludes only them
+    ("Female subjects of childbearing potential must not be pregnant at screening.",
+     {"sex": "male"}, "pass"),
+    # "4 weeks before randomization" among the exclusions is within those weeks
+    ("Patients had participated in clinical trials of other antitumor drugs 4 weeks before "
+     "randomization .", {"treatments": _chemo(50)}, "pass"),
+    ("Chemotherapy 4 weeks before randomization", {"treatments": _chemo(50)}, "pass"),
+    ("Chemotherapy 4 weeks before randomization", {"treatments": _chemo(10)}, "fail"),
+])
+def test_exclusions_as_meant(text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind="exclusion") == expected

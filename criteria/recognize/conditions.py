@@ -10,7 +10,7 @@ from criteria.grammar import find_thresholds, find_windows
 from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
 from criteria.recognize.therapy import prospective, recovering
 
-_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|chronic|uncontrolled|"
+_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
 _UNCONTROLLED = re.compile(r"\b(?:uncontrolled|poorly\s+controlled|not\s+(?:well\s+)?controlled|"
                            r"unstable|uncontrollable|inadequately\s+controlled)\b", re.IGNORECASE)
@@ -177,6 +177,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                         concept))
     heads = _HEAD_ELLIPSIS.finditer(text) if any(
         w in text for w in ("isorder", "llness", "ondition", "nfection")) else ()
+    shared_heads: list[tuple[int, int]] = []
     for e in heads:
         # "psychiatric or substance abuse disorders": the head noun is shared
         concept = vocab.condition(f"{e.group('w')} {e.group('head').rstrip('s')}") or \
@@ -185,6 +186,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 not any(m.start <= e.start("w") < m.end for m, _ in raw):
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
+            shared_heads.append((e.start("head"), e.end("head")))
     for e in _ELLIPSIS.finditer(text):
         concept = vocab.condition(f"{e.group('w')} effusion")
         if concept is not None and not any(c.id == concept.id for _, c in raw):
@@ -329,6 +331,6 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         node = atoms[0] if len(atoms) == 1 else ir.Or(items=tuple(atoms))
     else:
         node = atoms[0] if len(atoms) == 1 else ir.And(items=tuple(atoms))
-    spans.extend(head_spans)
+    spans.extend(head_spans + shared_heads)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "comorbidity",
                   spans=sorted(spans))]

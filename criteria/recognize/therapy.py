@@ -5,11 +5,12 @@ transplants; participation in other trials."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from criteria import ir, vocab
-from criteria.grammar import WORD_NUMBERS, find_windows
+from criteria.grammar import WORD_NUMBERS, Window, find_windows
 from criteria.recognize.base import LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
 
 # A class qualifier that carries over a coordination:
@@ -161,6 +162,18 @@ _STUDY_OWN = re.compile(r"(?:doses?|administration|involves|involving|uses?|usin
                         r"(?:the\s+|an?\s+|this\s+)?(?:study\s+)?$", re.IGNORECASE)
 
 
+_SINCE_WORDS = re.compile(r"least|more|greater|longer|over|minimum|≥|>|since|after|elapsed|post|"
+                          r"following|wash", re.IGNORECASE)
+
+
+def _as_kind(window: Window, kind: str) -> Window:
+    """"Chemotherapy 4 weeks before randomization" among the exclusions: within
+    those 4 weeks (a washout needs "at least", "more than", "since")."""
+    if kind == "exclusion" and window.kind == "since" and not _SINCE_WORDS.search(window.text):
+        return dataclasses.replace(window, kind="within")
+    return window
+
+
 def _participation(clause: Clause) -> list[Found]:
     """Another trial's treatment: within a window ("within 4 weeks"), a washout
     ("at least 30 days since prior investigational drugs": not within 30 days),
@@ -174,7 +187,7 @@ def _participation(clause: Clause) -> list[Found]:
         m = _PARTICIPATION.search(text, m.end())
     if not m:
         return []
-    windows = find_windows(text)
+    windows = [_as_kind(w, clause.kind) for w in find_windows(text)]
     within = [w for w in windows if w.kind == "within"]
     since = [w for w in windows if w.kind == "since"]
     now = _CONCURRENT.search(text, label_end(text))  # not "PRIOR/CONCURRENT THERAPY:"
@@ -463,6 +476,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             progression_alt = alt.group("alt").strip()
             spans.append((m.end(), alt.end()))
     for w in find_windows(text):
+        w = _as_kind(w, clause.kind)
         if any(s <= w.start < e for _, _, _, (s, e) in specific):
             continue
         if w.kind == "since":
