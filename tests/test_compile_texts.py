@@ -1040,3 +1040,22 @@ def test_rules_for_women_of_childbearing_potential(sex, findings, expected):
 ])
 def test_exclusions_as_meant(text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind="exclusion") == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # from the head-and-neck sweep: a plan or a judgement is no history
+    ("inclusion", "Medically able to withstand a course of definitive radiotherapy",
+     {"treatments": []}, "review"),
+    ("inclusion", "Clinically suitable for treatment with single agent docetaxel",
+     {"treatments": []}, "review"),
+    # the label files, the rest names what is excluded
+    ("inclusion", "Surgery: No prior major organ allografts",
+     {"treatments": [{"kind": "surgery", "name": "neck dissection", "start": "2023-04-05"}]},
+     "pass"),
+    # a negation before a qualified analyte
+    ("inclusion", "No uncontrolled diabetes; no random blood sugar at least 300 mg/dL",
+     {"labs": [{"name": "glucose", "value": 120, "unit": "mg/dL", "date": "2026-11-15"}]},
+     "pass"),
+])
+def test_false_fails_of_this_head_and_neck_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

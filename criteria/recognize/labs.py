@@ -235,7 +235,7 @@ def _reflex(clause: Clause) -> list[Found]:
 
 _NEGATED_BOUND = re.compile(
     r"(?:^|[:;,]\s*|\band\s+)(?:no|(?:must|should|may)\s+not\s+have|never)\s+(?:an?\s+|any\s+)?"
-    r"(?:serum\s+|blood\s+|plasma\s+)?$", re.IGNORECASE)
+    r"(?:(?:serum|blood|plasma|random|fasting|baseline|total)\s+){0,2}$", re.IGNORECASE)
 
 
 # Between the two ends of a range: "(2.00 mmol/L) and", "but".

@@ -225,14 +225,17 @@ _CONCURRENT = re.compile(r"\b(?:concurrent(?:ly)?|current(?:ly)?|ongoing|simulta
 
 
 _PROSPECT_CUE = re.compile(r"candidate|eligible|amenable|suitable|unfit|\bfit\b|plan|schedul|"
+                           r"able\s+to|"
                            r"indicated|appropriate|intend|\bwill\b|undergo|to\s+receive",
                            re.IGNORECASE)
 _PROSPECT = re.compile(
-    r"\b(?:candidates?|eligible|ineligible|amenable|suitable|unsuitable|unfit|fit|planned|planning|plans?|"
+    r"\b(?:(?:able|unable)\s+to\s+(?:withstand|tolerate|receive|undergo)(?:\s+a\s+course\s+of)?|"
+    r"candidates?|eligible|ineligible|amenable|suitable|unsuitable|unfit|fit|planned|planning|plans?|"
     r"scheduled|indicated|appropriate|intended|intends?|will\s+(?:be\s+)?(?:undergo\w*|"
     r"receiv\w*|treated)|to\s+(?:undergo|receive|be\s+treated\s+with))\s+(?:for\s+|to\s+|with\s+)?"
     r"(?:(?:treatment|therapy)\s+(?:with\s+)?)?"
-    r"(?:(?:an?|the|any|further|definitive|curative|complete|major|primary|salvage|concurrent)\s+)*"
+    r"(?:(?:an?|the|any|further|definitive|curative|complete|major|primary|salvage|concurrent|"
+    r"single[\s-]agent)\s+)*"
     r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
@@ -440,6 +443,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # "Endocrine therapy: No prior therapy": the label names the topic; what
         # follows it says whether it is required or excluded.
         later = [s for s, _ in spans if s >= after_label]
+        if not later and vocab.find_conditions(text[after_label:]):
+            # "Surgery: No prior major organ allografts": the rest names something
+            # else, which its own recognizer reads; the label only files it.
+            return []
         # Only the label names a treatment ("Chemotherapy: No prior therapy"): the
         # whole rest of the clause is what the negation must cover.
         first = min(later) if later else len(text)
