@@ -1059,3 +1059,25 @@ def test_exclusions_as_meant(text, doc, expected):
 ])
 def test_false_fails_of_this_head_and_neck_sweep(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,biomarkers,expected", [
+    # a result shared by a coordination of markers
+    ("Estrogen Receptor (ER) and/or Progesterone Receptor (PR) positive",
+     [{"name": "ER", "result": "negative"}, {"name": "PR", "result": "positive"}], "pass"),
+    ("ER or PR positive",
+     [{"name": "ER", "result": "negative"}, {"name": "PR", "result": "positive"}], "pass"),
+    ("ER and PR negative",
+     [{"name": "ER", "result": "negative"}, {"name": "PR", "result": "positive"}], "fail"),
+    ("HR-positive & HER2-negative",
+     [{"name": "hormone receptor", "result": "positive"}, {"name": "HER2", "result": "negative"}],
+     "pass"),
+])
+def test_markers_sharing_a_result(text, biomarkers, expected):
+    assert _status(text, {"biomarkers": biomarkers}) == expected
+
+
+def test_must_have_no_negates_the_clause():
+    text = ("Patients must have no history of abnormal bleeding tendency or predisposition to "
+            "infection.")
+    assert _status(text, {"conditions": []}, assume_absent=True) != "fail"

@@ -48,7 +48,8 @@ _CLAUSE_NEGATION = re.compile(r"^\s*(?:" + LABEL + r")?"
                               r"(no|absence\s+of|without|free\s+of|none\s+of|"
                               r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for|"
                               r"(?:(?:the\s+)?(?:patients?|subjects?|participants?|individuals?|"
-                              r"women|men)\s+)?(?:must|may|should|shall|can)\s*not)\b",
+                              r"women|men)\s+)?(?:(?:must|may|should|shall|can)\s*not|"
+                              r"(?:must|should|shall)\s+have\s+no|(?:has|have)\s+no))\b",
                               re.IGNORECASE)
 
 

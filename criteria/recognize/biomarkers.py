@@ -48,18 +48,72 @@ def _her2_scores(text: str, end: int) -> tuple[tuple[str, ...], int] | None:
     return results, m.end()
 
 
+# Between two markers that share the result written after the last one:
+# "Estrogen Receptor (ER) and/or Progesterone Receptor (PR) positive", "ER, PR or
+# HER2 positive".
+_SHARED = re.compile(r"\s*(?:\([A-Za-z0-9/-]{1,10}\)\s*)?(?:,\s*(?:and/or\s+|or\s+|and\s+)?|"
+                     r"and/or|or|and|/|&)\s*")
+
+
+# The acronyms the vocabulary does not look for in running text ("PR" is also a
+# partial response, "HR" a hazard ratio), where nothing else can be meant: with a
+# result glued on ("HR-positive", "PgR+"), or listed with ER ("ER/PR", "ER or PR").
+_BARE = re.compile(r"\b(?P<a>PR|PgR|HR)"
+                   r"(?=\s*-?\s*(?:positive|negative|\+|−|-\s*(?:ve\b|[,;.)\s]|$)))|"
+                   r"(?<=\bER)\s*(?:,|and/or|or|and|/|&)\s*(?P<b>PR|PgR)\b")
+_BARE_ID = {"pr": "pr", "pgr": "pr", "hr": "hormone-receptor"}
+
+
+def _mentions(text: str) -> list[vocab.Mention]:
+    """The markers in text order, without the acronym restated after a name
+    ("Estrogen Receptor (ER)")."""
+    found = list(vocab.find_biomarkers(text))
+    if "R" in text:
+        for b in _BARE.finditer(text):
+            group = "a" if b.group("a") else "b"
+            start, end = b.start(group), b.end(group)
+            if not any(m.start <= start < m.end for m in found):
+                found.append(vocab.Mention(_BARE_ID[b.group(group).lower()], start, end,
+                                           b.group(group)))
+        found.sort(key=lambda m: m.start)
+    out: list[vocab.Mention] = []
+    for m in found:
+        if out and out[-1].id == m.id and re.fullmatch(r"\s*\(\s*", text[out[-1].end:m.start]):
+            continue
+        out.append(m)
+    return out
+
+
+def _shared_result(text: str, mentions: list[vocab.Mention], i: int
+                   ) -> re.Match[str] | None:
+    """The result of a later marker this one shares by coordination."""
+    for j in range(i + 1, len(mentions)):
+        if not _SHARED.fullmatch(text, mentions[j - 1].end, mentions[j].start):
+            return None
+        end = mentions[j + 1].start if j + 1 < len(mentions) else min(len(text),
+                                                                    mentions[j].end + 30)
+        hit = _RESULT.search(text, mentions[j].end, end)
+        if hit is not None and hit.start() - mentions[j].end <= 12:
+            return hit
+    return None
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
-    for m in vocab.find_biomarkers(text):
+    mentions = _mentions(text)
+    for i, m in enumerate(mentions):
         marker = vocab.biomarker(m.id)
         if marker is None:
             continue
         scope_end = min(len(text), m.end + 60)
-        nxt = [x for x in vocab.find_biomarkers(text) if x.start > m.start]
+        nxt = mentions[i + 1:]
         if nxt:
             scope_end = min(scope_end, nxt[0].start)
         after = _RESULT.search(text, m.end, scope_end)
+        shared = None
+        if after is None and nxt and marker.kind != "numeric":
+            shared = _shared_result(text, mentions, i)
         if after and after.start() - m.end > 45:
             after = None
         before = None
@@ -80,7 +134,7 @@ def recognize(clause: Clause) -> list[Found]:
             node = ir.BiomarkerAtom(marker=marker.id, results=results, methods=("IHC",))
             spans.append((m.end, score_end))
         if node is None:
-            hit = after or before
+            hit = after or shared or before
             if hit is None:
                 continue
             if hit.group("word"):
@@ -93,7 +147,8 @@ def recognize(clause: Clause) -> list[Found]:
                 continue
             results = ("negative", "undetectable") if result == "negative" else (
                 ("undetectable", "negative") if result == "undetectable" else (result,))
-            spans.append((hit.start(), hit.end()))
+            if hit is not shared:
+                spans.append((hit.start(), hit.end()))
             methods = []
             for meth in _METHOD.finditer(text):
                 norm = vocab.normalize_method(meth.group(0))
