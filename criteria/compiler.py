@@ -165,6 +165,8 @@ _NO_REQUIREMENT = re.compile(
     re.IGNORECASE)
 # "Prior chemotherapy allowed": a permission, not a requirement.
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
+                         r"(?:for\s+which|from\s+which)\s+the\s+patient\s+has\s+been\s+"
+                         r"disease[\s-]free|"
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"
                          r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|"
@@ -396,7 +398,10 @@ _APPLIES_TO = re.compile(
     r"(?:for|in)\s+(?:[\w-]+\s+){1,2}(?:patients?|subjects?|participants?|women|men)\s*,|"
     r"(?:patients?|subjects?|participants?)\s+(?:who\s+(?:are|were)\s+)?(?:receiving|on|taking|"
     r"using|treated\s+with)\b(?=[^.;]*\b(?:must|should|may|need\s+to|are\s+required|"
-    r"is\s+required|can)\b))", re.IGNORECASE)
+    r"is\s+required|can)\b)|"
+    # "Patients with thyroid cancer must have failed radioactive iodine"
+    r"(?:patients?|subjects?|participants?|those)\s+with\s+[^,;.]{1,50}?\s+(?:must|should|need\s+to|"
+    r"are\s+required\s+to)\b)", re.IGNORECASE)
 
 
 def _negate(logic: ir.Node | None) -> ir.Node | None:

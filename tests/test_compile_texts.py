@@ -1081,3 +1081,24 @@ def test_must_have_no_negates_the_clause():
     text = ("Patients must have no history of abnormal bleeding tendency or predisposition to "
             "infection.")
     assert _status(text, {"conditions": []}, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # from the HPV-positive head-and-neck sweep
+    ("Patients with thyroid cancer must have failed radioactive iodine",
+     _cancer("squamous cell carcinoma of the tonsil"), "pass"),
+    ("Other cancer for which the patient has been disease-free for at least five years",
+     {"conditions": []}, "pass"),
+    ("Neurologic: Peripheral neuropathy of any etiology must not exceed grade 2.",
+     {"conditions": [{"name": "peripheral neuropathy", "grade": 1}]}, "pass"),
+    ("Neurologic: Peripheral neuropathy of any etiology must not exceed grade 2.",
+     {"conditions": [{"name": "peripheral neuropathy", "grade": 3}]}, "fail"),
+    ("No peripheral neuropathy > grade 1",
+     {"conditions": [{"name": "peripheral neuropathy", "grade": 1}]}, "pass"),
+    ("Histologically proven unresectable solid tumors",
+     _cancer("squamous cell carcinoma of the tonsil", ["metastatic"]), "pass"),
+    ("Unresectable locally advanced head and neck cancer",
+     _cancer("squamous cell carcinoma of the tonsil", ["metastatic"]), "fail"),
+])
+def test_false_fails_of_the_hpv_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected

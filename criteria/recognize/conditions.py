@@ -26,8 +26,15 @@ _NYHA = re.compile(r"\b(?:(?:New\s+York\s+Heart\s+Association|NYHA)\s*(?:\(NYHA\
                    r"(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or|-|–)\s*"
                    r"(?:IV|III|[1-4]))?\b", re.IGNORECASE)
 _NYHA_NAME = re.compile(r"New\s+York\s+Heart\s+Association(?:\s*\(NYHA\))?\s*$", re.IGNORECASE)
-_GRADE = re.compile(r"\bgrade\s*(?:≥|>=|>)?\s*(?P<g>[1-5])(?:\s*(?:or\s+(?:higher|greater|above)|"
+_GRADE = re.compile(r"\bgrade\s*(?P<op>≥|>=|>)?\s*(?P<g>[1-5])"
+                    r"(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
+_GRADE_CEILING = re.compile(
+    r"(?:must|should|may|does|do|can)\s*not\s+(?:exceed|be\s+(?:greater|higher|worse|more)\s+than)\s+"
+    r"(?:CTCAE\s+)?grade\s*(?P<g>[0-4])|(?:≤|<=|=<)\s*(?:CTCAE\s+)?grade\s*(?P<g2>[0-4])|"
+    r"grade\s*(?P<g3>[0-4])\s+or\s+(?:less|lower|below|better)", re.IGNORECASE)
+_STRICTLY_ABOVE = re.compile(r"(?:>(?!=)|greater\s+than|more\s+than|above|worse\s+than|"
+                             r"exceeding)\s*$", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
 _TRAILING_NEG = re.compile(r"\s*+[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
                            re.IGNORECASE)
@@ -124,6 +131,9 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
     grade = _GRADE.search(text[m.end:m.end + 30])
     if grade:
         facets["min_grade"] = int(grade.group("g"))
+        before = text[max(m.end, m.end + grade.start() - 16):m.end + grade.start()]
+        if grade.group("op") == ">" or _STRICTLY_ABOVE.search(before):
+            facets["min_grade"] += 1  # "> grade 1", "greater than grade 1": grade 2 and up
         spans.append((m.end + grade.start(), m.end + grade.end()))
     for w in windows:
         if w.start >= m.end and ";" not in text[m.end:w.start]:
@@ -246,6 +256,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                          context_active, windows, spans)
         cid = CONCEPT_REWRITE.get(concept.id, concept.id)
         node: ir.Node = ir.ConditionAtom(concepts=(cid,), **facets)
+        ceiling = _GRADE_CEILING.search(text, m.end, min(len(text), m.end + 60))
+        if ceiling is not None and ";" not in text[m.end:ceiling.start()]:
+            # "Peripheral neuropathy must not exceed grade 2": none above that grade
+            worst = int(ceiling.group("g") or ceiling.group("g2") or ceiling.group("g3"))
+            plain = {k: v for k, v in facets.items() if k != "min_grade"}
+            node = ir.Not(item=ir.ConditionAtom(concepts=(cid,), **plain, min_grade=worst + 1))
+            spans.append((ceiling.start(), ceiling.end()))
         if "within_days" not in facets and clause.list_window_days and context_active:
             # A window closing a list ("...; cerebral embolism within 6 months") is
             # read as applying to every member too: active now, or within the window.

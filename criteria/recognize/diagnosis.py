@@ -11,8 +11,9 @@ from criteria.recognize.base import LABEL, Clause, Found, negated, not_the_subje
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
      r"relapsed\s+or\s+metastatic", ("recurrent", "metastatic")),
-    (r"\blocally\s+advanced\b|\blocoregionally\s+advanced\b|\bunresectable\b|\binoperable\b",
-     ("locally advanced",)),
+    (r"\blocally\s+advanced\b|\blocoregionally\s+advanced\b", ("locally advanced",)),
+    # (metastatic disease is unresectable too)
+    (r"\bunresectable\b|\binoperable\b|\bnon-?resectable\b", ("locally advanced", "metastatic")),
     (r"\brecurren\w*|\brelapsed\b", ("recurrent",)),
     (r"\bmetasta\w+|\bstage\s+IV\b", ("metastatic",)),
     # "advanced ovarian cancer", "advanced or metastatic": locally advanced or
@@ -134,6 +135,9 @@ def recognize(clause: Clause) -> list[Found]:
         for hit in pattern.finditer(text):
             if any(s <= hit.start() < e for s, e in spans) and pattern.pattern.startswith(r"\bmet"):
                 continue  # "metastatic" inside a concept name
+            if "unresectable" in pattern.pattern and re.search(r"locally\s+advanced", text,
+                                                                re.IGNORECASE):
+                values = ("locally advanced",)  # "unresectable locally advanced": that one
             statuses.extend(v for v in values if v not in statuses)
             spans.append((hit.start(), hit.end()))
     confirmed: list[str] = []
