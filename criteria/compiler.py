@@ -191,6 +191,10 @@ _CHILDBEARING = re.compile(
 _NO_FIRST = re.compile(r"\W*(?:no|none\s+of|absence\s+of|without)\b", re.IGNORECASE)
 _NEGATED_EXCLUSION = ("a negated requirement (\"No ...\") filed among the exclusions: read "
                       "literally it excludes whoever does not have it, so a person decides")
+_FOR_WHOM = re.compile(r"\b(?:in|for)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|"
+                       r"those|women|men)\s+(?:with|who\s+(?:have|had)\s+(?:received|had)?|"
+                       r"receiving|on|treated\s+with|previously\s+treated\s+with)\b",
+                       re.IGNORECASE)
 _ENDS_LABEL = re.compile(r"\s*(?:years?(?:\s+old)?|of\s+age)?\s*:")
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
 
@@ -338,7 +342,21 @@ def compile_clause(clause: Clause, context: int = 0
         if found and not _leftover(text, used):
             return None, family, [], notes  # understood, and imposes nothing ("both sexes")
         return None, family, [text[context:].strip()], notes
-    logic = _join(text, clause.kind, [f for f in found if f.node is not None])
+    rules = [f for f in found if f.node is not None]
+    # "LVEF >= 50% in patients with prior anthracycline": what follows the cue says
+    # whom the rule before it is for; everyone else meets it.
+    whom_cue = _FOR_WHOM.search(text, context) if clause.kind == "inclusion" else None
+    if whom_cue is not None and text.count("(", 0, whom_cue.start()) > text.count(
+            ")", 0, whom_cue.start()):
+        whom_cue = None  # "(at least 75,000/mm3 in patients with prior BMT)": an alternative
+    whom = [f for f in rules if whom_cue is not None and f.start >= whom_cue.end()]
+    before = [f for f in rules if whom_cue is not None and f.end <= whom_cue.start()]
+    if whom and before and len(whom) + len(before) == len(rules):
+        used.append(whom_cue.span())
+        logic = ir.Or(items=(ir.Not(item=_join(text, "inclusion", whom)),
+                             _join(text, clause.kind, before)))
+    else:
+        logic = _join(text, clause.kind, rules)
     needs_person = review_family(text)
     if needs_person == "conduct":
         # "may not receive other anticancer therapy while on study": a rule for

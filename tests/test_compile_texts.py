@@ -1102,3 +1102,17 @@ def test_must_have_no_negates_the_clause():
 ])
 def test_false_fails_of_the_hpv_sweep(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("treatments,lvef,expected", [
+    ([], 40, "pass"),  # the rule is for patients who had an anthracycline
+    ([{"kind": "drug", "name": "doxorubicin", "start": "2024-01-10", "end": "2024-03-10"}], 40,
+     "fail"),
+    ([{"kind": "drug", "name": "doxorubicin", "start": "2024-01-10", "end": "2024-03-10"}], 60,
+     "pass"),
+])
+def test_a_rule_for_patients_with_a_history(treatments, lvef, expected):
+    doc = {"treatments": treatments,
+           "labs": [{"name": "LVEF", "value": lvef, "unit": "%", "date": "2026-11-01"}]}
+    assert _status("LVEF ≥ 50% in patients with prior anthracycline", doc,
+                   assume_absent=True) == expected
