@@ -349,12 +349,11 @@ def compile_clause(clause: Clause, context: int = 0
     if whom_cue is not None and text.count("(", 0, whom_cue.start()) > text.count(
             ")", 0, whom_cue.start()):
         whom_cue = None  # "(at least 75,000/mm3 in patients with prior BMT)": an alternative
-    whom = [f for f in rules if whom_cue is not None and f.start >= whom_cue.end()]
+    named = [f for f in rules if whom_cue is not None and f.start >= whom_cue.end()]
     before = [f for f in rules if whom_cue is not None and f.end <= whom_cue.start()]
-    if whom and before and len(whom) + len(before) == len(rules):
+    if named and before and len(named) + len(before) == len(rules):
         used.append(whom_cue.span())
-        logic = ir.Or(items=(ir.Not(item=_join(text, "inclusion", whom)),
-                             _join(text, clause.kind, before)))
+        logic = _only_for(_join(text, "inclusion", named), _join(text, clause.kind, before))
     else:
         logic = _join(text, clause.kind, rules)
     needs_person = review_family(text)
@@ -395,10 +394,10 @@ def compile_clause(clause: Clause, context: int = 0
         # first thing named says whom the rule is for; everyone else meets it.
         first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
         if first is not None and first is not logic:
-            logic = ir.Or(items=(ir.Not(item=first), logic))
+            logic = _only_for(first, logic)
     if scope_ages:
-        whom = scope_ages[0] if len(scope_ages) == 1 else ir.And(items=tuple(scope_ages))
-        logic = ir.Or(items=(ir.Not(item=whom), logic))
+        logic = _only_for(scope_ages[0] if len(scope_ages) == 1
+                          else ir.And(items=tuple(scope_ages)), logic)
     if childbearing and clause.kind == "inclusion":
         logic = ir.Or(items=(ir.SexAtom(allowed=("male",)), ir.Not(item=ir.FindingAtom(
             key="childbearing_potential", value=True)), logic))
@@ -420,6 +419,11 @@ _APPLIES_TO = re.compile(
     # "Patients with thyroid cancer must have failed radioactive iodine"
     r"(?:patients?|subjects?|participants?|those)\s+with\s+[^,;.]{1,50}?\s+(?:must|should|need\s+to|"
     r"are\s+required\s+to)\b)", re.IGNORECASE)
+
+
+def _only_for(whom: ir.Node, rule: ir.Node) -> ir.Node:
+    """A rule for some patients only: whoever is not among them meets it."""
+    return ir.Or(items=(ir.Not(item=whom), rule))
 
 
 def _negate(logic: ir.Node | None) -> ir.Node | None:

@@ -281,7 +281,8 @@ class Window:
     text: str
 
 
-def _days(n: str, unit: str) -> int:
+def duration_days(n: str, unit: str) -> int:
+    """Days in "3 weeks", "six months", "5 d" (a number or number word, a unit)."""
     amount = WORD_NUMBERS.get(n.lower()) if not n[0].isdigit() else float(n)
     key = {"d": "day", "wk": "week", "mo": "month", "yr": "year"}.get(unit.lower(), unit.lower())
     return int(round(float(amount) * _UNIT_DAYS[key]))
@@ -307,15 +308,15 @@ def _windows(text: str) -> tuple[Window, ...]:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             if kind == "within1":
-                days, real = _days("1", m.group("u")), "within"
+                days, real = duration_days("1", m.group("u")), "within"
             elif kind == "since_or_within":
                 # "4 weeks prior to": after "within" it is a window, else a washout
                 before = text[max(0, m.start() - 12):m.start()].lower()
                 # "during the three weeks prior to", "in the 4 weeks before": windows too
                 real = "within" if re.search(r"within|during|\bin\s+the\b", before) else "since"
-                days = _days(m.group("n"), m.group("u"))
+                days = duration_days(m.group("n"), m.group("u"))
             else:
-                days, real = _days(m.group("n"), m.group("u")), kind
+                days, real = duration_days(m.group("n"), m.group("u")), kind
             out.append(Window(real, days, m.start(), m.end(), m.group(0)))
             taken.append((m.start(), m.end()))
     return tuple(sorted(out, key=lambda w: w.start))

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from criteria import ir, vocab
-from criteria.grammar import WORD_NUMBERS, Window, find_windows
+from criteria.grammar import WORD_NUMBERS, Window, duration_days, find_windows
 from criteria.recognize.base import LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
 
 # A class qualifier that carries over a coordination:
@@ -135,8 +135,7 @@ def _specific_times(text: str, drugs: list, classes: list
                        if m.start("what") <= c.start and c.end <= m.end("what")]
         if not own_drugs and not own_classes:
             continue
-        days = round(_count(m.group("n")) * {"day": 1, "week": 7, "month": 30}[
-            m.group("u").lower()])
+        days = duration_days(m.group("n"), m.group("u"))
         out.append((own_drugs, own_classes, days, (m.start("n"), m.end())))
         drugs = [d for d in drugs if d not in own_drugs]
         classes = [c for c in classes if c not in own_classes]
@@ -398,8 +397,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return []
     listed = _LISTED_WASHOUT.fullmatch(text) or _TIMED_ITEM.fullmatch(text)
     if listed and not _NEEDS_PERSON_IN_LIST.search(listed.group("what")):
-        days = round(_count(listed.group("n")) * {"day": 1, "week": 7, "month": 30}[
-            listed.group("u").lower()])
+        days = duration_days(listed.group("n"), listed.group("u"))
         base_ids = dict(drugs=tuple(sorted({d.id for d in drugs})),
                         classes=tuple(dict.fromkeys(c.id for c in classes)),
                         kinds=tuple(sorted({k for _, k in kinds})))
