@@ -40,6 +40,19 @@ def _connect(threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnectio
     return con
 
 
+def _load_patients(con: duckdb.DuckDBPyConnection, table: pa.Table, create: bool) -> None:
+    """A chunk's fact table into the temp table ``patients`` (created, shaped by
+    the first chunk, when ``create``)."""
+    con.register("chunk", table)
+    try:
+        if create:
+            con.execute("CREATE TEMP TABLE patients AS SELECT * FROM chunk LIMIT 0")
+        con.execute("DELETE FROM patients")
+        con.execute("INSERT INTO patients SELECT * FROM chunk")
+    finally:
+        con.unregister("chunk")
+
+
 class AtomsStage:
     """Stage 1 alone: a chunk's fact table -> its atoms table (Arrow)."""
 
@@ -50,16 +63,10 @@ class AtomsStage:
         self.prepared = False
 
     def run(self, table: pa.Table) -> pa.Table:
-        self.con.register("chunk", table)
-        try:
-            if not self.prepared:
-                self.con.execute("CREATE TEMP TABLE patients AS SELECT * FROM chunk LIMIT 0")
-                self.con.execute(f"PREPARE atoms_stage AS {self.atoms_sql}")
-                self.prepared = True
-            self.con.execute("DELETE FROM patients")
-            self.con.execute("INSERT INTO patients SELECT * FROM chunk")
-        finally:
-            self.con.unregister("chunk")
+        _load_patients(self.con, table, create=not self.prepared)
+        if not self.prepared:
+            self.con.execute(f"PREPARE atoms_stage AS {self.atoms_sql}")
+            self.prepared = True
         return self.con.sql("EXECUTE atoms_stage").to_arrow_table()
 
     def close(self) -> None:
@@ -91,19 +98,13 @@ class DuckDBExecutor:
 
     def run(self, table: pa.Table) -> pa.Table:
         """patient_id, trial_index, verdict, score_index, statuses, to_confirm (codes)."""
-        self.con.register("chunk", table)
-        try:
-            if not self.prepared_atoms:
-                # Tables shaped by the first chunk; statements planned once.
-                self.con.execute("CREATE TEMP TABLE patients AS SELECT * FROM chunk LIMIT 0")
-                if not self.prepared_trials:
-                    self.con.execute(f"CREATE TEMP TABLE atoms AS {self.atoms_sql} LIMIT 0")
-                self.con.execute(f"PREPARE atoms_stage AS INSERT INTO atoms {self.atoms_sql}")
-                self.prepared_atoms = True
-            self.con.execute("DELETE FROM patients")
-            self.con.execute("INSERT INTO patients SELECT * FROM chunk")
-        finally:
-            self.con.unregister("chunk")
+        _load_patients(self.con, table, create=not self.prepared_atoms)
+        if not self.prepared_atoms:
+            # Tables shaped by the first chunk; statements planned once.
+            if not self.prepared_trials:
+                self.con.execute(f"CREATE TEMP TABLE atoms AS {self.atoms_sql} LIMIT 0")
+            self.con.execute(f"PREPARE atoms_stage AS INSERT INTO atoms {self.atoms_sql}")
+            self.prepared_atoms = True
         self.con.execute("DELETE FROM atoms")
         self.con.execute("EXECUTE atoms_stage")
         return self._trials()
