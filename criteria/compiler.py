@@ -447,13 +447,23 @@ _CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|
 
 def _is_alternative(text: str, start: int, end: int) -> bool:
     """Is the fragment at start:end (two content words at least) joined to the
-    rest by "or"?"""
+    rest by "or"?  Not when what stands across the "or" is a roman numeral or a
+    TNM code ("stage IIIB or IV", "T1 or Tis"): that is one phrase nobody read, and
+    reading it as an alternative would let the rule pass without it."""
     fragment = text[start:end]
     words = len(re.findall(r"[A-Za-z]{3,}", fragment))
     if words < 2 or words > 10 or _CLAUSE_WORDS.search(fragment):
         return False  # one qualifier word, or a clause of its own
-    return bool(_OR_BEFORE.search(text[max(0, start - 6):start])
-                or _OR_AFTER.match(text, end))
+    before = _OR_BEFORE.search(text, max(0, start - 6), start)
+    if before is not None and not _CODE_BEFORE.search(text, 0, before.start()):
+        return True
+    after = _OR_AFTER.match(text, end)
+    return after is not None and not _CODE_AFTER.match(text, after.end())
+
+
+_CODE = r"(?:[IVX]+[A-D]?|T[0-4][a-d]?|Tis|N[0-3]|M[01])"  # stages, classes, TNM
+_CODE_BEFORE = re.compile(r"\b" + _CODE + r"\W{0,3}$")
+_CODE_AFTER = re.compile(r"\W{0,3}" + _CODE + r"\b")
 
 
 def _with_alternatives(logic: ir.Node, alternatives: tuple[ir.Review, ...]) -> ir.Node:

@@ -101,6 +101,8 @@ class DiagnosisAtom(_Atom):
     histologies: tuple[str, ...] | None = None  # histology concept ids
     sites: tuple[str, ...] | None = None  # site concept ids
     statuses: tuple[str, ...] | None = None  # any of: recurrent, metastatic, ...
+    # stage groups ("III") and substages ("IIIB") accepted (criteria.stages)
+    stages: tuple[str, ...] | None = None
     confirmed_by: tuple[str, ...] | None = None  # histology, cytology
 
 

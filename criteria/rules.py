@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from criteria import ir, vocab
+from criteria import ir, stages, vocab
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,14 @@ def _diagnosis(node: ir.DiagnosisAtom) -> Expr:
     if node.statuses:
         hit = "(" + " or ".join(f"{_q(s)} in {var}.statuses" for s in node.statuses) + ")"
         facets.append(Expr(hit, hit, f"({hit} or {var}.statuses.length == 0)"))
+    if node.stages:
+        # A record of group III might be the IIIB asked for (criteria.stages).
+        hit = _any_in(node.stages, f"{var}.stage_keys")
+        maybe = stages.maybe_tokens(node.stages)
+        possible = (f"({hit} or {_any_in(maybe, f'{var}.stage_keys')} or "
+                    f"{var}.stage_keys.length == 0)" if maybe
+                    else f"({hit} or {var}.stage_keys.length == 0)")
+        facets.append(Expr(f"{var}.stage in {_list(node.stages)}", hit, possible))
     if node.confirmed_by:
         facets.append(_membership(f"{var}.confirmed_by", node.confirmed_by))
     body = _and(*[f for f in facets if f is not None])

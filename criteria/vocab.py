@@ -123,6 +123,10 @@ class ConditionConcept:
     # Named in a lab criterion, a qualifier of its bounds ("..., Gilbert's syndrome"),
     # never a requirement of its own.
     qualifies_labs: bool = False
+    # A histology group that records usually name by its members ("non-small cell
+    # carcinoma": adenocarcinoma, squamous cell carcinoma): a criterion asking for
+    # the group is met by a member at the group's site.
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -573,7 +577,7 @@ class _Knowledge:
     def _load_conditions(self) -> None:
         f = "conditions.yaml"
         keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms",
-                "qualifies_labs"} | _COMMON
+                "qualifies_labs", "covers"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -593,6 +597,7 @@ class _Knowledge:
                 cid, label, syn, icd, _strs(f, cid, e.get("parents"), "parents"), kind,
                 _strs(f, cid, e.get("severe_forms"), "severe_forms"),
                 e.get("qualifies_labs") is True,
+                _strs(f, cid, e.get("covers"), "covers"),
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):
@@ -601,9 +606,10 @@ class _Knowledge:
         self.condition_scanner.freeze()
         self.condition_anc = _closure(f, {c.id: c.parents for c in self.conditions.values()})
         for c in self.conditions.values():
-            unknown = [s for s in c.severe_forms if s not in self.conditions]
-            if unknown:
-                raise KnowledgeError(f"{f}: entry {c.id!r}: severe_forms names unknown {unknown}")
+            for key in ("severe_forms", "covers"):
+                unknown = [s for s in getattr(c, key) if s not in self.conditions]
+                if unknown:
+                    raise KnowledgeError(f"{f}: entry {c.id!r}: {key} names unknown {unknown}")
 
     # biomarkers
     def _load_biomarkers(self) -> None:

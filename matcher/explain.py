@@ -52,10 +52,11 @@ def requirement(atom: ir.Node) -> str:  # noqa: C901 - one line per family
             return f"{m} {what}" + (f" by {'/'.join(meth)}" if meth else "")
         case ir.FindingAtom(key=k, op=op, value=v):
             return f"{k.replace('_', ' ')} {op} {v}"
-        case ir.DiagnosisAtom(histologies=h, sites=s, statuses=st, confirmed_by=c):
+        case ir.DiagnosisAtom(histologies=h, sites=s, statuses=st, stages=sg, confirmed_by=c):
             parts = [" / ".join(_cond(x) for x in h or ()),
                      "of " + " / ".join(_cond(x) for x in s) if s else "",
                      "(" + " or ".join(st) + ")" if st else "",
+                     "stage " + " or ".join(sg) if sg else "",
                      f"confirmed by {'/'.join(c)}" if c else ""]
             return "diagnosis " + " ".join(p for p in parts if p)
         case ir.TreatmentAtom():

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from criteria import units, vocab
+from criteria import stages, units, vocab
 from matcher.patient import PatientDocument
 
 _DATA = Path(__file__).parent / "data"
@@ -385,12 +385,18 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
             "has_histology": _has_kind(concepts, "histology"),
             "has_site": _has_kind(concepts, "site"),
             "statuses": list(d.status or []),
+            "stage_keys": d.stage,  # keys below, once metastases have been seen
             "confirmed_by": d.confirmed_by,
         })
         if facts.explained:
             facts.evidence[f"diagnoses[{i}]"] = (
-                f"{d.condition}" + (f" ({', '.join(d.status)})" if d.status else "")
+                f"{d.condition}" + (f", stage {d.stage}" if d.stage else "")
+                + (f" ({', '.join(d.status)})" if d.status else "")
                 + (f", confirmed by {d.confirmed_by}" if d.confirmed_by else "") + _ref(d))
+    for record in out:
+        # "IIIB" -> III, IIIB; "III" -> III, maybe a substage; metastatic -> IV.
+        record["stage_keys"] = list(stages.record_keys(record["stage_keys"],
+                                                       "metastatic" in record["statuses"]))
     facts.values["diagnoses"] = out
 
 

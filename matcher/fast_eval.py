@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from criteria import ir
+from criteria import ir, stages
 from criteria.rules import _self_and_ancestors
 
 Tri = bool | None  # True pass, False fail, None unknown
@@ -229,11 +229,22 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
         if atom.statuses:
             hit = any(s in d["statuses"] for s in atom.statuses)
             parts.append(True if hit else (None if not d["statuses"] else False))
+        if atom.stages:
+            parts.append(_stage(frozenset(atom.stages),
+                                frozenset(stages.maybe_tokens(atom.stages)), d["stage_keys"]))
         if atom.confirmed_by:
             parts.append(_member(d["confirmed_by"], atom.confirmed_by))
         return _and(*parts)  # type: ignore[arg-type]
 
     return _any_diagnosis([body(d) for d in diagnoses])
+
+
+def _stage(accepted: frozenset[str], maybe: frozenset[str], keys: list[str]) -> Tri:
+    """One of the accepted stages; unknown when no stage is recorded or only a
+    group that might hold the substage asked for (criteria.stages)."""
+    if not accepted.isdisjoint(keys):
+        return True
+    return None if not keys or not maybe.isdisjoint(keys) else False
 
 
 def _any_diagnosis(values: list[Tri]) -> Tri:
@@ -251,6 +262,8 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
     histologies = frozenset(atom.histologies or ())
     sites = frozenset(atom.sites or ())
     statuses = frozenset(atom.statuses or ())
+    staged = frozenset(atom.stages or ())
+    maybe = frozenset(stages.maybe_tokens(atom.stages or ()))
     confirmed = atom.confirmed_by
 
     def body(d: dict[str, Any]) -> Tri:
@@ -264,6 +277,8 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
         if statuses:
             parts.append(True if not statuses.isdisjoint(d["statuses"])
                          else (None if not d["statuses"] else False))
+        if staged:
+            parts.append(_stage(staged, maybe, d["stage_keys"]))
         if confirmed:
             parts.append(_member(d["confirmed_by"], confirmed))
         return _and(*parts)

@@ -70,6 +70,9 @@ HISTOLOGY_IDS = [c for c in _DX if KB.conditions[c].kind == "histology"] or ["ad
 DRUG_IDS = sorted({d.id for n in DRUG_NAMES if (d := vocab.drug(n)) is not None})
 CLASS_IDS = sorted({c for n in DRUG_NAMES for c in vocab.classes_of_drug(n)}) + ["g-csf"]
 STATUSES = ["newly diagnosed", "locally advanced", "recurrent", "metastatic"]
+# Stages as records write them (group only, substage, TNM text) and as criteria ask.
+RECORD_STAGES = ["III", "IIIB", "Stage IVA", "IV", "II", "T2N1M0"]
+CRITERION_STAGES = ["II", "III", "IIIB", "IV", "IVA", "IVB"]
 OPS = [">=", ">", "<=", "<", "==", "!="]
 
 
@@ -161,6 +164,7 @@ def patient_document(draw: Any, pid: str) -> dict[str, Any]:
                                                "adenocarcinoma"])),
             "site": draw(st.sampled_from([None, "oropharynx", "lung", "breast"])),
             "status": draw(st.lists(st.sampled_from(STATUSES), max_size=2, unique=True)),
+            "stage": draw(st.sampled_from([None, *RECORD_STAGES])),
             "confirmed_by": draw(st.sampled_from([None, "histology", "cytology", "clinical"])),
             "date": _day(draw(days))}.items() if v is not None}
         for _ in range(draw(st.integers(0, 2)))]
@@ -231,8 +235,9 @@ atom = st.one_of(
         lambda a: a.results or a.methods or (a.op is not None and a.value is not None)),
     st.builds(ir.DiagnosisAtom, histologies=_opt(_tuple(HISTOLOGY_IDS)),
               sites=_opt(_tuple(SITE_IDS)), statuses=_opt(_tuple(STATUSES)),
+              stages=_opt(_tuple(CRITERION_STAGES)),
               confirmed_by=_opt(_tuple(["histology", "cytology"]))).filter(
-        lambda a: a.histologies or a.sites or a.statuses or a.confirmed_by),
+        lambda a: a.histologies or a.sites or a.statuses or a.stages or a.confirmed_by),
     st.one_of(
         st.builds(ir.FindingAtom, key=some(["measurable_disease", "pregnant", "breastfeeding",
                                             "tumor_tissue_available", "childbearing_potential"]),

@@ -1116,3 +1116,92 @@ def test_a_rule_for_patients_with_a_history(treatments, lvef, expected):
            "labs": [{"name": "LVEF", "value": lvef, "unit": "%", "date": "2026-11-01"}]}
     assert _status("LVEF ≥ 50% in patients with prior anthracycline", doc,
                    assume_absent=True) == expected
+
+
+def _staged(condition: str, stage: str | None, status: list[str] | None = None) -> dict:
+    dx: dict = {"condition": condition, "confirmed_by": "histology"}
+    if stage is not None:
+        dx["stage"] = stage
+    if status:
+        dx["status"] = status
+    return {"diagnoses": [dx]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a stage list decides; before, "stage IIIB or IV" was read as an alternative
+    # to the cancer, and every NSCLC patient passed whatever the stage
+    ("Histologically confirmed stage IIIB or IV non-small cell lung cancer",
+     _staged("non-small cell lung cancer", "IIIB"), "pass"),
+    ("Histologically confirmed stage IIIB or IV non-small cell lung cancer",
+     _staged("non-small cell lung cancer", "IIIA"), "fail"),
+    ("Histologically confirmed stage IIIB or IV non-small cell lung cancer",
+     _staged("non-small cell lung cancer", "Stage IVA"), "pass"),
+    # stage III recorded without its substage might be IIIB: unknown, never fail
+    ("Histologically confirmed stage IIIB or IV non-small cell lung cancer",
+     _staged("non-small cell lung cancer", "III"), "unknown"),
+    ("Histologically confirmed stage IIIB or IV non-small cell lung cancer",
+     _staged("non-small cell lung cancer", None), "unknown"),
+    # metastatic without a stage: stage IV
+    ("Stage III or IV breast carcinoma", _staged("breast cancer", None, ["metastatic"]), "pass"),
+    ("Stage III or IV breast carcinoma", _staged("breast cancer", "II"), "fail"),
+    ("stage I-III breast cancer", _staged("breast cancer", "IIB"), "pass"),
+    ("stage I-III breast cancer", _staged("breast cancer", "IV"), "fail"),
+    # a range ending in a substage: III, IVA and IVB, not IVC
+    ("AJCC stage III-IVB squamous cell carcinoma of the oral cavity",
+     _staged("squamous cell carcinoma of the oral cavity", "IVB"), "pass"),
+    ("AJCC stage III-IVB squamous cell carcinoma of the oral cavity",
+     _staged("squamous cell carcinoma of the oral cavity", "IVC"), "fail"),
+    ("Clinical stage IIIb & IV.", _staged("lung adenocarcinoma", "IV"), "pass"),
+    ("Clinical stage IIIb & IV.", _staged("lung adenocarcinoma", "IIIA"), "fail"),
+    ("Stage III or IV disease", _staged("ovarian cancer", "IIIC"), "pass"),
+    # a bare TNM is no stage group: unknown
+    ("Stage III or IV disease", _staged("ovarian cancer", "T2N1M0"), "unknown"),
+])
+def test_stage_groups(text, doc, expected):
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    ("Patient must not have stage IV (metastatic) breast cancer", "exclusion",
+     _staged("breast cancer", "IIA"), "pass"),
+    ("Patient must not have stage IV (metastatic) breast cancer", "exclusion",
+     _staged("breast cancer", None, ["metastatic"]), "fail"),
+    # stages of the study, not of the cancer
+    ("Stage II, Arms D, E, or F: Female participants with metastatic breast cancer", "inclusion",
+     _staged("breast cancer", "IIIA", ["metastatic"]), "pass"),
+])
+def test_stages_that_are_not_the_index_cancers(text, kind, doc, expected):
+    assert _status(text, doc, kind=kind) == expected
+
+
+def test_a_stage_of_kidney_disease_is_not_the_cancers():
+    (c,) = compile_text("T", "Exclusion Criteria:\n* chronic kidney disease stage IV")
+    assert "d.stage" not in (c.rule or "") and "diagnosis" not in (c.rule or "")
+
+
+@pytest.mark.parametrize("text,condition,histology,expected", [
+    # NSCLC is a histology group at the lung: met by an adenocarcinoma, failed by SCLC
+    ("Non-small cell lung cancer (NSCLC)", "lung cancer", "adenocarcinoma", "pass"),
+    ("Non-small cell lung cancer (NSCLC)", "small cell lung cancer", None, "fail"),
+    ("Non-small cell lung cancer (NSCLC)", "lung cancer", None, "unknown"),
+    ("Small cell lung cancer", "non-small cell lung cancer", None, "fail"),
+    ("Small cell lung cancer", "small cell lung cancer", None, "pass"),
+    # the member named decides, not the group
+    ("squamous cell carcinoma NSCLC", "non-small cell lung cancer", "adenocarcinoma", "fail"),
+])
+def test_lung_histology_groups(text, condition, histology, expected):
+    dx = {"condition": condition, **({"histology": histology} if histology else {})}
+    assert _status(text, {"diagnoses": [dx]}) == expected
+
+
+@pytest.mark.parametrize("text,status,expected", [
+    # "metastatic breast cancer" is a name of breast cancer in the vocabulary; its
+    # "metastatic" was dropped, so metastatic patients failed "locally advanced or ..."
+    ("Female participants with locally advanced or metastatic breast cancer", ["metastatic"],
+     "pass"),
+    ("HER2-negative metastatic breast cancer", ["locally advanced"], "fail"),
+])
+def test_a_status_inside_a_disease_name(text, status, expected):
+    doc = {"diagnoses": [{"condition": "breast cancer", "status": status}],
+           "biomarkers": [{"name": "HER2", "result": "negative", "date": "2026-10-01"}]}
+    assert _status(text, doc) == expected

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_service_fast_eval import AS_OF, BASES, corpus_trials, plan
 
-from criteria import ir
+from criteria import ir, stages
 from matcher import fast_eval
 from matcher.cohort.synth import generate
 from matcher.match import match_patient
@@ -97,6 +97,10 @@ def _near(draw: st.DrawFn, values: list[float]) -> float:
     return math.nan if how == "nan" else x
 
 
+# Records of every group, with and without a substage, and none.
+_STAGE_KEYS = [(), *(stages.record_keys(s) for s in
+                     ("0", "I", "IB", "II", "IIA", "III", "IIIA", "IIIB", "IIIC", "IV", "IVA",
+                      "IVB"))]
 maybe_days = st.sampled_from([None, 0, 7, 14, 15, 28, 29, 60, 90, 400, 2000])
 maybe_bool = st.sampled_from([None, True, False])
 
@@ -123,6 +127,7 @@ def facts_values(draw: st.DrawFn) -> dict[str, Any]:
             "has_site": draw(st.booleans()),
             "statuses": draw(st.lists(st.sampled_from(voc["statuses"]), max_size=2,
                                       unique=True)),
+            "stage_keys": list(draw(st.sampled_from(_STAGE_KEYS))),
             "confirmed_by": draw(st.sampled_from([None, "histology", "cytology", "clinical"]))})
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(voc["kinds"]))

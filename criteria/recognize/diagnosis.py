@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from criteria import ir, vocab
+from criteria import ir, stages, vocab
 from criteria.recognize.base import LABEL, Clause, Found, negated, not_the_subject
 
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -15,7 +15,7 @@ STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     # (metastatic disease is unresectable too)
     (r"\bunresectable\b|\binoperable\b|\bnon-?resectable\b", ("locally advanced", "metastatic")),
     (r"\brecurren\w*|\brelapsed\b", ("recurrent",)),
-    (r"\bmetasta\w+|\bstage\s+IV\b", ("metastatic",)),
+    (r"\bmetasta\w+", ("metastatic",)),
     # "advanced ovarian cancer", "advanced or metastatic": locally advanced or
     # metastatic, whichever
     (r"(?<!locally\s)(?<!loco-regionally\s)(?<!locoregionally\s)\badvanced\b",
@@ -84,7 +84,9 @@ def _decompose(concept: vocab.ConditionConcept) -> tuple[list[str], list[str]] |
         elif parent.kind == "site":
             site.append(pid)
     if hist and site:
-        return hist, site
+        # "NSCLC": non-small cell carcinoma, which records name by its members
+        covered = [m for h in hist if (g := vocab.condition(h)) is not None for m in g.covers]
+        return hist + covered, site
     # "HER2-positive breast cancer": the site it belongs to (biomarkers are atoms of their own).
     sites = [a for a in vocab.condition_ancestors(concept.id) if a != concept.id
              and (c := vocab.condition(a)) is not None and c.kind == "site"]
@@ -95,6 +97,7 @@ def _decompose(concept: vocab.ConditionConcept) -> tuple[list[str], list[str]] |
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     histologies: list[str] = []
+    named_histologies: list[str] = []  # said in the text, not implied by a disease name
     sites: list[str] = []
     spans: list[tuple[int, int]] = []
     for m in vocab.find_conditions(text):
@@ -115,7 +118,7 @@ def recognize(clause: Clause) -> list[Found]:
             spans.append((m.start, m.end))
             continue
         if concept.kind == "histology":
-            target = histologies
+            target = named_histologies
             # "adenocarcinoma of the breast": the site follows the histology
             if (of := _OF_SITE.match(text, m.end)) is not None:
                 sites.extend(_sites_listed(text, of, spans))
@@ -128,17 +131,23 @@ def recognize(clause: Clause) -> list[Found]:
             continue  # "other malignancies": a comorbidity, not the index cancer
         target.append(concept.id)
         spans.append((m.start, m.end))
+    # "squamous NSCLC": the histology named decides, not the group NSCLC covers
+    histologies = named_histologies or histologies
     if not histologies and not sites:
-        return _bare_status(text)
+        return _bare_stage(text) or _bare_status(text)
     statuses: list[str] = []
     for pattern, values in _STATUS_RE:
         for hit in pattern.finditer(text):
-            if any(s <= hit.start() < e for s, e in spans) and pattern.pattern.startswith(r"\bmet"):
-                continue  # "metastatic" inside a concept name
             if "unresectable" in pattern.pattern and re.search(r"locally\s+advanced", text,
                                                                 re.IGNORECASE):
                 values = ("locally advanced",)  # "unresectable locally advanced": that one
             statuses.extend(v for v in values if v not in statuses)
+            spans.append((hit.start(), hit.end()))
+    staged: list[str] = []
+    for hit in _STAGES.finditer(text):
+        tokens = _stage_tokens(text, hit)
+        if tokens:
+            staged.extend(t for t in tokens if t not in staged)
             spans.append((hit.start(), hit.end()))
     confirmed: list[str] = []
     conf = _CONFIRMED.search(text)
@@ -152,6 +161,7 @@ def recognize(clause: Clause) -> list[Found]:
         histologies=tuple(dict.fromkeys(histologies)) or None,
         sites=tuple(dict.fromkeys(sites)) or None,
         statuses=tuple(statuses) or None,
+        stages=tuple(staged) or None,
         confirmed_by=tuple(confirmed) or None,
     )
     first = min(s for s, _ in spans)
@@ -162,6 +172,77 @@ def recognize(clause: Clause) -> list[Found]:
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+# "stage IIIB or IV", "stages I-III", "AJCC stage III-IVB", "Stage II/III": a
+# list of stages and ranges of them.
+_SEP = r"\s*(?:,\s*(?:or\s+|and\s+|and/or\s+)?|\s(?:or|and|and/or|to|through)\s+|[/&]|[-\u2013])\s*"
+_STAGES = re.compile(
+    r"\b(?:(?i:AJCC|UICC|TNM|FIGO|Ann\s+Arbor|clinical|pathologic(?:al)?|overall)\s+)?"
+    r"(?:\([^()]{0,40}\)\s+)?(?i:stages?)\s+(?i:group\s+)?"
+    r"(?P<list>" + stages.STAGE + r"(?:" + _SEP + r"(?i:stage\s+)?" + stages.STAGE + r")*)"
+    r"(?![-\u2013]?[A-Za-z0-9])")
+_ITEM = re.compile(stages.STAGE)
+_RANGE = re.compile(r"^\s*(?:[-\u2013]|to|through)\s*$")
+# Stages of what is no cancer: kidney disease, heart failure, pressure ulcers.
+_NOT_CANCER_STAGE = re.compile(r"(?i:kidney|renal|CKD|NYHA|heart|hypertension|ulcer|"
+                               r"fibrosis|cirrhosis|Tanner|sleep|lymphedema|GVHD|graft)"
+                               r"[^.;]{0,25}$")
+
+
+# A stage of the study, not of the cancer: "Stage II, Arms D, E, or F:", "Stage
+# 1 (dose escalation)", a heading of its own ("Stages I and II:").
+_STUDY_STAGE_AFTER = re.compile(r"\s*(?::|,?\s*(?:Arms?|Cohorts?|Parts?|only|\(?dose)\b)",
+                                re.IGNORECASE)
+_STUDY_STAGE_BEFORE = re.compile(r"(?i:\b(?:study|trial|phase|part|protocol|screening)\s+)$")
+
+
+def _stage_tokens(text: str, m: re.Match[str]) -> tuple[str, ...] | None:
+    """The stages a stage phrase accepts, or None when it is not a cancer's."""
+    if (_NOT_CANCER_STAGE.search(text, max(0, m.start() - 40), m.start())
+            or _STUDY_STAGE_AFTER.match(text, m.end())
+            or _STUDY_STAGE_BEFORE.search(text, max(0, m.start() - 20), m.start())):
+        return None
+    items = list(_ITEM.finditer(text, m.start("list"), m.end("list")))
+    tokens: list[str] = []
+    i = 0
+    while i < len(items):
+        here = items[i].group()
+        if i + 1 < len(items) and _RANGE.match(text[items[i].end():items[i + 1].start()]):
+            run = stages.span(here, items[i + 1].group())
+            i += 2
+        else:
+            one = stages.parse(here)
+            run = (one[0] + one[1],) if one else None
+            i += 1
+        if run is None:
+            return None
+        tokens.extend(t for t in run if t not in tokens)
+    return tuple(tokens) or None
+
+
+_BARE_STAGE = re.compile(
+    r"^\W*(?:" + LABEL + r")?(?P<neg>no\s+|without\s+)?(?:patients\s+with\s+|documented\s+|"
+    r"histologically\s+(?:confirmed|proven)\s+|(?:locally\s+advanced|metastatic|advanced|"
+    r"recurrent)\s+|has\s+|have\s+)*(?=(?:\w+\s+|\([^()]{0,40}\)\s+)?stages?\s)",
+    re.IGNORECASE)
+
+
+def _bare_stage(text: str) -> list[Found]:
+    """"Stage IIIB or IV disease", "Clinical stage I, II, or IIIA": the index
+    cancer's stage, said without naming the cancer, as the clause's subject."""
+    m = _BARE_STAGE.match(text)
+    hit = _STAGES.match(text, m.end()) if m is not None else None
+    if m is None or hit is None:
+        return []
+    tokens = _stage_tokens(text, hit)
+    if tokens is None:
+        return []
+    node: ir.Node = ir.DiagnosisAtom(stages=tokens)
+    if m.group("neg"):
+        node = ir.Not(item=node)
+    return [Found(node, m.start("neg") if m.group("neg") else hit.start(), hit.end(),
+                  "diagnosis")]
 
 
 # "Metastatic disease", "No distant metastases", "Locally advanced disease": the

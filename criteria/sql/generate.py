@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from criteria import ir
+from criteria import ir, stages
 from criteria.rules import _self_and_ancestors
 from criteria.sql import columns as col
 from criteria.sql.dialects import Dialect
@@ -215,6 +215,14 @@ class Generator:
         if node.statuses:
             hit = self.any_in(node.statuses, f"{v}.statuses")
             facets.append(Pair(hit, f"({hit} OR {self.d.length(f'{v}.statuses')} = 0)"))
+        if node.stages:
+            # A record of group III might be the IIIB asked for (criteria.stages).
+            hit = self.any_in(node.stages, f"{v}.stage_keys")
+            maybe = stages.maybe_tokens(node.stages)
+            unknown = f"{self.d.length(f'{v}.stage_keys')} = 0"
+            if maybe:
+                unknown = f"{self.any_in(maybe, f'{v}.stage_keys')} OR {unknown}"
+            facets.append(Pair(hit, f"({hit} OR {unknown})"))
         if node.confirmed_by:
             facets.append(self.membership(f"{v}.confirmed_by", node.confirmed_by))
         if not facets:

@@ -34,7 +34,7 @@ BIOMARKER = pa.struct([("result", pa.string()), ("value", pa.float64()),
 STRINGS = pa.list_(pa.string())
 DIAGNOSIS = pa.struct([("concepts", STRINGS), ("has_histology", pa.bool_()),
                        ("has_site", pa.bool_()), ("statuses", STRINGS),
-                       ("confirmed_by", pa.string())])
+                       ("stage_keys", STRINGS), ("confirmed_by", pa.string())])
 TREATMENT = pa.struct([("kind", pa.string()), ("drug", pa.string()), ("classes", STRINGS),
                        ("cycles", pa.int64()), ("ongoing", pa.bool_()),
                        ("days_since_end", pa.int64()), ("days_since_last", pa.int64()),

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from criteria import ir
+from criteria import ir, stages
 from matcher.fast_eval import (
     absent_concepts,
     atom_value,
@@ -188,6 +188,12 @@ class _DiagnosisBlock:
         self.site = facet(lambda a: a.sites)
         self.status = facet(lambda a: a.statuses)
         self.confirmed = facet(lambda a: a.confirmed_by)
+        self.stage = facet(lambda a: a.stages)
+        # A record of group III might be the IIIB asked for: unknown, per atom.
+        self.stage_maybe: dict[str, int] = {}
+        for i, a in enumerate(atoms):
+            for key in stages.maybe_tokens(a.stages or ()):
+                self.stage_maybe[key] = self.stage_maybe.get(key, 0) | mask([i], UNKNOWN)
 
     def write(self, codes: bytearray, diagnoses: list[dict[str, Any]]) -> None:
         any_record = 0
@@ -206,6 +212,11 @@ class _DiagnosisBlock:
             for s in d["statuses"]:
                 hit |= index.get(s, 0)
             record &= hit | lack | (have if not d["statuses"] else 0)
+            index, have, lack = self.stage
+            hit = 0
+            for key in d["stage_keys"]:
+                hit |= index.get(key, 0) | self.stage_maybe.get(key, 0)
+            record &= hit | lack | (have if not d["stage_keys"] else 0)
             index, have, lack = self.confirmed
             by = d["confirmed_by"]
             record &= lack | (have if by is None else index.get(by, 0))
