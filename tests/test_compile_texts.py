@@ -1205,3 +1205,26 @@ def test_a_status_inside_a_disease_name(text, status, expected):
     doc = {"diagnoses": [{"condition": "breast cancer", "status": status}],
            "biomarkers": [{"name": "HER2", "result": "negative", "date": "2026-10-01"}]}
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a stage or a status, either one ("... or recurrent disease")
+    ("Histologically confirmed NSCLC meeting stage criteria for stage IIIB, stage IV, or "
+     "recurrent disease", _staged("non-small cell lung cancer", "IVA", ["metastatic"]), "pass"),
+    ("Histologically confirmed NSCLC meeting stage criteria for stage IIIB, stage IV, or "
+     "recurrent disease", _staged("non-small cell lung cancer", "IIA", ["recurrent"]), "pass"),
+    ("Histologically confirmed NSCLC meeting stage criteria for stage IIIB, stage IV, or "
+     "recurrent disease", _staged("non-small cell lung cancer", "IIA", ["newly diagnosed"]), "fail"),
+    # the list goes on after a parenthesis: not IB alone (a IIB patient meets it)
+    ("Histological diagnosis of Stage IB (tumors greater than or equal to 4 cm)-IIIA NSCLC",
+     _staged("non-small cell lung cancer", "IIB"), "pass"),
+    # basket lists: each disease with its own facets (a breast cancer has no
+    # non-small cell histology to meet)
+    ("Tumor types: melanoma, NSCLC, RCC, HNSCC, TNBC, gastric cancer",
+     {"diagnoses": [{"condition": "breast cancer", "histology": "adenocarcinoma"}]}, "pass"),
+    ("NSCLC or breast cancer", {"diagnoses": [{"condition": "invasive ductal carcinoma of the "
+                                               "breast"}]}, "pass"),
+    ("NSCLC or breast cancer", {"diagnoses": [{"condition": "small cell lung cancer"}]}, "fail"),
+])
+def test_stages_statuses_and_baskets(text, doc, expected):
+    assert _status(text, doc) == expected

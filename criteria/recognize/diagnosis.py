@@ -99,6 +99,8 @@ def recognize(clause: Clause) -> list[Found]:
     histologies: list[str] = []
     named_histologies: list[str] = []  # said in the text, not implied by a disease name
     sites: list[str] = []
+    typed_sites: list[str] = []  # of a disease named with its histology (NSCLC, HNSCC)
+    lone_sites: list[str] = []  # of a cancer named by its site alone
     spans: list[tuple[int, int]] = []
     for m in vocab.find_conditions(text):
         concept = vocab.condition(m.id)
@@ -113,6 +115,7 @@ def recognize(clause: Clause) -> list[Found]:
                 continue
             histologies.extend(parts[0])
             sites.extend(parts[1])
+            (typed_sites if parts[0] else lone_sites).extend(parts[1])
             if not parts[0] and not parts[1]:
                 continue
             spans.append((m.start, m.end))
@@ -130,12 +133,24 @@ def recognize(clause: Clause) -> list[Found]:
         if _OTHER.search(text[max(0, m.start - 45):m.start]):
             continue  # "other malignancies": a comorbidity, not the index cancer
         target.append(concept.id)
+        target.extend(concept.covers)  # "non-small cell carcinoma": its members too
+        if target is sites:
+            lone_sites.append(concept.id)
         spans.append((m.start, m.end))
     # "squamous NSCLC": the histology named decides, not the group NSCLC covers
     histologies = named_histologies or histologies
+    # "NSCLC or breast cancer": two diseases; the breast cancer has no histology
+    # to meet.  (Sites of the same organ, "HNSCC of the oral cavity", stay one.)
+    others = [] if named_histologies else [
+        s for s in dict.fromkeys(lone_sites)
+        if not any(s in vocab.condition_ancestors(t) or t in vocab.condition_ancestors(s)
+                   for t in typed_sites)]
+    if typed_sites and others:
+        sites = [s for s in sites if s not in others]
     if not histologies and not sites:
         return _bare_stage(text) or _bare_status(text)
     statuses: list[str] = []
+    status_spans: list[tuple[int, int]] = []
     for pattern, values in _STATUS_RE:
         for hit in pattern.finditer(text):
             if "unresectable" in pattern.pattern and re.search(r"locally\s+advanced", text,
@@ -143,12 +158,15 @@ def recognize(clause: Clause) -> list[Found]:
                 values = ("locally advanced",)  # "unresectable locally advanced": that one
             statuses.extend(v for v in values if v not in statuses)
             spans.append((hit.start(), hit.end()))
+            status_spans.append((hit.start(), hit.end()))
     staged: list[str] = []
+    stage_spans: list[tuple[int, int]] = []
     for hit in _STAGES.finditer(text):
         tokens = _stage_tokens(text, hit)
         if tokens:
             staged.extend(t for t in tokens if t not in staged)
             spans.append((hit.start(), hit.end()))
+            stage_spans.append((hit.start(), hit.end()))
     confirmed: list[str] = []
     conf = _CONFIRMED.search(text)
     if conf:
@@ -157,13 +175,21 @@ def recognize(clause: Clause) -> list[Found]:
         if conf.group("c") or conf.group("c2"):
             confirmed.append("cytology")
         spans.append((conf.start(), conf.end()))
-    node: ir.Node = ir.DiagnosisAtom(
-        histologies=tuple(dict.fromkeys(histologies)) or None,
-        sites=tuple(dict.fromkeys(sites)) or None,
-        statuses=tuple(statuses) or None,
-        stages=tuple(staged) or None,
-        confirmed_by=tuple(confirmed) or None,
-    )
+    shared = {"statuses": tuple(statuses) or None, "stages": tuple(staged) or None,
+              "confirmed_by": tuple(confirmed) or None}
+    facets: list[dict] = [shared]
+    if statuses and staged and _joined_by_or(text, status_spans, stage_spans):
+        # "stage IIIB, stage IV, or recurrent disease": either one
+        facets = [{**shared, "stages": None}, {**shared, "statuses": None}]
+    alternatives: list[ir.Node] = []
+    for facet in facets:
+        alternatives.append(ir.DiagnosisAtom(
+            histologies=tuple(dict.fromkeys(histologies)) or None,
+            sites=tuple(dict.fromkeys(sites)) or None, **facet))
+        if typed_sites and others:
+            alternatives.append(ir.DiagnosisAtom(sites=tuple(others), **facet))
+    node: ir.Node = alternatives[0] if len(alternatives) == 1 else ir.Or(
+        items=tuple(alternatives))
     first = min(s for s, _ in spans)
     neg, cue = negated(text, first)
     if neg and cue:
@@ -172,6 +198,18 @@ def recognize(clause: Clause) -> list[Found]:
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+def _joined_by_or(text: str, first: list[tuple[int, int]],
+                  second: list[tuple[int, int]]) -> bool:
+    """Is some span of ``first`` joined to some span of ``second`` by "or" (or
+    a slash) with nothing but a few words between?"""
+    for a0, a1 in first:
+        for b0, b1 in second:
+            lo, hi = (a1, b0) if a1 <= b0 else (b1, a0) if b1 <= a0 else (0, 0)
+            if hi > lo and hi - lo < 40 and re.search(r"\bor\b|/", text[lo:hi]):
+                return True
+    return False
 
 
 # "stage IIIB or IV", "stages I-III", "AJCC stage III-IVB", "Stage II/III": a
@@ -192,15 +230,19 @@ _NOT_CANCER_STAGE = re.compile(r"(?i:kidney|renal|CKD|NYHA|heart|hypertension|ul
 
 # A stage of the study, not of the cancer: "Stage II, Arms D, E, or F:", "Stage
 # 1 (dose escalation)", a heading of its own ("Stages I and II:").
-_STUDY_STAGE_AFTER = re.compile(r"\s*(?::|,?\s*(?:Arms?|Cohorts?|Parts?|only|\(?dose)\b)",
-                                re.IGNORECASE)
+_STUDY_STAGE_AFTER = re.compile(r"\s*(?::|\s[-\u2013]\s|,?\s*(?:Arms?|Cohorts?|Parts?|only|"
+                                r"\(?dose)\b)", re.IGNORECASE)
+# "Stage IB (tumors >= 4 cm)-IIIA": the list goes on after a parenthesis; left to
+# a person rather than read as IB alone.
+_CONTINUED = re.compile(r"\s*\([^()]*\)\s*(?:[-\u2013]|,|or\b|to\b|and\b|through\b)\s*"
+                        r"(?i:stage\s+)?" + stages.STAGE + r"\b")
 _STUDY_STAGE_BEFORE = re.compile(r"(?i:\b(?:study|trial|phase|part|protocol|screening)\s+)$")
 
 
 def _stage_tokens(text: str, m: re.Match[str]) -> tuple[str, ...] | None:
     """The stages a stage phrase accepts, or None when it is not a cancer's."""
     if (_NOT_CANCER_STAGE.search(text, max(0, m.start() - 40), m.start())
-            or _STUDY_STAGE_AFTER.match(text, m.end())
+            or _STUDY_STAGE_AFTER.match(text, m.end()) or _CONTINUED.match(text, m.end())
             or _STUDY_STAGE_BEFORE.search(text, max(0, m.start() - 20), m.start())):
         return None
     items = list(_ITEM.finditer(text, m.start("list"), m.end("list")))
