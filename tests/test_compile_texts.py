@@ -1214,7 +1214,8 @@ def test_a_status_inside_a_disease_name(text, status, expected):
     ("Histologically confirmed NSCLC meeting stage criteria for stage IIIB, stage IV, or "
      "recurrent disease", _staged("non-small cell lung cancer", "IIA", ["recurrent"]), "pass"),
     ("Histologically confirmed NSCLC meeting stage criteria for stage IIIB, stage IV, or "
-     "recurrent disease", _staged("non-small cell lung cancer", "IIA", ["newly diagnosed"]), "fail"),
+     "recurrent disease", _staged("non-small cell lung cancer", "IIA", ["newly diagnosed"]),
+     "fail"),
     # the list goes on after a parenthesis: not IB alone (a IIB patient meets it)
     ("Histological diagnosis of Stage IB (tumors greater than or equal to 4 cm)-IIIA NSCLC",
      _staged("non-small cell lung cancer", "IIB"), "pass"),
