@@ -137,6 +137,9 @@ class Biomarker:
     kind: str  # categorical | numeric
     methods: tuple[str, ...]
     results: tuple[str, ...] = ()  # canonical results this marker is reported with
+    # A status derived from others when not recorded itself: positive when any of
+    # them is, negative when all are ("hormone receptor": ER, PR).
+    positive_if_any: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -631,7 +634,8 @@ class _Knowledge:
                 if self.methods.get(k, canon) != canon:
                     raise KnowledgeError(f"{f}: method {s!r} maps to {canon} and {self.methods[k]}")
                 self.methods[k] = canon
-        keys = {"id", "label", "synonyms", "kind", "methods", "results"} | _COMMON
+        keys = {"id", "label", "synonyms", "kind", "methods", "results",
+                "positive_if_any"} | _COMMON
         entries = _entries(f, data["biomarkers"], keys)
         self.biomarkers: dict[str, Biomarker] = {}
         self.biomarker_names = _NameIndex(f)
@@ -651,11 +655,18 @@ class _Knowledge:
                     raise KnowledgeError(f"{f}: biomarker {bid!r}: unknown result {r!r}")
             label = str(e.get("label") or bid)
             syn = _strs(f, bid, e.get("synonyms"), "synonyms")
-            self.biomarkers[bid] = Biomarker(bid, label, syn, kind, methods, results)
+            self.biomarkers[bid] = Biomarker(bid, label, syn, kind, methods, results,
+                                             _strs(f, bid, e.get("positive_if_any"),
+                                                   "positive_if_any"))
             for nm in (label, _bare_label(label), *syn):
                 self.biomarker_names.add(bid, nm)
             _scanner_add(self.biomarker_scanner, bid, (_bare_label(label), *syn), e, f, plural=True)
         self.biomarker_scanner.freeze()
+        for b in self.biomarkers.values():
+            unknown = [m for m in b.positive_if_any if m not in self.biomarkers]
+            if unknown:
+                raise KnowledgeError(f"{f}: biomarker {b.id!r}: positive_if_any names unknown "
+                                     f"{unknown}")
 
 
 def _result_key(text: str) -> str:
@@ -811,6 +822,12 @@ def _find_conditions_cached(text: str) -> tuple[Mention, ...]:
 
 # --------------------------------------------------------------------------- biomarkers
 
+
+
+@cache
+def derived_biomarkers() -> tuple[Biomarker, ...]:
+    """Markers whose status can be derived from others (``positive_if_any``)."""
+    return tuple(b for b in _kb().biomarkers.values() if b.positive_if_any)
 
 
 def biomarker(name: str) -> Biomarker | None:

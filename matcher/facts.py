@@ -310,7 +310,30 @@ def _biomarkers(patient: PatientDocument, facts: Facts) -> None:
         facts.evidence[f"biomarkers.{found.id}"] = (
             f"{record.name} {shown.strip()}" + (f" by {record.method}" if record.method else "")
             + (f" on {record.date}" if record.date else "") + _ref(record))
+    for marker in vocab.derived_biomarkers():
+        if marker.id not in markers:
+            _derived_marker(marker, markers, facts)
     facts.values["biomarkers"] = markers
+
+
+def _derived_marker(marker: Any, markers: dict[str, Any], facts: Facts) -> None:
+    """A status recorded only through its parts: hormone receptor from ER and PR."""
+    parts = [markers.get(m) for m in marker.positive_if_any]
+    positive = [p for p in parts if p is not None and p["result"] == "positive"]
+    if positive:
+        result, used = "positive", positive
+    elif all(p is not None and p["result"] == "negative" for p in parts):
+        result, used = "negative", parts
+    else:
+        return
+    markers[marker.id] = {"result": result, "value": None, "method": used[0]["method"],
+                          "days_ago": max((p["days_ago"] for p in used
+                                           if p["days_ago"] is not None), default=None)}
+    if facts.explained:
+        names = [m for m, p in zip(marker.positive_if_any, parts, strict=True) if p in used]
+        facts.evidence[f"biomarkers.{marker.id}"] = (
+            f"{marker.label}: {result}, from " + " and ".join(
+                facts.evidence.get(f"biomarkers.{n}", n) for n in names))
 
 
 def _concepts(*texts: str | None, code: Any = None) -> set[str]:

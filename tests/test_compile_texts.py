@@ -1229,3 +1229,24 @@ def test_a_status_inside_a_disease_name(text, status, expected):
 ])
 def test_stages_statuses_and_baskets(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+def _receptors(**results: str) -> dict:
+    return {"diagnoses": [{"condition": "breast cancer"}],
+            "biomarkers": [{"name": n, "result": r, "date": "2026-10-01"}
+                           for n, r in results.items()]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # hormone receptor status is derived from ER and PR records (knowledge:
+    # biomarkers.yaml positive_if_any); before, HR criteria stayed unknown
+    ("HR-positive, HER2-negative breast cancer", _receptors(ER="positive", PR="negative",
+                                                            HER2="negative"), "pass"),
+    ("HR-positive, HER2-negative breast cancer", _receptors(ER="negative", PR="negative",
+                                                            HER2="negative"), "fail"),
+    ("HR-positive, HER2-negative breast cancer", _receptors(ER="negative", HER2="negative"),
+     "unknown"),  # PR not recorded: HR could still be positive
+    ("Hormone receptor-positive breast cancer", _receptors(PR="positive"), "pass"),
+])
+def test_hormone_receptor_from_er_and_pr(text, doc, expected):
+    assert _status(text, doc) == expected

@@ -13,6 +13,7 @@ cohort and the examples.  The readers report the model's problems either way.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from datetime import date
@@ -93,6 +94,13 @@ ODD_VALUES = [None, True, False, 0, 1, -1, 5, 6, 7, 50, 131, 1.5, -0.5, 2 ** 60,
               {"date": "2026-01-01"}, {"code": "x"}]
 
 
+def _odd(draw: Any) -> Any:
+    """An odd value, copied: the dicts and lists of ODD_VALUES are shared, and a
+    later damage step could otherwise change them for every following example
+    (or put a dict inside itself)."""
+    return copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+
+
 def _containers(node: Any, out: list[Any]) -> list[Any]:
     if isinstance(node, dict):
         out.append(node)
@@ -113,13 +121,13 @@ def damaged(draw: Any) -> dict[str, Any]:
         if action == "add":
             key = draw(st.sampled_from(["zzz", "class", "nyha_class", "unit", "value", "code",
                                         "result", "age", "birth_date", "findings"]))
-            target[key] = draw(st.sampled_from(ODD_VALUES))
+            target[key] = _odd(draw)
         elif target:
             key = draw(st.sampled_from(sorted(target)))
             if action == "drop":
                 del target[key]
             else:
-                target[key] = draw(st.sampled_from(ODD_VALUES))
+                target[key] = _odd(draw)
     return doc
 
 
