@@ -108,6 +108,7 @@ _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:[ \u00a0\u2009]\d{3})+(?![\d.
 _SCI_UNIT = (r"(?:\s*[x×X\*·]\s*|\s*)10\s*(?:\^|\*\*|e|E|ˆ)?\s*(?P<exp>\d{1,2}|⁹|¹²|⁶|⁴|³)"
              r"\s*(?:cells\s*)?/\s*(?P<per>L|l|mm3|mm³|µL|μL|uL|ul|mcL)")
 _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol/L|umol/l|"
+               r"micromol(?:es?)?/[lL]|(?:ml|mL|cc)\s*(?:/|\s+per\s+)\s*min(?:ute)?|"
                r"mmol/L|mmol/l|mEq/L|U/L|IU/L|u/l|iu/l|mL/min(?:/1\.73\s*m(?:2|²))?|"
                r"ml/min(?:/1\.73\s*m(?:2|²))?|/mm\^3|cells/mm\^3|/mm3|/mm³|/µL|/μL|/uL|/ul|/mcL|cells/mm3|"
                r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"

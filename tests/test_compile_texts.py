@@ -1250,3 +1250,96 @@ def _receptors(**results: str) -> dict:
 ])
 def test_hormone_receptor_from_er_and_pr(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+def _counts(platelets: float, anc: float, **history: list) -> dict:
+    labs = [{"name": "platelet count", "value": platelets, "unit": "10^9/L",
+             "date": "2026-11-15"},
+            {"name": "absolute neutrophil count", "value": anc, "unit": "10^9/L",
+             "date": "2026-11-15"}]
+    return {"labs": labs, **history}
+
+
+BMT = [{"kind": "transplant", "name": "autologous stem cell transplant", "start": "2024-02-01"}]
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a bound for a subgroup inside parentheses relaxes the first bound for them
+    # only; before, the transplant was required beside the first bound
+    ("Platelet count at least 100,000/mm3 (at least 75,000/mm3 in patients with prior bone "
+     "marrow transplant)", _counts(120, 2.0), "pass"),
+    ("Platelet count at least 100,000/mm3 (at least 75,000/mm3 in patients with prior bone "
+     "marrow transplant)", _counts(80, 2.0, treatments=BMT), "pass"),
+    ("Platelet count at least 100,000/mm3 (at least 75,000/mm3 in patients with prior bone "
+     "marrow transplant)", _counts(80, 2.0, treatments=[], conditions=[]), "fail"),
+    ("ANC >= 1500/uL (>= 1000/uL for patients with bone marrow involvement)",
+     _counts(120, 1.2, conditions=[{"name": "bone marrow involvement", "status": "active"}]),
+     "pass"),
+    ("ANC >= 1500/uL (>= 1000/uL for patients with bone marrow involvement)",
+     _counts(120, 1.2), "unknown"),  # involvement not recorded: cannot fail
+])
+def test_a_bound_for_a_subgroup_in_parentheses(text, doc, expected):
+    assert _status(text, doc, assume_absent="conditions" in doc) == expected
+
+
+def _liver(alt: float, ast: float, mets: bool | None = None) -> dict:
+    doc: dict = {"labs": [{"name": n, "value": 40 * x, "unit": "U/L", "upper_limit_normal": 40,
+                           "date": "2026-11-15"} for n, x in (("ALT", alt), ("AST", ast))]}
+    if mets is not None:
+        doc["conditions"] = [{"name": "liver metastases", "status": "active" if mets
+                              else "absent"}]
+    return doc
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "ALT or AST <= 2.5 x ULN" asks each to be at most 2.5 x ULN
+    ("ALT or AST no greater than 2.5 times ULN", _liver(1.0, 4.0), "fail"),
+    ("ALT or AST no greater than 2.5 times ULN", _liver(1.0, 2.0), "pass"),
+    # "in the presence of liver metastases" relaxes the bound for them only; before,
+    # both bounds were required (liver metastases with AST 4 x ULN failed)
+    ("ALT or AST no greater than 2.5 times ULN (ALT and AST no greater than 5 times ULN in "
+     "the presence of liver metastases)", _liver(1.0, 4.0, mets=True), "pass"),
+    ("ALT or AST no greater than 2.5 times ULN (ALT and AST no greater than 5 times ULN in "
+     "the presence of liver metastases)", _liver(1.0, 4.0, mets=False), "fail"),
+])
+def test_liver_enzymes_each_and_relaxed(text, doc, expected):
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Creatinine clearance greater than 60 cc per minute.",
+    "Serum creatinine > 1.5 x ULN or creatinine clearance <= 50 mL/min (e.g. Cockcroft-Gault "
+    "formula).",
+    "Total bilirubin =< 1.5 x upper normal limit (UNL)",
+    "Hepatic: Bilirubin less than 1.1 mg/dL (20 micromoles/L)",
+])
+def test_lab_phrasings_compile_in_full(text):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert c.compiled == "full", c.rule
+
+
+def test_a_condition_qualifying_one_stage_is_not_required_of_every_stage():
+    # before, the effusion was required beside the stage: a stage IV patient without
+    # an effusion failed
+    text = ("Patient has histologically or cytologically confirmed stage IIIB (pleural or "
+            "pericardial effusion) or stage IV NSCLC.")
+    doc = _staged("non-small cell lung cancer", "IVA", ["metastatic"])
+    doc["conditions"] = [{"name": "pleural effusion", "status": "absent"}]
+    assert _status(text, doc, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a range for a subgroup nobody read: the base bound stays, the rest goes to a
+    # person (before: "if due to bone marrow infiltration" made the whole bound a
+    # rule for those patients only, and "by malignancy" an alternative diagnosis:
+    # any cancer patient passed with any ANC)
+    ("Absolute neutrophil count at least 750/mm3 (between 300-750/mm3, if due to bone marrow "
+     "infiltration by malignancy)", {"diagnoses": [{"condition": "breast cancer"}],
+                                     **_counts(200, 0.1)}, "fail"),
+    # INR or PT: whichever was measured
+    ("International Normalized Ratio (INR) or Prothrombin Time (PT) <= 1.5 ULN",
+     {"labs": [{"name": "INR", "value": 1.1, "unit": "1", "upper_limit_normal": 1.1,
+                "date": "2026-11-15"}]}, "pass"),
+])
+def test_lab_alternatives_and_subgroups(text, doc, expected):
+    assert _status(text, doc) == expected

@@ -161,12 +161,19 @@ def recognize(clause: Clause) -> list[Found]:
             status_spans.append((hit.start(), hit.end()))
     staged: list[str] = []
     stage_spans: list[tuple[int, int]] = []
+    stage_qualifiers: list[ir.Node] = []
     for hit in _STAGES.finditer(text):
         tokens = _stage_tokens(text, hit)
         if tokens:
             staged.extend(t for t in tokens if t not in staged)
             spans.append((hit.start(), hit.end()))
             stage_spans.append((hit.start(), hit.end()))
+            qualifier = _STAGE_QUALIFIER.match(text, hit.end())
+            if qualifier is not None and vocab.find_conditions(qualifier.group("q")):
+                # "stage IIIB (pleural or pericardial effusion) or stage IV": what
+                # that stage needs, not what every patient needs; a person checks it
+                stage_qualifiers.append(ir.Review(text=qualifier.group("q").strip()))
+                spans.append(qualifier.span())
     confirmed: list[str] = []
     conf = _CONFIRMED.search(text)
     if conf:
@@ -190,6 +197,8 @@ def recognize(clause: Clause) -> list[Found]:
             alternatives.append(ir.DiagnosisAtom(sites=tuple(others), **facet))
     node: ir.Node = alternatives[0] if len(alternatives) == 1 else ir.Or(
         items=tuple(alternatives))
+    if stage_qualifiers:
+        node = ir.And(items=(node, *stage_qualifiers))
     first = min(s for s, _ in spans)
     neg, cue = negated(text, first)
     if neg and cue:
@@ -234,9 +243,12 @@ _STUDY_STAGE_AFTER = re.compile(r"\s*(?::|\s[-\u2013]\s|,?\s*(?:Arms?|Cohorts?|P
                                 r"\(?dose)\b)", re.IGNORECASE)
 # "Stage IB (tumors >= 4 cm)-IIIA": the list goes on after a parenthesis; left to
 # a person rather than read as IB alone.
-_CONTINUED = re.compile(r"\s*\([^()]*\)\s*(?:[-\u2013]|,|or\b|to\b|and\b|through\b)\s*"
-                        r"(?i:stage\s+)?" + stages.STAGE + r"\b")
+_CONTINUED = re.compile(r"\s*\([^()]*\)\s*(?:(?:[-\u2013]|to\b|through\b)\s*(?i:stage\s+)?|"
+                        r"(?:,|or\b|and\b)\s*)" + stages.STAGE + r"\b")
 _STUDY_STAGE_BEFORE = re.compile(r"(?i:\b(?:study|trial|phase|part|protocol|screening)\s+)$")
+
+
+_STAGE_QUALIFIER = re.compile(r"\s*\((?:with\s+)?(?P<q>[^()]{3,60})\)")
 
 
 def _stage_tokens(text: str, m: re.Match[str]) -> tuple[str, ...] | None:

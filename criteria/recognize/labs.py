@@ -23,6 +23,11 @@ _RESULT = re.compile(
 )
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
                            re.IGNORECASE)
+# Analytes that measure the same thing, written as alternatives: "INR or PT <=
+# 1.5 x ULN" asks for whichever was measured.
+_SAME_MEASURE = frozenset({"inr", "pt"})
+# "creatinine or creatinine clearance <= 1.5 x ULN or >= 50 mL/min": respectively.
+_RESPECTIVELY = re.compile(r"\s*,?\s*or\s*(?:[<>≥≤]|=<|=>)", re.IGNORECASE)
 _IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
@@ -147,8 +152,11 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
     return out
 
 
-_ALT_CUE = re.compile(r"\b(?:if|for|in|with|when|where)\b(?:\s+(?:patients?|subjects?|"
+_ALT_CUE = re.compile(r"\b(?:if|for|in|with|when|where|in\s+(?:the\s+)?(?:presence|case|cases|"
+                      r"setting)\s+of|(?:due|secondary|attributable)\s+to)\b"
+                      r"(?:\s+(?:patients?|subjects?|"
                       r"participants?|cases?|those))?(?:\s+(?:with|who\s+have|having))?"
+                      r"(?:\s+(?:had\s+)?(?:a\s+)?(?:prior|previous|history\s+of))?"
                       r"(?:\s+(?:documented|known|confirmed|presence\s+of|evidence\s+of))?"
                       r"(?:\s*[A-Za-z]+\s*/)?\s*$",
                       re.IGNORECASE)
@@ -165,15 +173,18 @@ def _condition_after(text: str, pos: int) -> tuple[ir.Node, int] | None:
     for m in vocab.find_conditions(text[pos:tail_end]):
         lead = text[pos:pos + m.start]
         cue = _ALT_CUE.search(lead)
-        if len(lead) > 45 or not cue or find_thresholds(lead):
-            continue  # too far, no cue, or another bound stands between
+        if len(lead) > 45 or not cue or find_thresholds(lead) or re.search(r"\d", lead):
+            continue  # too far, no cue, or another bound ("between 300-750/mm3") between
         concepts = [m.id]
         ellipsis = re.search(r"([A-Za-z]+)\s*/\s*$", lead)
         if ellipsis:
             other = vocab.condition(f"{ellipsis.group(1)} {m.text.split()[-1]}")
             if other is not None:
                 concepts.insert(0, other.id)
-        atoms = [ir.ConditionAtom(concepts=(c,)) for c in concepts]
+        # A transplant may be recorded as a treatment or as a history.
+        atoms = [ir.Or(items=(ir.TreatmentAtom(kinds=("transplant",)),
+                              ir.ConditionAtom(concepts=(c,)))) if "transplant" in c
+                 else ir.ConditionAtom(concepts=(c,)) for c in concepts]
         node = atoms[0] if len(atoms) == 1 else ir.Or(items=tuple(atoms))
         end = pos + m.end + (1 if text[pos + m.end:pos + m.end + 1] == ")" else 0)
         return node, end
@@ -332,6 +343,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         if atoms:
             joint = "or" if len(group) > 1 and _OR.search(text[group[0].end:group[-1].start]) \
                 else "and"
+            if joint == "or" and clause.kind == "inclusion" and th.op in ("<", "<=") and \
+                    not _SAME_MEASURE.issuperset(m.id for m in group) and \
+                    not _RESPECTIVELY.match(text, th.end):
+                # "ALT or AST <= 2.5 x ULN" asks that each be at most 2.5 x ULN (read
+                # as either, a high AST passed with a normal ALT)
+                joint = "and"
             node = atoms[0] if len(atoms) == 1 else (
                 ir.Or(items=tuple(atoms)) if joint == "or" else ir.And(items=tuple(atoms)))
             conditional = _condition_after(text, th.end)
