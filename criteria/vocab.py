@@ -127,6 +127,9 @@ class ConditionConcept:
     # carcinoma": adenocarcinoma, squamous cell carcinoma): a criterion asking for
     # the group is met by a member at the group's site.
     covers: tuple[str, ...] = ()
+    # A subtype defined by biomarker results ("triple-negative breast cancer": ER,
+    # PR and HER2 negative): (marker id, canonical result) pairs.
+    biomarkers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -368,6 +371,17 @@ def _entries(file: str, data: Any, allowed: set[str]) -> list[dict[str, Any]]:
     return data
 
 
+def _marker_results(f: str, cid: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """``biomarkers: {er: negative, ...}`` of a condition (checked against
+    biomarkers.yaml once both are loaded)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in value.items()):
+        raise KnowledgeError(f"{f}: entry {cid!r}: biomarkers must map marker ids to results")
+    return tuple(value.items())
+
+
 class _NameIndex:
     """Case-insensitive token key -> entry id, rejecting a name shared by two entries."""
 
@@ -441,6 +455,12 @@ class _Knowledge:
         self._load_analytes()
         self._load_conditions()
         self._load_biomarkers()
+        for c in self.conditions.values():
+            for marker, result in c.biomarkers:
+                b = self.biomarkers.get(marker)
+                if b is None or result not in b.results:
+                    raise KnowledgeError(f"conditions.yaml: entry {c.id!r}: biomarkers: "
+                                         f"{marker}: {result} is no result of a known marker")
 
     # drug classes
     def _load_classes(self) -> None:
@@ -580,7 +600,7 @@ class _Knowledge:
     def _load_conditions(self) -> None:
         f = "conditions.yaml"
         keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms",
-                "qualifies_labs", "covers"} | _COMMON
+                "qualifies_labs", "covers", "biomarkers"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -601,6 +621,7 @@ class _Knowledge:
                 _strs(f, cid, e.get("severe_forms"), "severe_forms"),
                 e.get("qualifies_labs") is True,
                 _strs(f, cid, e.get("covers"), "covers"),
+                _marker_results(f, cid, e.get("biomarkers")),
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):

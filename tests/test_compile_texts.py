@@ -1222,7 +1222,7 @@ def test_a_status_inside_a_disease_name(text, status, expected):
     # basket lists: each disease with its own facets (a breast cancer has no
     # non-small cell histology to meet)
     ("Tumor types: melanoma, NSCLC, RCC, HNSCC, TNBC, gastric cancer",
-     {"diagnoses": [{"condition": "breast cancer", "histology": "adenocarcinoma"}]}, "pass"),
+     {"diagnoses": [{"condition": "gastric cancer", "histology": "adenocarcinoma"}]}, "pass"),
     ("NSCLC or breast cancer", {"diagnoses": [{"condition": "invasive ductal carcinoma of the "
                                                "breast"}]}, "pass"),
     ("NSCLC or breast cancer", {"diagnoses": [{"condition": "small cell lung cancer"}]}, "fail"),
@@ -1342,4 +1342,24 @@ def test_a_condition_qualifying_one_stage_is_not_required_of_every_stage():
                 "date": "2026-11-15"}]}, "pass"),
 ])
 def test_lab_alternatives_and_subgroups(text, doc, expected):
+    assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "non-amplified" is negative (it read as amplified, i.e. positive)
+    ("HER2 non-amplified per ASCO/CAP guidelines", _receptors(HER2="negative"), "pass"),
+    ("HER2 non-amplified per ASCO/CAP guidelines", _receptors(HER2="positive"), "fail"),
+    # either result asks nothing (HR-negative patients failed)
+    ("Hormone receptor positive or negative", _receptors(ER="negative", PR="negative"), "pass"),
+    # triple-negative is a requirement on the receptors (it read as any breast cancer)
+    ("Triple negative breast cancer", _receptors(ER="negative", PR="negative", HER2="positive"),
+     "fail"),
+    ("Triple negative breast cancer", _receptors(ER="negative", PR="negative", HER2="negative"),
+     "pass"),
+    # in a list of diseases the receptors are the breast cancer's only
+    ("Metastatic TNBC or NSCLC",
+     {"diagnoses": [{"condition": "non-small cell lung cancer", "status": ["metastatic"]}]},
+     "pass"),
+])
+def test_receptor_results(text, doc, expected):
     assert _status(text, doc) == expected

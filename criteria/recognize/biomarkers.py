@@ -10,7 +10,9 @@ from criteria.grammar import find_thresholds
 from criteria.recognize.base import Clause, Found
 
 _RESULT = re.compile(
-    r"(?P<word>positive|negative|undetectable|detectable|not\s+detected|detected|"
+    r"(?P<word>non-?\s?amplified|not\s+amplified|non-?\s?overexpress\w*|not\s+overexpress\w*|"
+    r"wild[-\s]?type|"
+    r"positive|negative|undetectable|detectable|not\s+detected|detected|"
     r"amplified|overexpress\w*|equivocal|low|high|deficient|proficient)"
     r"|(?P<plus>\+|\(\+\))(?![\d])|(?P<minus>[-−–]\s*(?:ve\b|$|(?=[\s,;.)])))",
     re.IGNORECASE,
@@ -20,7 +22,11 @@ _RESULT_WORD = {
     "not detected": "undetectable", "detectable": "positive", "detected": "positive",
     "amplified": "positive", "equivocal": "equivocal", "deficient": "positive",
     "proficient": "negative", "low": "low", "high": "high",
+    "not amplified": "negative", "wild type": "negative", "wild-type": "negative",
+    "wildtype": "negative",
 }
+# Either result, whichever: "hormone receptor positive or negative" asks nothing.
+_EITHER = re.compile(r"\s*(?:or|and/or|/)\s*-?\s*(?:positive|negative)\b", re.IGNORECASE)
 _METHOD = re.compile(r"\b(?:IHC|immunohistochemi\w+|PCR|RT-PCR|ISH|FISH|CISH|in\s+situ\s+"
                      r"hybridi[sz]ation|NGS|next[-\s]generation\s+sequencing|ELISA|"
                      r"sequencing)\b", re.IGNORECASE)
@@ -139,8 +145,17 @@ def recognize(clause: Clause) -> list[Found]:
                 continue
             if hit.group("word"):
                 word = re.sub(r"\s+", " ", hit.group("word").lower())
+                if word.startswith(("non", "not ")) and ("amplif" in word or "overexpress" in word):
+                    word = "not amplified"  # "HER2 non-amplified": negative
                 result = _RESULT_WORD.get(word) or ("positive" if word.startswith("overexpress")
                                                     else None)
+                either = _EITHER.match(text, hit.end())
+                if either is not None and word in ("positive", "negative") and \
+                        word not in either.group(0).lower():
+                    # "positive or negative": any result; understood, no requirement
+                    out.append(Found(None, min(m.start, hit.start()), either.end(),
+                                     "biomarker"))
+                    continue
             else:
                 result = "positive" if hit.group("plus") else "negative"
             if result is None:

@@ -99,6 +99,8 @@ def recognize(clause: Clause) -> list[Found]:
     histologies: list[str] = []
     named_histologies: list[str] = []  # said in the text, not implied by a disease name
     sites: list[str] = []
+    marked: dict[str, list[ir.Node]] = {}  # site -> receptors of a subtype named (TNBC)
+    named_sites: list[str] = []  # the site of each disease named
     typed_sites: list[str] = []  # of a disease named with its histology (NSCLC, HNSCC)
     lone_sites: list[str] = []  # of a cancer named by its site alone
     spans: list[tuple[int, int]] = []
@@ -113,6 +115,11 @@ def recognize(clause: Clause) -> list[Found]:
         if parts is not None:
             if _OTHER.search(text[max(0, m.start - 45):m.start]):
                 continue
+            named_sites.extend(parts[1][:1])
+            if concept.biomarkers and parts[1]:
+                marked.setdefault(parts[1][0], []).extend(
+                    ir.BiomarkerAtom(marker=k, results=(r, "undetectable") if r == "negative"
+                                     else (r,)) for k, r in concept.biomarkers)
             histologies.extend(parts[0])
             sites.extend(parts[1])
             (typed_sites if parts[0] else lone_sites).extend(parts[1])
@@ -197,6 +204,11 @@ def recognize(clause: Clause) -> list[Found]:
             alternatives.append(ir.DiagnosisAtom(sites=tuple(others), **facet))
     node: ir.Node = alternatives[0] if len(alternatives) == 1 else ir.Or(
         items=tuple(alternatives))
+    # (Two diseases of one site, "TNBC, HR+ breast cancer": whose receptors are
+    # whose is not for this reading to guess.)
+    marked = {k: v for k, v in marked.items() if named_sites.count(k) == 1}
+    if marked:
+        node = _with_receptors(node, marked)
     if stage_qualifiers:
         node = ir.And(items=(node, *stage_qualifiers))
     first = min(s for s, _ in spans)
@@ -207,6 +219,27 @@ def recognize(clause: Clause) -> list[Found]:
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+def _with_receptors(node: ir.Node, marked: dict[str, list[ir.Node]]) -> ir.Node:
+    """"TNBC": breast cancer with ER, PR and HER2 negative.  In a list of other
+    diseases ("NSCLC or TNBC") the receptors belong to the breast cancer only."""
+    items = list(node.items) if isinstance(node, ir.Or) else [node]
+    out: list[ir.Node] = []
+    for item in items:
+        assert isinstance(item, ir.DiagnosisAtom)
+        sites = item.sites or ()
+        for site, receptors in marked.items():
+            if site not in sites:
+                continue
+            rest = tuple(s for s in sites if s != site)
+            alone = ir.DiagnosisAtom(sites=(site,), statuses=item.statuses,
+                                     stages=item.stages, confirmed_by=item.confirmed_by)
+            out.append(ir.And(items=(alone, *dict.fromkeys(receptors))))
+            item = item.model_copy(update={"sites": rest or None})
+        if item.sites or item.histologies:
+            out.append(item)
+    return out[0] if len(out) == 1 else ir.Or(items=tuple(out))
 
 
 def _joined_by_or(text: str, first: list[tuple[int, int]],
