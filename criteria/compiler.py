@@ -249,6 +249,16 @@ def compile_clause(clause: Clause, context: int = 0
             # exception nobody compiled: a person reads it.
             return None, review_family(text) or "other", [text.strip()], []
         return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
+    if _EITHER_RESULT.match(text, context):
+        # "HIV positive or negative status": either, so nothing is asked
+        return None, "none", [], ["either result is accepted"]
+    if _SCOPE_LABEL.match(text, context) and text.rstrip().endswith(":"):
+        return None, "none", [], ["a label saying whom the items under it are for"]
+    scope = _SCOPE_LABEL.search(text, 0, context) if context else None
+    if scope is not None:
+        scoped = _scoped(clause, context, scope)
+        if scoped is not None:
+            return scoped
     exception = _EXCEPTION.search(text, context)
     if exception is not None:
         # "No other malignancy within 5 years except basal cell carcinoma": what
@@ -419,6 +429,41 @@ _APPLIES_TO = re.compile(
     # "Patients with thyroid cancer must have failed radioactive iodine"
     r"(?:patients?|subjects?|participants?|those)\s+with\s+[^,;.]{1,50}?\s+(?:must|should|need\s+to|"
     r"are\s+required\s+to)\b)", re.IGNORECASE)
+
+
+_EITHER_RESULT = re.compile(r"\W*[\w /()-]{1,40}?\b(?:positive\s+or\s+negative|negative\s+or\s+"
+                            r"positive)(?:\s+(?:status|result|disease|patients))?\W*$",
+                            re.IGNORECASE)
+# A label saying whom its items are for: "With bone marrow involvement:", "In the
+# absence of marrow involvement:", "For patients with liver metastases:".
+_SCOPE_LABEL = re.compile(
+    r"(?:^|[:.]\s*)\W*(?:(?P<without>in\s+the\s+absence\s+of|without|no)\s+|"
+    r"(?:with|if|when|(?:in|for)\s+(?:patients?|those|subjects?|participants?)\s+with)\s+)"
+    r"(?P<what>[^:.;]{3,60}?)\s*:\s*$", re.IGNORECASE)
+
+
+def _scoped(clause: Clause, context: int, scope: re.Match[str]
+            ) -> tuple[ir.Node | None, str, list[str], list[str]] | None:
+    """An item under a label that says whom it is for: the item's rule, for them
+    only (everyone else meets an inclusion, and is not excluded by an exclusion).
+    None when the label names nothing the compiler reads in full."""
+    whom, _family, review, _notes = compile_clause(Clause(text=scope.group("what"),
+                                                          kind="inclusion"))
+    if whom is None or review or any(isinstance(a, ir.Review) for a in ir.atoms(whom)):
+        return None
+    text = clause.text
+    inner = Clause(text=" " * context + text[context:], kind=clause.kind, header=clause.header,
+                   lab_window_days=clause.lab_window_days,
+                   list_window_days=clause.list_window_days)
+    logic, family, review, notes = compile_clause(inner, context)
+    if logic is None:
+        return logic, family, review, notes
+    if scope.group("without"):
+        whom = _negate(whom)
+    assert whom is not None
+    if clause.kind == "inclusion":
+        return _only_for(whom, logic), family, review, notes
+    return ir.And(items=(whom, logic)), family, review, notes
 
 
 def _only_for(whom: ir.Node, rule: ir.Node) -> ir.Node:

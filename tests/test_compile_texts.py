@@ -1363,3 +1363,64 @@ def test_lab_alternatives_and_subgroups(text, doc, expected):
 ])
 def test_receptor_results(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+TAMOXIFEN_2024 = [{"kind": "drug", "name": "tamoxifen", "start": "2022-01-01",
+                   "end": "2024-06-01"}]
+TAMOXIFEN_NOW = [{"kind": "drug", "name": "tamoxifen", "start": "2022-01-01", "ongoing": True}]
+TOTAL_BILI = [{"name": "total bilirubin", "value": 10, "unit": "umol/L",
+               "upper_limit_normal": 21, "date": "2026-11-15"}]
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "if receiving X, a washout of 28 days": read as one atom "ongoing and ended 28
+    # days ago", it failed everyone
+    ("If patient is receiving tamoxifen or toremifene, a washout period of 28 days prior to "
+     "registration is required.", {"treatments": []}, "pass"),
+    ("If patient is receiving tamoxifen or toremifene, a washout period of 28 days prior to "
+     "registration is required.", {"treatments": TAMOXIFEN_2024}, "pass"),
+    ("If patient is receiving tamoxifen or toremifene, a washout period of 28 days prior to "
+     "registration is required.", {"treatments": TAMOXIFEN_NOW}, "fail"),
+    # the MDRD formula's name is no kidney disease to have
+    ("eGFR >= 30 mL/min/1.73m2 according to the Modification of Diet in Renal Disease (MDRD) "
+     "formula", {"conditions": [], "labs": [{"name": "eGFR", "value": 80,
+                                             "unit": "mL/min/1.73m2", "date": "2026-11-15"}]},
+     "pass"),
+    # either result: nothing asked
+    ("HIV positive or negative status.", {"conditions": []}, "pass"),
+    # a bound for some patients: never required of everyone
+    ("Total bilirubin <= 1.5 x ULN OR direct bilirubin <= ULN for participants with total "
+     "bilirubin levels > 1.5 x ULN", {"labs": TOTAL_BILI}, "pass"),
+])
+def test_false_fails_of_the_fourth_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected
+
+
+def test_a_label_saying_whom_the_items_are_for():
+    text = ("Inclusion Criteria:\nPATIENT CHARACTERISTICS:\n"
+            "  -  In the absence of marrow involvement:\n"
+            "  -  Absolute neutrophil count at least 1,000/mm3\n"
+            "  -  With bone marrow involvement:\n"
+            "  -  Absolute neutrophil count at least 750/mm3\n")
+    criteria = compile_text("T", text)
+    # the labels impose nothing themselves (one read as "no marrow involvement")
+    labels = [c.rule for c in criteria if c.text.endswith(":")]
+    assert labels and set(labels) == {""}
+    (scoped,) = [c for c in criteria if "750" in c.text]
+    patient = parse_patient({"id": "p", "age": 9, "sex": "male", "labs": [
+        {"name": "absolute neutrophil count", "value": 0.8, "unit": "10^9/L",
+         "date": "2026-11-15"}], "conditions": []})
+    facts = build_facts(patient, date(2026, 11, 20), True)
+    assert evaluate_criterion(scoped, facts).status == "pass"  # not involved: not for them
+
+
+@pytest.mark.parametrize("mets,ast,expected", [
+    (True, 4.0, "pass"),   # relaxed for liver metastases
+    (False, 4.0, "fail"),
+    (False, 2.0, "pass"),
+    (True, 6.0, "fail"),   # before: liver metastases exempted from any bound
+])
+def test_a_relaxed_bound_written_without_its_comparator(mets, ast, expected):
+    text = ("AST no greater than 3 times upper limit of normal (ULN) (5 times ULN if liver "
+            "metastases present)")
+    assert _status(text, _liver(1.0, ast, mets=mets)) == expected

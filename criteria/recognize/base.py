@@ -142,6 +142,7 @@ _NOT_THE_SUBJECT = re.compile(
     LESION_HISTORY + r"\s+(?:[\w-]+\s+){0,2}$|"
     r"\b(?:unrelated\s+to|related\s+to|due\s+to|secondary\s+to|caused\s+by|associated\s+with|"
     r"(?:infiltration|involvement|replacement)\s+(?:by|with)|"
+    r"modification\s+of\s+diet\s+in|"  # the MDRD formula's name
     r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
     r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"
     r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,2}for\s+(?:the\s+)?"

@@ -8,6 +8,7 @@ Precedence: in "A or B, and C" the comma/"and" separate requirements and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from criteria import ir, units, vocab
@@ -22,6 +23,13 @@ _RESULT = re.compile(
     re.IGNORECASE,
 )
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
+                           re.IGNORECASE)
+# "(5 times ULN if liver metastases)": a relaxed bound written without its comparator.
+_BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*(?:up\s+to\s+|<=?\s*|≤\s*|=<\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
+                           r"(?:x|×|X|times)\s*(?:the\s+)?(?:institutional\s+)?"
+                           r"(?:ULN|upper\s+limits?\s+of\s+normal|normal)\b")
+_FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:participants?|patients?|subjects?|those|cases)\s+"
+                           r"(?:with|who\s+have|having)\s+(?:an?\s+)?(?:(?:serum|total|baseline)\s+)?$",
                            re.IGNORECASE)
 # Analytes that measure the same thing, written as alternatives: "INR or PT <=
 # 1.5 x ULN" asks for whichever was measured.
@@ -321,6 +329,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         if len(gap) > 60 or re.search(r"[;.]\s", gap):
             prev_end = th.end
             continue
+        whom = _FOR_WHOM_LAB.search(text, max(0, group[0].start - 40), group[0].start)
+        if whom is not None:
+            # "direct bilirubin <= ULN for participants with total bilirubin > 1.5 x
+            # ULN": says whom the bound before is for; a person applies it
+            items.append((whom.start(), th.end, ir.Review(text=text[whom.start():th.end]), ""))
+            used_mentions.update(m.start for m in group)
+            prev_end = th.end
+            continue
         estimate = _ESTIMATE.match(text, th.end)
         if estimate:  # "FEV1 > 800 ml expected post-surgery": not a measured value
             a, b = group[0].start, estimate.end()
@@ -351,6 +367,20 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 joint = "and"
             node = atoms[0] if len(atoms) == 1 else (
                 ir.Or(items=tuple(atoms)) if joint == "or" else ir.And(items=tuple(atoms)))
+            bare = _BARE_RELAXED.match(text, th.end) if th.relative_to == "uln" else None
+            relaxed = _condition_after(text, bare.end()) if bare is not None else None
+            if bare is not None and relaxed is not None and th.op in ("<", "<="):
+                # "AST no greater than 3 x ULN (5 times ULN if liver metastases present)":
+                # the relaxed bound, its comparator left out, under the condition
+                looser = dataclasses.replace(th, value=float(bare.group("n")))
+                more = [n for g in group if (a := vocab.analyte(g.id)) is not None
+                        for n in [_atom(a, looser, window)[0]] if n is not None]
+                if len(more) == len(atoms):
+                    cond, cond_end = relaxed
+                    node = ir.Or(items=(node, ir.And(items=(*more, cond))))
+                    items.append((group[0].start, cond_end, node, ""))
+                    prev_end = cond_end
+                    continue
             conditional = _condition_after(text, th.end)
             if conditional is not None:
                 # "ALT and AST <= 5 x ULN in patients with liver metastasis": a bound

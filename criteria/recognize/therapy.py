@@ -521,7 +521,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         if min_lines is not None:
             node = ir.And(items=(node, ir.TreatmentAtom(**base, min_lines=min_lines)))
         washout = facets.get("ended_days_before")
-        if washout and _SINCE_ONLY.search(text) and not _RECEIVED.search(text) \
+        # "If patient is receiving tamoxifen, a washout period of 28 days prior to
+        # registration is required": whoever receives it stops it in time (as one
+        # atom, "ongoing and ended 28 days ago" failed everyone).
+        stop_in_time = bool(washout and facets.get("ongoing"))
+        if washout and (stop_in_time or _SINCE_ONLY.search(text) and not _RECEIVED.search(text)) \
                 and not progression_alt and min_lines is None and not negation:
             # "At least 4 weeks since prior chemotherapy": a washout, not a demand
             # to have had chemotherapy; it fails only if the therapy was given
