@@ -254,6 +254,11 @@ def compile_clause(clause: Clause, context: int = 0
         return None, "none", [], ["either result is accepted"]
     if _SCOPE_LABEL.match(text, context) and text.rstrip().endswith(":"):
         return None, "none", [], ["a label saying whom the items under it are for"]
+    if not context and (own := _LABEL.match(text)) is not None:
+        # "If liver metastases are present: AST <= 5 x ULN": the label in the item
+        if (scope := _SCOPE_LABEL.search(text, 0, own.end())) is not None \
+                and (scoped := _scoped(clause, own.end(), scope)) is not None:
+            return scoped
     scope = _SCOPE_LABEL.search(text, 0, context) if context else None
     if scope is not None:
         scoped = _scoped(clause, context, scope)
@@ -447,8 +452,16 @@ def _scoped(clause: Clause, context: int, scope: re.Match[str]
     """An item under a label that says whom it is for: the item's rule, for them
     only (everyone else meets an inclusion, and is not excluded by an exclusion).
     None when the label names nothing the compiler reads in full."""
-    whom, _family, review, _notes = compile_clause(Clause(text=scope.group("what"),
-                                                          kind="inclusion"))
+    what = scope.group("what")
+    whom, _family, review, _notes = compile_clause(Clause(text=what, kind="inclusion"))
+    if whom is None:
+        # a condition named alone ("liver metastases are present"), which the
+        # recognizers leave to a person when it stands as a requirement of its own
+        named = [m for m in vocab.find_conditions(what)
+                 if not re.sub(r"(?i)\b(?:are|is|present|documented|known|has|have)\b|\W", "",
+                               what[:m.start] + what[m.end:])]
+        if len(named) == 1:
+            whom, review = ir.ConditionAtom(concepts=(named[0].id,)), []
     if whom is None or review or any(isinstance(a, ir.Review) for a in ir.atoms(whom)):
         return None
     text = clause.text

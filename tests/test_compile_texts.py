@@ -1424,3 +1424,22 @@ def test_a_relaxed_bound_written_without_its_comparator(mets, ast, expected):
     text = ("AST no greater than 3 times upper limit of normal (ULN) (5 times ULN if liver "
             "metastases present)")
     assert _status(text, _liver(1.0, ast, mets=mets)) == expected
+
+
+def test_creatine_kinase_is_not_creatinine():
+    # "creatinine phosphokinase" (a common misspelling) read as creatinine: a patient
+    # with a high creatinine failed a muscle-enzyme bound
+    (c,) = compile_text("T", "Inclusion Criteria:\n* Adequate muscle function: creatinine "
+                             "phosphokinase (CPK) </= 2.5 x ULN")
+    assert "creatine-kinase" in c.rule and "labs.creatinine" not in c.rule
+
+
+@pytest.mark.parametrize("mets,ast,expected", [
+    (None, 8.0, "unknown"),  # liver metastases not recorded
+    (False, 8.0, "pass"),    # the rule is for patients with liver metastases
+    (True, 8.0, "fail"),
+    (True, 4.0, "pass"),
+])
+def test_a_label_in_the_item_saying_whom_it_is_for(mets, ast, expected):
+    text = "If liver metastases are present: AST =< 5 x ULN"
+    assert _status(text, _liver(1.0, ast, mets=mets)) == expected

@@ -25,7 +25,8 @@ _RESULT = re.compile(
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
                            re.IGNORECASE)
 # "(5 times ULN if liver metastases)": a relaxed bound written without its comparator.
-_BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*(?:up\s+to\s+|<=?\s*|≤\s*|=<\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
+_BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*"
+                           r"(?:up\s+to\s+|<=?\s*|≤\s*|=<\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?:x|×|X|times)\s*(?:the\s+)?(?:institutional\s+)?"
                            r"(?:ULN|upper\s+limits?\s+of\s+normal|normal)\b")
 _FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:participants?|patients?|subjects?|those|cases)\s+"
