@@ -1443,3 +1443,24 @@ def test_creatine_kinase_is_not_creatinine():
 def test_a_label_in_the_item_saying_whom_it_is_for(mets, ast, expected):
     text = "If liver metastases are present: AST =< 5 x ULN"
     assert _status(text, _liver(1.0, ast, mets=mets)) == expected
+
+
+CHEMORADIATION = [{"kind": "surgery", "name": "partial glossectomy", "start": "2023-04-05",
+                   "end": "2023-04-05"},
+                  {"kind": "radiotherapy", "name": "adjuvant chemoradiation",
+                   "start": "2023-05-10", "end": "2023-06-21"}]
+
+
+@pytest.mark.parametrize("text", [
+    # what the disease is not curable by is no treatment the patient must not have had
+    "Histologically proven stage III or IV squamous cell carcinoma of the head and neck that "
+    "is surgically unresectable and not curable by radiation therapy",
+    "Disease not curable by surgery or radiotherapy",
+    "Not amenable to curative surgery or radiotherapy",
+])
+def test_not_curable_by_a_therapy_is_no_history(text):
+    doc = {"diagnoses": [{"condition": "squamous cell carcinoma of the tonsil",
+                          "confirmed_by": "histology", "stage": "IVB",
+                          "status": ["recurrent", "metastatic"]}],
+           "treatments": CHEMORADIATION}
+    assert _status(text, doc, assume_absent=True) != "fail"

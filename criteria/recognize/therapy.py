@@ -224,17 +224,23 @@ _CONCURRENT = re.compile(r"\b(?:concurrent(?:ly)?|current(?:ly)?|ongoing|simulta
 
 
 _PROSPECT_CUE = re.compile(r"candidate|eligible|amenable|suitable|unfit|\bfit\b|plan|schedul|"
+                           r"curable|curative\s+intent|"
                            r"able\s+to|"
                            r"indicated|appropriate|intend|\bwill\b|undergo|to\s+receive",
                            re.IGNORECASE)
 _PROSPECT = re.compile(
     r"\b(?:(?:able|unable)\s+to\s+(?:withstand|tolerate|receive|undergo)(?:\s+a\s+course\s+of)?|"
     r"candidates?|eligible|ineligible|amenable|suitable|unsuitable|unfit|fit|planned|planning|plans?|"
+    r"(?:in)?curable\s+(?:by|with)|"
     r"scheduled|indicated|appropriate|intended|intends?|will\s+(?:be\s+)?(?:undergo\w*|"
     r"receiv\w*|treated)|to\s+(?:undergo|receive|be\s+treated\s+with))\s+(?:for\s+|to\s+|with\s+)?"
     r"(?:(?:treatment|therapy)\s+(?:with\s+)?)?"
     r"(?:(?:an?|the|any|further|definitive|curative|complete|major|primary|salvage|concurrent|"
     r"single[\s-]agent)\s+)*"
+    # the second of a list: "not curable by surgery or radiotherapy"
+    r"(?:(?:surgery|surgical\s+resection|resection|radiotherapy|radiation(?:\s+therapy)?|"
+    r"chemotherapy|chemoradiation|chemoradiotherapy)\s*(?:,|or|and|and/or)\s+"
+    r"(?:(?:curative|definitive)\s+)?)?"
     r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
