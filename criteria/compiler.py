@@ -470,7 +470,7 @@ def _scoped(clause: Clause, context: int, scope: re.Match[str]
                    list_window_days=clause.list_window_days)
     logic, family, review, notes = compile_clause(inner, context)
     if logic is None:
-        return logic, family, review, notes
+        return None  # nothing read under the label: the usual reading decides
     if scope.group("without"):
         whom = _negate(whom)
     assert whom is not None
