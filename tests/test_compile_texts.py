@@ -1464,3 +1464,19 @@ def test_not_curable_by_a_therapy_is_no_history(text):
                           "status": ["recurrent", "metastatic"]}],
            "treatments": CHEMORADIATION}
     assert _status(text, doc, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("text,wbc,expected", [
+    # a bound on the abnormal side under the clause's opening "No" is what the
+    # patient must not show (it was required: every normal count failed)
+    ("No clinically significant laboratory abnormalities including liver enzyme elevations "
+     "more than three times the upper limit of normal, or neutropenia (WBC less than 4000).",
+     6.2, "pass"),
+    ("No hepatic dysfunction or leukopenia (WBC < 3,000/mm3)", 6.2, "pass"),
+    ("No hepatic dysfunction or leukopenia (WBC < 3,000/mm3)", 2.0, "fail"),
+])
+def test_an_abnormal_bound_under_an_opening_no(text, wbc, expected):
+    doc = {"labs": [{"name": "white blood cell count", "value": wbc, "unit": "10^9/L",
+                     "date": "2026-11-15"}]}
+    got = _status(text, doc)
+    assert got == expected or (expected == "fail" and got == "review")

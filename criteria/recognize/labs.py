@@ -24,6 +24,31 @@ _RESULT = re.compile(
 )
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
                            re.IGNORECASE)
+_OPENING_NO = re.compile(r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:no|without|absence\s+of)\b",
+                         re.IGNORECASE)
+
+
+def _abnormal(atom: ir.LabAtom) -> bool:
+    """Is the bound on the abnormal side of the analyte's usual range ("WBC <
+    4000", "bilirubin > 2 mg/dL", "AST > 3 x ULN")?"""
+    analyte = vocab.analyte(atom.analyte)
+    if analyte is None or not isinstance(atom.value, int | float):
+        return False
+    if atom.relative_to == "uln":
+        return atom.op in (">", ">=") and atom.value >= 1
+    if atom.relative_to is not None or analyte.default_range_unit is None or atom.unit is None:
+        return False
+    try:
+        low, high = (None if v is None else units.convert(
+            v, analyte.default_range_unit, atom.unit, analyte.molar_mass)
+            for v in (analyte.default_low, analyte.default_high))
+    except units.UnitError:
+        return False
+    if atom.op in ("<", "<="):
+        return low is not None and atom.value <= low
+    return high is not None and atom.value >= high
+
+
 # "(5 times ULN if liver metastases)": a relaxed bound written without its comparator.
 _BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*"
                            r"(?:up\s+to\s+|<=?\s*|≤\s*|=<\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
@@ -411,6 +436,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 # the analyte counts ("In absence of liver metastases, AST <= 3 x ULN",
                 # "without transfusion (hemoglobin > 9 g/dL)" negate other things).
                 node, start = ir.Not(item=node), cue.start()
+            elif clause.kind == "inclusion" and _OPENING_NO.match(text) and \
+                    all(_abnormal(a) for a in ir.atoms(node) if isinstance(a, ir.LabAtom)):
+                # "No clinically significant laboratory abnormalities including ... or
+                # neutropenia (WBC less than 4000)": a bound on the abnormal side under
+                # the clause's opening "No" is what the patient must not show (read
+                # as a requirement, it failed everyone with a normal count)
+                node = ir.Not(item=node)
             items.append((start, th.end, node, ""))
         prev_end = th.end
     for m, node, (s, e) in _qualitative(text, mentions, window):

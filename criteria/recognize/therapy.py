@@ -239,8 +239,8 @@ _PROSPECT = re.compile(
     r"single[\s-]agent)\s+)*"
     # the second of a list: "not curable by surgery or radiotherapy"
     r"(?:(?:surgery|surgical\s+resection|resection|radiotherapy|radiation(?:\s+therapy)?|"
-    r"chemotherapy|chemoradiation|chemoradiotherapy)\s*(?:,|or|and|and/or)\s+"
-    r"(?:(?:curative|definitive)\s+)?)?"
+    r"chemotherapy|chemoradiation|chemoradiotherapy)\s*(?:,\s*(?:or\s+|and\s+)?|(?:or|and|and/or)\s+)"
+    r"(?:(?:curative|definitive|conventional|standard)\s+)?){0,3}"
     r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
@@ -256,7 +256,7 @@ def prospective(text: str, start: int, procedure: bool = False) -> bool:
     if _PLANNED_AFTER.match(text, start):
         return True
     return _PROSPECT_CUE.search(text) is not None and \
-        _PROSPECT.search(text, max(0, start - 45), start) is not None
+        _PROSPECT.search(text, max(0, start - 90), start) is not None
 
 
 _NEEDS = re.compile(r"\b(?:requir\w*|needs?|needing)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
