@@ -249,6 +249,10 @@ def compile_clause(clause: Clause, context: int = 0
             # exception nobody compiled: a person reads it.
             return None, review_family(text) or "other", [text.strip()], []
         return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
+    if _DEFINITION.search(text, context):
+        # "Pleural effusions and ascites are not considered measurable lesions": a
+        # definition of the protocol's terms, which no patient has to meet
+        return None, review_family(text) or "measurable_disease", [text[context:].strip()], []
     if _EITHER_RESULT.match(text, context):
         # "HIV positive or negative status": either, so nothing is asked
         return None, "none", [], ["either result is accepted"]
@@ -382,7 +386,11 @@ def compile_clause(clause: Clause, context: int = 0
     # <= 1.5 x ULN or 24-hour clearance >= 50 mL/min", "No active infection or oral
     # mucositis"): a person decides it, but it can only rescue what the rule fails
     # (or, negated, only fail what it passes), never be required beside it.
-    alternatives = [text[s:e] for s, e in leftover_spans if _is_alternative(text, s, e)]
+    if_notes = [m.span() for m in _IF_NOTE.finditer(text)] if "(" in text else []
+    # "Creatinine <= 1.5 mg/dL (if creatinine > 1.5, clearance must be >= 60)": what a
+    # parenthesis opening with "if" says can only be another way to meet the rule.
+    alternatives = [text[s:e] for s, e in leftover_spans if _is_alternative(text, s, e)
+                    or any(a <= s and e <= b for a, b in if_notes)]
     if alternatives and not needs_person:
         logic = _with_alternatives(logic, tuple(ir.Review(text=a) for a in alternatives))
         leftovers = [f for f in leftovers if f not in alternatives]
@@ -436,6 +444,8 @@ _APPLIES_TO = re.compile(
     r"are\s+required\s+to)\b)", re.IGNORECASE)
 
 
+_DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
+                         r"(?:measurable|evaluable|target|non-?target)\b", re.IGNORECASE)
 _EITHER_RESULT = re.compile(r"\W*[\w /()-]{1,40}?\b(?:positive\s+or\s+negative|negative\s+or\s+"
                             r"positive)(?:\s+(?:status|result|disease|patients))?\W*$",
                             re.IGNORECASE)
@@ -501,6 +511,9 @@ _OR_AFTER = re.compile(r"\W{0,3}or\b(?!\s+(?:more|greater|higher|less|lower|fewe
 _CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|who|which|that|"
                            r"related|due|caused|secondary|associated|induced|attributed|"
                            r"because)\b", re.IGNORECASE)
+
+
+_IF_NOTE = re.compile(r"\(\s*if\b[^()]*\)", re.IGNORECASE)
 
 
 def _is_alternative(text: str, start: int, end: int) -> bool:

@@ -1480,3 +1480,33 @@ def test_an_abnormal_bound_under_an_opening_no(text, wbc, expected):
                      "date": "2026-11-15"}]}
     got = _status(text, doc)
     assert got == expected or (expected == "fail" and got == "review")
+
+
+EARLY_BREAST_HISTORY = [
+    {"kind": "drug", "name": "doxorubicin", "start": "2026-05-01", "end": "2026-06-26"},
+    {"kind": "drug", "name": "tamoxifen", "start": "2026-11-10", "ongoing": True}]
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # camptothecins are topoisomerase I inhibitors; doxorubicin is no camptothecin
+    ("No prior camptothecins", {"treatments": EARLY_BREAST_HISTORY}, "pass"),
+    ("No prior camptothecins", {"treatments": [{"kind": "drug", "name": "irinotecan",
+                                                "start": "2025-01-01", "end": "2025-04-01"}]},
+     "fail"),
+    # "must not have abnormal ... (LVEF less than 45%)": a bound the patient must not show
+    ("Patients must not have abnormal cardiac function (left ventricular ejection fraction "
+     "less than 45% as measured by gated equilibrium radionuclide angiography)",
+     {"labs": [{"name": "LVEF", "value": 62, "unit": "%", "date": "2026-10-20"}]}, "pass"),
+    # a note opening with "if" is another way to meet the rule, never a requirement
+    ("LVEF measured by MUGA scan equal to or greater than the lower limit of normal. (If LVEF "
+     "is > 75%, the investigator should consider having the LVEF determination reviewed.)",
+     {"labs": [{"name": "LVEF", "value": 62, "unit": "%", "date": "2026-10-20"}]}, "pass"),
+    # a definition of the protocol's terms asks nothing of the patient
+    ("Pleural effusions and ascites are not considered measurable lesions",
+     {"conditions": [], "findings": {"measurable_disease": False}}, "review"),
+    # a washout after a transplant never demands one
+    ("Biologic therapy: Greater than 9 months since prior bone marrow transplantation",
+     {"treatments": EARLY_BREAST_HISTORY, "conditions": []}, "pass"),
+])
+def test_false_fails_of_an_early_breast_cancer_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected

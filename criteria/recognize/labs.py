@@ -24,8 +24,9 @@ _RESULT = re.compile(
 )
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
                            re.IGNORECASE)
-_OPENING_NO = re.compile(r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:no|without|absence\s+of)\b",
-                         re.IGNORECASE)
+_OPENING_NO = re.compile(r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:no|without|absence\s+of|"
+                         r"(?:(?:the\s+)?(?:patients?|subjects?|participants?)\s+)?(?:must|should|"
+                         r"may)\s+not\s+have)\b", re.IGNORECASE)
 
 
 def _abnormal(atom: ir.LabAtom) -> bool:
@@ -63,6 +64,10 @@ _SAME_MEASURE = frozenset({"inr", "pt"})
 # "creatinine or creatinine clearance <= 1.5 x ULN or >= 50 mL/min": respectively.
 _RESPECTIVELY = re.compile(r"\s*,?\s*or\s*(?:[<>≥≤]|=<|=>)", re.IGNORECASE)
 _IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
+# A parenthesis opening with "if" says when something else applies ("(If LVEF is >
+# 75%, the investigator should consider ...)"): its bounds are no requirement; it
+# is left over for a person, whatever it asks.
+_IF_NOTE = re.compile(r"\(\s*if\b[^()]*\)", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
 
@@ -293,9 +298,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     if reflex:
         return reflex
     conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
+    if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)] if "(" in text else []
 
     def in_condition(pos: int) -> bool:
-        return any(s <= pos < e for s, e in conditions)
+        return any(s <= pos < e for s, e in conditions + if_notes)
 
     # Mentions inside "if <condition> then" state when the alternative applies:
     # they are understood, not requirements.

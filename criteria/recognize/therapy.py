@@ -509,6 +509,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     drug_ids = sorted({d.id for d in drugs})
     if "transplant" in kind_ids and not drug_ids and not class_ids:
         node: ir.Node = _transplant(text)
+        since = facets.get("ended_days_before")
+        if since and not facets.get("within_days") and _SINCE_ONLY.search(text) and not negation:
+            # "Greater than 9 months since prior bone marrow transplantation": fails
+            # on a transplant within the window, never demands one
+            node = ir.Not(item=_transplant(text, within_days=int(since) - 1))
     else:
         facets = {k: v for k, v in facets.items() if v is not None}
         base = dict(drugs=tuple(drug_ids), classes=tuple(dict.fromkeys(class_ids)),
@@ -596,11 +601,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     return [Found(node, start, end, family, spans=spans, notes=notes)]
 
 
-def _transplant(text: str) -> ir.Node:
+def _transplant(text: str, within_days: int | None = None) -> ir.Node:
     """A transplant may be recorded as a treatment or as a condition (history)."""
     concepts = [m.id for m in vocab.find_conditions(text)
                 if "transplant" in m.id]
-    items: list[ir.Node] = [ir.TreatmentAtom(kinds=("transplant",))]
+    items: list[ir.Node] = [ir.TreatmentAtom(kinds=("transplant",), within_days=within_days)]
     if concepts:
-        items.append(ir.ConditionAtom(concepts=tuple(dict.fromkeys(concepts))))
+        items.append(ir.ConditionAtom(concepts=tuple(dict.fromkeys(concepts)),
+                                      within_days=within_days))
     return items[0] if len(items) == 1 else ir.Or(items=tuple(items))
