@@ -1510,3 +1510,19 @@ EARLY_BREAST_HISTORY = [
 ])
 def test_false_fails_of_an_early_breast_cancer_sweep(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # the indication of a treatment is no finding to have or lack (it excluded
+    # everyone with prior chemotherapy and everyone with brain metastases)
+    ("inclusion", "No prior chemotherapy for brain metastases",
+     {"treatments": [], "findings": {"brain_metastases": "treated_stable"}}, "pass"),
+    # "being treated by" is now, not ever
+    ("exclusion", "Being treated by any chemotherapy, immunotherapy, or steroids.",
+     {"treatments": EARLY_BREAST_HISTORY[:1]}, "pass"),
+    # a washout after a transplant, with more words after it
+    ("inclusion", "At least 6 months since prior peripheral blood stem cell transplantation "
+     "and no evidence of graft-vs-host disease", {"treatments": [], "conditions": []}, "pass"),
+])
+def test_more_false_fails_of_the_early_breast_sweep(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

@@ -7,7 +7,7 @@ import re
 
 from criteria import ir
 from criteria.grammar import WORD_NUMBERS, find_thresholds
-from criteria.recognize.base import Clause, Found, mentions_any, negated
+from criteria.recognize.base import Clause, Found, mentions_any, negated, not_the_subject
 
 _MEASURABLE = re.compile(
     r"\b(?:(?:at\s+least|≥|>=)\s*(?:one|1)\s+(?:site\s+of\s+)?(?:(?:target|indicator)\s+)?)?"
@@ -146,6 +146,8 @@ def recognize(clause: Clause) -> list[Found]:
                          tissue.start(), tissue.end(), "tumor_tissue"))
     out.extend(_pregnancy(text))
     brain = _BRAIN.search(text)
+    if brain and not_the_subject(text, brain.start()):
+        brain = None  # "No prior chemotherapy for brain metastases": the indication
     if brain:
         q = (brain.group("q") or "").lower()
         # "active", "untreated", "symptomatic": active only; "known", "treated": any

@@ -63,7 +63,8 @@ _PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physic
                               r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
                               r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
-                      r"ongoing|concomitant|are\s+receiving|is\s+receiving)\b", re.IGNORECASE)
+                      r"ongoing|concomitant|are\s+receiving|is\s+receiving|"
+                      r"(?:are|is|being)\s+treated\s+(?:by|with))\b", re.IGNORECASE)
 _PARTICIPATION = re.compile(
     r"\bparticipat\w+\b[^;.]{0,60}?\b(?:clinical\s+(?:trial|study)|investigational|"
     r"(?:another|other)\s+(?:trial|study))|\b(?:investigational|experimental)\s+(?:agents?|"
@@ -510,7 +511,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if "transplant" in kind_ids and not drug_ids and not class_ids:
         node: ir.Node = _transplant(text)
         since = facets.get("ended_days_before")
-        if since and not facets.get("within_days") and _SINCE_ONLY.search(text) and not negation:
+        if since and not facets.get("within_days") and _SINCE_ONLY.search(text):
             # "Greater than 9 months since prior bone marrow transplantation": fails
             # on a transplant within the window, never demands one
             node = ir.Not(item=_transplant(text, within_days=int(since) - 1))
