@@ -417,6 +417,10 @@ def compile_clause(clause: Clause, context: int = 0
         # first thing named says whom the rule is for; everyone else meets it.
         first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
         if first is not None and first is not logic:
+            if isinstance(first, ir.TreatmentAtom):
+                # whom: who had the treatment; its time window is the rule's part
+                first = first.model_copy(update={"ended_days_before": None,
+                                                 "within_days": None})
             logic = _only_for(first, logic)
     if scope_ages:
         logic = _only_for(scope_ages[0] if len(scope_ages) == 1
@@ -439,6 +443,10 @@ _APPLIES_TO = re.compile(
     r"(?:patients?|subjects?|participants?)\s+(?:who\s+(?:are|were)\s+)?(?:receiving|on|taking|"
     r"using|treated\s+with)\b(?=[^.;]*\b(?:must|should|may|need\s+to|are\s+required|"
     r"is\s+required|can)\b)|"
+    # "Patients who received radiotherapy must have completed ... a washout of 14 days"
+    r"(?:patients?|subjects?|participants?)\s+who\s+(?:have\s+|has\s+)?(?:received|had|"
+    r"underwent|undergone)\b(?=[^.;]*\b(?:must|should|need\s+to|are\s+required|"
+    r"is\s+required)\b)|"
     # "Patients with thyroid cancer must have failed radioactive iodine"
     r"(?:patients?|subjects?|participants?|those)\s+with\s+[^,;.]{1,50}?\s+(?:must|should|need\s+to|"
     r"are\s+required\s+to)\b)", re.IGNORECASE)
@@ -513,7 +521,8 @@ _CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|
                            r"because)\b", re.IGNORECASE)
 
 
-_IF_NOTE = re.compile(r"\(\s*if\b[^()]*\)", re.IGNORECASE)
+_IF_NOTE = re.compile(r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)",
+                      re.IGNORECASE)
 
 
 def _is_alternative(text: str, start: int, end: int) -> bool:

@@ -71,7 +71,8 @@ def _is_index_cancer(concept: vocab.ConditionConcept, text: str, m: vocab.Mentio
     if concept.id in CONCEPT_REWRITE:
         return False
     ancestors = vocab.condition_ancestors(concept.id)
-    if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors:
+    if concept.kind in ("histology", "site") or "malignant-neoplasm" in ancestors \
+            or "metastatic-disease" in ancestors:  # (the index cancer's metastases)
         before = re.split(r"[;.]", text[max(0, m.start - 45):m.start].lower())[-1]
         # "other ..., active, invasive malignancies" is another cancer; "one prior line
         # of therapy for metastatic disease" is the index cancer's.
@@ -156,6 +157,14 @@ _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
+# A site naming which metastases ("CNS metastasis", "liver or bone metastases").
+_SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial|"
+                          r"leptomeningeal|spinal|liver|hepatic|bone|osseous|skeletal|lung|"
+                          r"pulmonary|nodal|lymph\s+node|skin|cutaneous|peritoneal|visceral|"
+                          r"adrenal|pleural)(?:\s*\(\w+\))?\s*(?:(?:or|and|and/or|/|,)\s*\w+\s*)?$",
+                          re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     text = clause.text
     raw = []
@@ -169,6 +178,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
+        if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),
+                                                                       m.start):
+            continue  # "central nervous system metastasis": that site's, read elsewhere
         if concept.id == "pregnancy" and _CONTRACEPTION.search(text):
             continue  # "... should a woman become pregnant": contraception, read by a person
         if concept.qualifies_labs and find_thresholds(text):

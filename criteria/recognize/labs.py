@@ -67,7 +67,8 @@ _IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
 # A parenthesis opening with "if" says when something else applies ("(If LVEF is >
 # 75%, the investigator should consider ...)"): its bounds are no requirement; it
 # is left over for a person, whatever it asks.
-_IF_NOTE = re.compile(r"\(\s*if\b[^()]*\)", re.IGNORECASE)
+_IF_NOTE = re.compile(r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)|"
+                      r"^\W*(?:if|when)\b[^,;:()]*[,:]", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
 
@@ -298,7 +299,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     if reflex:
         return reflex
     conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
-    if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)] if "(" in text else []
+    if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)]
 
     def in_condition(pos: int) -> bool:
         return any(s <= pos < e for s, e in conditions + if_notes)

@@ -62,9 +62,11 @@ _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:
 _PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physician)[^;.]*?"
                               r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
                               r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
+_STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
                       r"ongoing|concomitant|are\s+receiving|is\s+receiving|"
-                      r"(?:are|is|being)\s+treated\s+(?:by|with))\b", re.IGNORECASE)
+                      r"(?:are|is)\s+(?:currently\s+)?(?:being\s+)?treated\s+(?:by|with)|"
+                      r"^\W*being\s+treated\s+(?:by|with))\b", re.IGNORECASE)
 _PARTICIPATION = re.compile(
     r"\bparticipat\w+\b[^;.]{0,60}?\b(?:clinical\s+(?:trial|study)|investigational|"
     r"(?:another|other)\s+(?:trial|study))|\b(?:investigational|experimental)\s+(?:agents?|"
@@ -225,6 +227,7 @@ _CONCURRENT = re.compile(r"\b(?:concurrent(?:ly)?|current(?:ly)?|ongoing|simulta
 
 
 _PROSPECT_CUE = re.compile(r"candidate|eligible|amenable|suitable|unfit|\bfit\b|plan|schedul|"
+                           r"initiat|\bstart|\bbegin|commenc|"
                            r"curable|curative\s+intent|"
                            r"able\s+to|"
                            r"indicated|appropriate|intend|\bwill\b|undergo|to\s+receive",
@@ -242,7 +245,12 @@ _PROSPECT = re.compile(
     r"(?:(?:surgery|surgical\s+resection|resection|radiotherapy|radiation(?:\s+therapy)?|"
     r"chemotherapy|chemoradiation|chemoradiotherapy)\s*(?:,\s*(?:or\s+|and\s+)?|(?:or|and|and/or)\s+)"
     r"(?:(?:curative|definitive|conventional|standard)\s+)?){0,3}"
-    r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+    r"$|\b(?:planned|scheduled)\s+(?:[\w-]+\s+){0,2}$|"
+    # "within 6 weeks prior to initiating chemotherapy": the study's treatment
+    r"\b(?:prior\s+to|before|until|upon|at)\s+(?:the\s+)?(?:initiat(?:ing|ion\s+of)|"
+    r"start(?:ing|\s+of)|beginning(?:\s+of)?|commenc(?:ing|ement\s+of))\s+(?:the\s+)?"
+    r"(?:study\s+|protocol\s+)?$",
+    re.IGNORECASE)
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
                             re.IGNORECASE)
@@ -487,7 +495,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         if alt:
             progression_alt = alt.group("alt").strip()
             spans.append((m.end(), alt.end()))
+    started = _STARTED.search(text)
     for w in find_windows(text):
+        if started and w.kind == "since":
+            # "commenced an LHRH agonist at least 4 weeks prior": the window dates the
+            # start, which records do not hold as a facet; a person reads it
+            continue
         w = _as_kind(w, clause.kind)
         if any(s <= w.start < e for _, _, _, (s, e) in specific):
             continue
