@@ -249,7 +249,7 @@ def compile_clause(clause: Clause, context: int = 0
             # exception nobody compiled: a person reads it.
             return None, review_family(text) or "other", [text.strip()], []
         return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
-    if _DEFINITION.search(text, context):
+    if _DEFINITION.search(text[context:]):
         # "Pleural effusions and ascites are not considered measurable lesions": a
         # definition of the protocol's terms, which no patient has to meet
         return None, review_family(text) or "measurable_disease", [text[context:].strip()], []
@@ -453,7 +453,14 @@ _APPLIES_TO = re.compile(
 
 
 _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
-                         r"(?:measurable|evaluable|target|non-?target)\b", re.IGNORECASE)
+                         r"(?:measurable|evaluable|target|non-?target)\b|"
+                         r"\b(?:will\s+be|were|are|is)\s+(?:counted|regarded)\s+as\b|"
+                         r"\b(?:will\s+be|were|are)\s+assessed\s+(?:using|by|per|according)\b|"
+                         # "If AST is > ULN, serologic testing ... must be negative": a
+                         # rule that applies on a value, which a person applies
+                         r"^\W*(?:if|when|in\s+case)\b[^,;:]{0,80}?(?:[<>≤≥]|\b(?:less|greater|"
+                         r"more|above|below|exceed\w*|higher|lower)\b)[^,;:]*[,:]",
+                         re.IGNORECASE)
 _EITHER_RESULT = re.compile(r"\W*[\w /()-]{1,40}?\b(?:positive\s+or\s+negative|negative\s+or\s+"
                             r"positive)(?:\s+(?:status|result|disease|patients))?\W*$",
                             re.IGNORECASE)

@@ -1576,3 +1576,21 @@ LHRH_NOW = [{"kind": "drug", "name": "goserelin", "start": "2026-06-01", "ongoin
 def test_windows_that_date_a_start(text, doc, expected):
     got = _status(text, doc, assume_absent=True)
     assert got == expected or (expected == "review" and got in ("pass", "unknown"))
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    ("If AST is > ULN, serologic testing for hepatitis B and C must be performed and results "
+     "must be negative", PROSTATE, "review"),
+    ("Patients with malignant pleural mesothelioma were assessed using mRECIST criteria, and "
+     "those with other cancers were assessed using RECIST V1.1 criteria.", PROSTATE, "review"),
+    ("If the patients had relapsed within 6 months after adjuvant therapy, this will be counted "
+     "as a systemic chemotherapy for advanced or metastatic disease.", PROSTATE, "review"),
+    # "anthracycline chemotherapy" is an anthracycline (docetaxel is none); the window
+    # dates the ejection fraction named after it
+    ("For patients receiving anthracycline chemotherapy, EF value of cardiac ultrasound was "
+     ">= 55% within 14 days before randomization",
+     {"treatments": [{"kind": "drug", "name": "docetaxel", "start": "2024-06-01",
+                      "end": "2024-10-15"}]}, "pass"),
+])
+def test_more_false_fails_of_the_prostate_sweep(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected

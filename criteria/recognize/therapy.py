@@ -374,6 +374,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return []
     drugs = vocab.find_drugs(text)
     classes = vocab.find_drug_classes(text)
+    # "anthracycline chemotherapy", "platinum-based chemotherapy": the generic class
+    # is the head noun of the specific one, not one more alternative
+    heads = [c for i, c in enumerate(classes) if
+             c.id == "chemotherapy" and i > 0 and c.start - classes[i - 1].end <= 2
+             and classes[i - 1].id != "chemotherapy"]
+    classes = [c for c in classes if c not in heads]
     low = text.lower()
     kinds = [(m, kind) for pattern, kind in _KINDS if _KIND_NEEDS[kind] in low
              for m in pattern.finditer(text)]
@@ -439,7 +445,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         drugs = [m for m in drugs if m.start >= after_label]
         classes = [m for m in classes if m.start >= after_label]
         kinds = [(m, k) for m, k in kinds if m.start() >= after_label]
-    spans: list[tuple[int, int]] = [(m.start, m.end) for m in drugs + classes]
+    spans: list[tuple[int, int]] = [(m.start, m.end) for m in drugs + classes + heads]
     spans += [(m.start(), m.end()) for m, _ in kinds]
     class_ids = [c.id for c in classes]
     notes = []
@@ -496,7 +502,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             progression_alt = alt.group("alt").strip()
             spans.append((m.end(), alt.end()))
     started = _STARTED.search(text)
+    treated_end = max((m.end for group in (drugs, classes) for m in group), default=0)
     for w in find_windows(text):
+        if any(treated_end <= a.start < w.start for a in vocab.find_analytes(text)):
+            # "For patients receiving anthracyclines, EF >= 55% within 14 days": the
+            # window dates the lab named between, not the treatment
+            continue
         if started and w.kind == "since":
             # "commenced an LHRH agonist at least 4 weeks prior": the window dates the
             # start, which records do not hold as a facet; a person reads it
