@@ -377,8 +377,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     # "anthracycline chemotherapy", "platinum-based chemotherapy": the generic class
     # is the head noun of the specific one, not one more alternative
     heads = [c for i, c in enumerate(classes) if
-             c.id == "chemotherapy" and i > 0 and c.start - classes[i - 1].end <= 2
-             and classes[i - 1].id != "chemotherapy"]
+             c.id == "chemotherapy" and i > 0 and classes[i - 1].id != "chemotherapy"
+             and re.fullmatch(r"[\s-]{0,2}", text[classes[i - 1].end:c.start])]
     classes = [c for c in classes if c not in heads]
     low = text.lower()
     kinds = [(m, kind) for pattern, kind in _KINDS if _KIND_NEEDS[kind] in low
