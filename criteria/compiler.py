@@ -167,7 +167,9 @@ _NO_REQUIREMENT = re.compile(
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
                          r"(?:for\s+which|from\s+which)\s+the\s+patient\s+has\s+been\s+"
                          r"disease[\s-]free|"
-                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+treated)|"
+                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+(?:treated|taking|on|receiving))|"
+                         r"may\s+(?:have\s+)?(?:been\s+)?(?:previously\s+)?(?:exposed|pretreated|"
+                         r"previously\s+(?:received|treated))|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"
                          r"(?:may|can)\s+(?:be\s+)?(?:enrolled|included|enrol+)\b|"
                          r"(?:is|are)\s+not\s+excluded|\bno\s+requirement\b|"
@@ -179,10 +181,16 @@ _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitt
                                 re.IGNORECASE)
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
 _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|"
+                      # "Subjects planned for resection of their brain metastasis must meet
+                      # the following criteria:": the items under it say what
+                      r"\b(?:must|should|will)\s+(?:also\s+)?(?:meet|fulfill|fulfil|satisfy)\s+"
+                      r"(?:all\s+|any\s+|one\s+|each\s+)?(?:of\s+)?the\s+following"
+                      r"(?:\s+(?:criteria|requirements|conditions))?\s*:?\s*$|"
                       r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$|"
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
                       r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
-_MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if)\b", re.IGNORECASE)
+_MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if|must|but)\b",
+                    re.IGNORECASE)
 _CHILDBEARING = re.compile(
     r"(?:\b(?:for|in)\s+)?(?:(?:all\s+)?(?:women|females?|female\s+(?:patients?|subjects?|participants?)|"
     r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
@@ -455,6 +463,7 @@ _APPLIES_TO = re.compile(
 _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
                          r"(?:measurable|evaluable|target|non-?target)\b|"
                          r"\b(?:will\s+be|were|are|is)\s+(?:counted|regarded)\s+as\b|"
+                         r"\bwill\s+(?:not\s+)?be\s+considered\s+(?:as\s+)?(?:part\s+of|an?\s)|"
                          r"\b(?:will\s+be|were|are)\s+assessed\s+(?:using|by|per|according)\b|"
                          # "If AST is > ULN, serologic testing ... must be negative": a
                          # rule that applies on a value, which a person applies

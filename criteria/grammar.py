@@ -250,7 +250,8 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"for\s+(?:the\s+)?(?:prior|past|last|previous|preceding)\s+{_AMOUNT}{_PERIOD}", "within"),
     # "at least 4 weeks prior to", "more than 1 year since", "≥ 28 days before"
     (rf"(?:at\s+least|more\s+than|greater\s+than|no\s+less\s+than|≥|>=|>)\s*{_AMOUNT}{_PERIOD}"
-     rf"\s+(?:prior|before|since|from|after|elapsed|post|following)", "since"),
+     rf"\s+(?:(?:(?:has|have)\s+)?(?:passed|elapsed)\s+)?"
+     rf"(?:prior|before|since|from|after|elapsed|post|following)", "since"),
     # "(=< 14 days prior to registration)", "obtained less than 28 days from"
     (rf"(?:=<|<=|≤|<|less\s+than|no\s+more\s+than|not\s+more\s+than)\s*{_AMOUNT}{_PERIOD}"
      rf"(?=\s+(?:prior\s+to|before|from))", "within"),
@@ -262,6 +263,9 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"(?:(?:a\s+)?minimum(?:\s+of)?|at\s+least)\s+(?:an?\s+)?{_AMOUNT}{_PERIOD}\s+wash\s*-?\s*out",
      "since"),
     (rf"wash\s*-?\s*out\s+(?:from|of|after)\s+[^:;.]{{1,60}}:\s*{_AMOUNT}{_PERIOD}", "since"),
+    # "must have been discontinued for >= 7 days prior to"
+    (rf"(?:discontinued|stopped|ceased)\s+(?:for\s+)?(?:at\s+least|more\s+than|greater\s+than|≥|>=|>)"
+     rf"\s*{_AMOUNT}{_PERIOD}", "since"),
 ]
 _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 # Words without which a pattern cannot match (lower case): the patterns are tried
@@ -269,7 +273,7 @@ _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 _WINDOW_NEEDS: list[tuple[str, ...] | None] = [
     None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"),
     ("<", "≤", "less", "more"), ("prior", "before"),
-    ("wash",), ("wash",), ("wash",)]
+    ("wash",), ("wash",), ("wash",), ("discontinued", "stopped", "ceased")]
 _SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")
 
 

@@ -114,6 +114,9 @@ _RECOVERED_AFTER = re.compile(
     r"surgery|procedure))?)?)", re.IGNORECASE)
 _SINCE_ONLY = re.compile(r"\bsince\b|\bpost\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|"
                          r"wash\s*-?\s*out", re.IGNORECASE)
+# "must have been discontinued for >= 7 days": a washout, whoever took it
+_STOPPED = re.compile(r"\b(?:discontinued|stopped|ceased)\s+(?:for\s+)?(?:at\s+least|more|greater|"
+                      r"≥|>)", re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
                        r"treated\s+with|at\s+least\s+\d+\s+(?:prior\s+)?(?:cycles?|lines?|"
                        r"regimens?))\b", re.IGNORECASE)
@@ -252,8 +255,9 @@ _PROSPECT = re.compile(
     r"(?:study\s+|protocol\s+)?$",
     re.IGNORECASE)
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
-_PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:is|are)\s+(?:planned|scheduled|intended)\b",
-                            re.IGNORECASE)
+_PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:(?:is|are)\s+(?:planned|scheduled|intended)|"
+                            r"(?:will|shall)\s+(?:not\s+)?be\s+(?:utilized|used|given|"
+                            r"administered|delivered))\b", re.IGNORECASE)
 
 
 def prospective(text: str, start: int, procedure: bool = False) -> bool:
@@ -561,7 +565,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # registration is required": whoever receives it stops it in time (as one
         # atom, "ongoing and ended 28 days ago" failed everyone).
         stop_in_time = bool(washout and facets.get("ongoing"))
-        if washout and (stop_in_time or _SINCE_ONLY.search(text) and not _RECEIVED.search(text)) \
+        stopped = _STOPPED.search(text)
+        if washout and (stop_in_time or stopped or _SINCE_ONLY.search(text)
+                        and not _RECEIVED.search(text)) \
                 and not progression_alt and min_lines is None and not negation:
             # "At least 4 weeks since prior chemotherapy": a washout, not a demand
             # to have had chemotherapy; it fails only if the therapy was given
