@@ -1619,3 +1619,16 @@ def test_false_fails_of_a_colorectal_cancer_sweep(text, expected):
     doc = {"treatments": [], "conditions": [], "findings": {"brain_metastases": "none"}}
     got = _status(text, doc, assume_absent=True)
     assert got == expected or (expected == "review" and got == "pass")
+
+
+@pytest.mark.parametrize("text", [
+    # who decides ("the radiation oncologist") is no treatment to have had
+    "Patients must be incurable on the basis of unresectable local or distant disease as "
+    "determined by the patient's surgeon and not be potentially curable by radiation therapy "
+    "as determined by the radiation oncologist",
+    # the study's immunotherapy "will be started": a plan
+    "At least 6 weeks since any treatments and recovered from all acute toxic effects from time "
+    "in which immunotherapy will be started for this study.",
+])
+def test_whoever_decides_and_what_will_start_are_no_history(text):
+    assert _status(text, {"treatments": [], "conditions": []}, assume_absent=True) != "fail"

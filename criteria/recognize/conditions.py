@@ -157,6 +157,9 @@ _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
+_PROFESSION_AFTER = re.compile(r"\s*(?:oncologists?|oncology|therapists?|physicians?|surgeons?|"
+                               r"departments?|units?|facilit\w+|teams?|safety|exposure)\b",
+                               re.IGNORECASE)
 # A site naming which metastases ("CNS metastasis", "liver or bone metastases").
 _SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial|"
                           r"leptomeningeal|spinal|liver|hepatic|bone|osseous|skeletal|lung|"
@@ -187,6 +190,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             continue  # "bilirubin <= 1.5 x ULN, Gilbert's syndrome": left to a person
         if recovering(text, m.start):
             continue  # "recovered from major infections": a person judges the recovery
+        if concept.kind == "procedure" and _PROFESSION_AFTER.match(text, m.end):
+            continue  # "the radiation oncologist", "surgical department": who, not what
         if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
             # "scheduled to receive radiotherapy": a plan, not a history; "recovered
             # from prior radiotherapy": the treatment recognizer reads it

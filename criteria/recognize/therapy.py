@@ -257,7 +257,7 @@ _PROSPECT = re.compile(
 # "Breast-conserving surgery or mastectomy is planned following NAC": said after.
 _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:(?:is|are)\s+(?:planned|scheduled|intended)|"
                             r"(?:will|shall)\s+(?:not\s+)?be\s+(?:utilized|used|given|"
-                            r"administered|delivered))\b", re.IGNORECASE)
+                            r"administered|delivered|started|initiated|begun))\b", re.IGNORECASE)
 
 
 def prospective(text: str, start: int, procedure: bool = False) -> bool:
