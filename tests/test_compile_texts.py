@@ -1632,3 +1632,20 @@ def test_false_fails_of_a_colorectal_cancer_sweep(text, expected):
 ])
 def test_whoever_decides_and_what_will_start_are_no_history(text):
     assert _status(text, {"treatments": [], "conditions": []}, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("kind,text", [
+    # a generic malignancy among exclusions, or as a history, is another cancer: the
+    # index cancer read into it excluded every cancer patient
+    ("exclusion", "History of malignancy other than the malignancies listed in the inclusion "
+                  "criteria of enrollment within 5 years prior to screening"),
+    ("exclusion", "Patient has a concurrent malignancy or non-breast malignancy within 5 years "
+                  "prior to randomization."),
+    ("exclusion", "History of cancer, with the exception of cancers in complete remission for "
+                  "more than 5 years"),
+    ("inclusion", "No history of malignancy within 5 years"),
+])
+def test_another_malignancy_is_not_the_index_cancer(kind, text):
+    doc = {"diagnoses": [{"condition": "squamous cell carcinoma of the oropharynx",
+                          "status": ["recurrent"]}]}
+    assert _status(text, doc, kind=kind) != "fail"

@@ -68,6 +68,12 @@ _OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b
                     r"\bnon-?\s?head\s+and\s+neck\b)[^;.]{0,35}$|\b[Nn]on-?\s?[A-Z]{2,}\b[^;.]{0,35}$")
 
 
+_HISTORY_OF = re.compile(r"(?i:\b(?:history\s+of|concurrent|concomitant|coexisting|"
+                         r"synchronous|any)\s+(?:\w+\s+)?)$")
+_OTHER_AFTER = re.compile(r"(?i:\s*(?:\([^)]*\)\s*)?,?\s*(?:other\s+than|except|apart\s+from|"
+                          r"excluding|besides))")
+
+
 def _decompose(concept: vocab.ConditionConcept) -> tuple[list[str], list[str]] | None:
     """A disease concept defined as histology x site (HNSCC = squamous cell
     carcinoma of the head and neck) is matched facet by facet, since patient
@@ -111,6 +117,14 @@ def recognize(clause: Clause) -> list[Found]:
         if not_the_subject(text, m.start) or _CRITERIA_IN.search(text, max(0, m.start - 30),
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
+        if concept.id == "malignant-neoplasm" and (
+                clause.kind == "exclusion" or _HISTORY_OF.search(text, max(0, m.start - 30),
+                                                                  m.start)
+                or _OTHER_AFTER.match(text, m.end)):
+            # "History of malignancy other than ...", "concurrent malignancy" among
+            # exclusions: another cancer (the conditions recognizer reads it), never
+            # the index cancer, which every patient of an oncology trial has
+            continue
         parts = _decompose(concept)
         if parts is not None:
             if _OTHER.search(text[max(0, m.start - 45):m.start]):
