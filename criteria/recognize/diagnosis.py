@@ -70,6 +70,11 @@ _OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b
 
 _HISTORY_OF = re.compile(r"(?i:\b(?:history\s+of|concurrent|concomitant|coexisting|"
                          r"synchronous|any)\s+(?:\w+\s+)?)$")
+# Words of an exclusion about another cancer than the one under study (a plain
+# "Malignancy" among the exclusions of a trial of another disease is any cancer).
+_ANOTHER_CANCER = re.compile(r"(?i:\b(?:other\s+than|except|excluding|apart\s+from|second|2nd|"
+                             r"additional|concurrent|prior|previous|history|within\s+(?:the\s+)?"
+                             r"(?:past|last|previous|prior)?\s*\d|\d+\s+years?|in\s+other)\b)")
 _OTHER_AFTER = re.compile(r"(?i:\s*(?:\([^)]*\)\s*)?,?\s*(?:other\s+than|except|apart\s+from|"
                           r"excluding|besides))")
 
@@ -118,8 +123,8 @@ def recognize(clause: Clause) -> list[Found]:
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
         if concept.id == "malignant-neoplasm" and (
-                clause.kind == "exclusion" or _HISTORY_OF.search(text, max(0, m.start - 30),
-                                                                  m.start)
+                clause.kind == "exclusion" and _ANOTHER_CANCER.search(text)
+                or _HISTORY_OF.search(text, max(0, m.start - 30), m.start)
                 or _OTHER_AFTER.match(text, m.end)):
             # "History of malignancy other than ...", "concurrent malignancy" among
             # exclusions: another cancer (the conditions recognizer reads it), never
