@@ -187,6 +187,8 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       r"(?:all\s+|any\s+|one\s+|each\s+)?(?:of\s+)?the\s+following"
                       r"(?:\s+(?:criteria|requirements|conditions))?\s*:?\s*$|"
                       r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$|"
+                      # "Cancer Related", "Cancer-specific:", "Disease-related": section names
+                      r"^\W*[A-Za-z]+[\s-](?:related|specific)\s*:?\s*$|"
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
                       r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if|must|but)\b",

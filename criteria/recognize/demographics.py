@@ -190,6 +190,12 @@ _GATE = ("age", "year", "yr", "sex", "gender", "male", "men", "man", "month", "w
          "hour")
 
 
+# "has not had menses for >1 year", "amenorrhea for at least 12 months": a time,
+# not an age.
+_DURATION_BEFORE = re.compile(r"(?i:\b(?:for|since|during|over|menses|menstruation|amenorrh\w*)\s*"
+                              r"(?:the\s+(?:past|last)\s+)?(?:at\s+least\s+)?)$")
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     found: list[Found] = []
@@ -263,7 +269,8 @@ def recognize(clause: Clause) -> list[Found]:
                 found = [Found(joined, min(a for a, _ in spans), max(b for _, b in spans), "age",
                                spans=spans)]
     found = [_as_stated(text, _with_context(text, f)) for f in found
-             if not _conditional(text, f)]
+             if not _conditional(text, f)
+             and not _DURATION_BEFORE.search(text, max(0, f.start - 25), f.start)]
     m3 = _SEX_ANY.search(text)
     if m3:
         # No restriction: recognized (node None) so that nothing is left for review.

@@ -122,6 +122,8 @@ def recognize(clause: Clause) -> list[Found]:
         if not_the_subject(text, m.start) or _CRITERIA_IN.search(text, max(0, m.start - 30),
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
+        if re.search(r"(?i:\banti[\s-]?)$", text[max(0, m.start - 6):m.start]):
+            continue  # "anti-cancer medication": a therapy
         if concept.id == "malignant-neoplasm" and (
                 clause.kind == "exclusion" and _ANOTHER_CANCER.search(text)
                 or _HISTORY_OF.search(text, max(0, m.start - 30), m.start)

@@ -19,7 +19,10 @@ _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
 _RESULT = re.compile(
     r"\b(?P<word>positive|negative|reactive|non-?reactive|detectable|undetectable|detected|"
-    r"not\s+detected|seropositive|seronegative)\b|(?P<sign>\s[+]\s|<\s*\+|\+\s*$)",
+    r"not\s+detected|seropositive|seronegative)\b|"
+    # a dipstick grade bound: "proteinuria < 2+", ">= 2+ proteinuria"
+    r"(?P<grade>(?:<=?|≤|=<|>=?|≥|=>|less\s+than|greater\s+than)\s*(?P<n>[1-4])\s*\+)|"
+    r"(?P<sign>\s[+]\s|<\s*\+|\+\s*$)",
     re.IGNORECASE,
 )
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
@@ -179,8 +182,16 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
             continue
         word = (hit.group("word") or "").lower()
         sign = hit.group("sign") or ""
-        if "<" in sign:
-            results: tuple[str, ...] = ("negative", "trace")
+        grade = hit.group("grade")
+        if grade:
+            below = grade.startswith(("<", "≤", "=<", "less"))
+            n = int(hit.group("n")) - (0 if below and "=" not in grade and "≤" not in grade else -1)
+            # "< 2+": negative, trace or 1+ (low); "<= 1+" the same; ">= 2+": positive
+            results: tuple[str, ...] = ("negative", "trace", "undetectable", "low") \
+                if below and n >= 2 else ("negative", "trace", "undetectable") if below \
+                else ("positive",)
+        elif "<" in sign:
+            results = ("negative", "trace")
         elif sign or word in ("positive", "reactive", "detectable", "detected", "seropositive"):
             results = ("positive",)
         elif word in ("undetectable", "not detected"):
