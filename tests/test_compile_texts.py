@@ -1667,3 +1667,20 @@ def test_false_fails_of_a_sweep_with_a_minimal_record(kind, text, doc, expected)
                           "status": ["recurrent"]}], **doc}
     got = _status(text, doc, kind=kind)
     assert got == expected or (expected == "review" and got in ("pass", "unknown"))
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # "-naive" is never had (it read as required)
+    ("inclusion", "Chemotherapy-naïve patients with NSCLC",
+     {"diagnoses": [{"condition": "non-small cell lung cancer"}], "treatments": []}, "pass"),
+    ("inclusion", "Chemotherapy-naïve patients with NSCLC",
+     {"diagnoses": [{"condition": "non-small cell lung cancer"}],
+      "treatments": [{"kind": "drug", "name": "cisplatin", "start": "2025-01-01",
+                      "end": "2025-03-01"}]}, "fail"),
+    # a cancer named as what a treatment is for is no diagnosis to have or lack
+    ("exclusion", "Have had any head and neck cancer treatment.",
+     {"diagnoses": [{"condition": "squamous cell carcinoma of the oropharynx"}],
+      "treatments": []}, "pass"),
+])
+def test_naive_and_treatments_named_by_their_cancer(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

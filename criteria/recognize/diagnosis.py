@@ -68,6 +68,8 @@ _OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b
                     r"\bnon-?\s?head\s+and\s+neck\b)[^;.]{0,35}$|\b[Nn]on-?\s?[A-Z]{2,}\b[^;.]{0,35}$")
 
 
+_THERAPY_AFTER = re.compile(r"(?i:[\s-]+(?:chemotherapy|treatments?|therapy|therapies|drugs?|"
+                            r"medications?|radiotherapy|surgery)\b(?![\s-]*(?:na[iï]ve|free)))")
 _HISTORY_OF = re.compile(r"(?i:\b(?:history\s+of|concurrent|concomitant|coexisting|"
                          r"synchronous|any)\s+(?:\w+\s+)?)$")
 # Words of an exclusion about another cancer than the one under study (a plain
@@ -122,8 +124,9 @@ def recognize(clause: Clause) -> list[Found]:
         if not_the_subject(text, m.start) or _CRITERIA_IN.search(text, max(0, m.start - 30),
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
-        if re.search(r"(?i:\banti[\s-]?)$", text[max(0, m.start - 6):m.start]):
-            continue  # "anti-cancer medication": a therapy
+        if re.search(r"(?i:\banti[\s-]?)$", text[max(0, m.start - 6):m.start]) \
+                or _THERAPY_AFTER.match(text, m.end):
+            continue  # "anti-cancer medication", "head and neck cancer treatment": a therapy
         if concept.id == "malignant-neoplasm" and (
                 clause.kind == "exclusion" and _ANOTHER_CANCER.search(text)
                 or _HISTORY_OF.search(text, max(0, m.start - 30), m.start)

@@ -62,6 +62,7 @@ _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:
 _PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physician)[^;.]*?"
                               r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
                               r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
+_NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
                       r"ongoing|concomitant|are\s+receiving|is\s+receiving|"
@@ -482,6 +483,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         after = _NOT_GIVEN.match(text, first_end)
         if after:
             neg, cue = True, (after.start(), after.end())
+    if not neg and first_end is not None and (naive := _NAIVE.match(text, first_end)):
+        # "chemotherapy-naive", "treatment-naïve", "endocrine therapy-free": never had it
+        neg, cue = True, naive.span()
     if neg and cue:
         negation = True
         spans.append(cue)
