@@ -1684,3 +1684,16 @@ def test_false_fails_of_a_sweep_with_a_minimal_record(kind, text, doc, expected)
 ])
 def test_naive_and_treatments_named_by_their_cancer(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # names and therapies are no cancer to exclude (each excluded every cancer patient)
+    "Pre-existing neuropathy >= Grade 2 per National Cancer Institute (NCI) Common Terminology "
+    "Criteria for Adverse Events (CTCAE) Version 5.0",
+    "Exposure to any other investigational or commercial anticancer agents or therapies "
+    "administered with the intention to treat malignancy within 14 days",
+])
+def test_a_name_or_an_intention_is_no_cancer(text):
+    doc = {"diagnoses": [{"condition": "squamous cell carcinoma of the oropharynx"}],
+           "treatments": [], "conditions": []}
+    assert _status(text, doc, assume_absent=True, kind="exclusion") == "pass"

@@ -70,13 +70,19 @@ _OTHER = re.compile(r"(?i:\b(?:other|second|another|additional|prior|previous)\b
 
 _THERAPY_AFTER = re.compile(r"(?i:[\s-]+(?:chemotherapy|treatments?|therapy|therapies|drugs?|"
                             r"medications?|radiotherapy|surgery)\b(?![\s-]*(?:na[iï]ve|free)))")
+# "National Cancer Institute", "American Joint Committee on Cancer": names.
+_A_NAME = re.compile(r"\s+(?:Institutes?|Cent(?:er|re)s?|Research|Society|Network|Group|Committee|"
+                     r"Consortium|Foundation|Registry|Program(?:me)?|Hospital|Alliance|Coalition)\b")
+_NAMED_BY = re.compile(r"(?:Committee|Union|Society|Institute|Coalition|Alliance)\s+(?:on|for|of)"
+                       r"\s+(?:International\s+)?$")
 _HISTORY_OF = re.compile(r"(?i:\b(?:history\s+of|concurrent|concomitant|coexisting|"
                          r"synchronous|any)\s+(?:\w+\s+)?)$")
 # Words of an exclusion about another cancer than the one under study (a plain
 # "Malignancy" among the exclusions of a trial of another disease is any cancer).
 _ANOTHER_CANCER = re.compile(r"(?i:\b(?:other\s+than|except|excluding|apart\s+from|second|2nd|"
                              r"additional|concurrent|prior|previous|history|within\s+(?:the\s+)?"
-                             r"(?:past|last|previous|prior)?\s*\d|\d+\s+years?|in\s+other)\b)")
+                             r"(?:past|last|previous|prior)?\s*\d+|\d+\s+years?|in\s+other|"
+                             r"treat\w*)\b)")
 _OTHER_AFTER = re.compile(r"(?i:\s*(?:\([^)]*\)\s*)?,?\s*(?:other\s+than|except|apart\s+from|"
                           r"excluding|besides))")
 
@@ -125,7 +131,8 @@ def recognize(clause: Clause) -> list[Found]:
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
         if re.search(r"(?i:\banti[\s-]?)$", text[max(0, m.start - 6):m.start]) \
-                or _THERAPY_AFTER.match(text, m.end):
+                or _THERAPY_AFTER.match(text, m.end) or _A_NAME.match(text, m.end) \
+                or _NAMED_BY.search(text, max(0, m.start - 40), m.start):
             continue  # "anti-cancer medication", "head and neck cancer treatment": a therapy
         if concept.id == "malignant-neoplasm" and (
                 clause.kind == "exclusion" and _ANOTHER_CANCER.search(text)
