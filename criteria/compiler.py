@@ -168,6 +168,7 @@ _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligibl
                          r"(?:for\s+which|from\s+which)\s+the\s+patient\s+has\s+been\s+"
                          r"disease[\s-]free|"
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+(?:treated|taking|on|receiving))|"
+                         r"may\s+have\s+(?:other|additional|concurrent|stable)\b|"
                          r"may\s+(?:have\s+)?(?:been\s+)?(?:previously\s+)?(?:exposed|pretreated|"
                          r"previously\s+(?:received|treated))|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"
@@ -187,6 +188,8 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       r"(?:all\s+|any\s+|one\s+|each\s+)?(?:of\s+)?the\s+following"
                       r"(?:\s+(?:criteria|requirements|conditions))?\s*:?\s*$|"
                       r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$|"
+                      # "CT-0508 in Combination with Pembrolizumab Substudy Only:"
+                      r"\b(?:sub-?stud(?:y|ies)|cohorts?|arms?|parts?|phase)\s+only\s*:?\s*$|"
                       # "Cancer Related", "Cancer-specific:", "Disease-related": section names
                       r"^\W*[A-Za-z]+[\s-](?:related|specific)\s*:?\s*$|"
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
@@ -479,7 +482,8 @@ _EITHER_RESULT = re.compile(r"\W*[\w /()-]{1,40}?\b(?:positive\s+or\s+negative|n
 # absence of marrow involvement:", "For patients with liver metastases:".
 _SCOPE_LABEL = re.compile(
     r"(?:^|[:.]\s*)\W*(?:(?P<without>in\s+the\s+absence\s+of|without|no)\s+|"
-    r"(?:with|if|when|(?:in|for)\s+(?:patients?|those|subjects?|participants?)\s+with)\s+)"
+    r"(?:with|if|when|in\s+case\s+(?:of|with)|(?:in|for)\s+(?:patients?|those|subjects?|"
+    r"participants?)\s+with)\s+)"
     r"(?P<what>[^:.;]{3,60}?)\s*:\s*$", re.IGNORECASE)
 
 

@@ -157,6 +157,8 @@ _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
+_TEST_AFTER = re.compile(r"[^.;,()]{0,30}?\b(?:serolog\w*|testing|screening)\s+(?:is|are|must|"
+                         r"should|will)\b", re.IGNORECASE)
 _PROFESSION_AFTER = re.compile(r"\s*(?:oncologists?|oncology|therapists?|physicians?|surgeons?|"
                                r"departments?|units?|facilit\w+|teams?|safety|exposure)\b",
                                re.IGNORECASE)
@@ -181,6 +183,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
+        if _TEST_AFTER.match(text, m.end):
+            continue  # "hepatitis B virus serology is required": a test, read by a person
         if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),
                                                                        m.start):
             continue  # "central nervous system metastasis": that site's, read elsewhere

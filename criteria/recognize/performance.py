@@ -22,7 +22,7 @@ _CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|£|<=|<\s*=|=<|<|≥|³|>=|>\s*=|
 # "0-1", "0～2", "0, 1 or 2", "0, 1" (a bare comma list only counts when its scores
 # follow each other: see _listed)
 _SCORE_LIST = re.compile(
-    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*,\s*[0-5])*\s*(?:,?\s*(?:or|and|&)\s*|"
+    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*[,/]\s*[0-5])*\s*(?:,?\s*(?:or|and|&|/)\s*|"
     r"(?P<comma>,)\s*)(?P<c>[0-5]))?(?!\d|\.\d|\s*%|\s*(?:days?|weeks?|months?|years?|hours?)\b)"
 )
 # How far after the scale's name its score may start.
