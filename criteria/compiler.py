@@ -671,9 +671,13 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
     An exclusion's parts are alternatives unless the text joins them by "and"."""
     groups: list[list[ir.Node]] = [[found[0].node]]
     for prev, cur in zip(found, found[1:], strict=False):
-        joint = connector(text[prev.end:cur.start])
-        if kind == "exclusion" and not re.search(r"\band\b", text[prev.end:cur.start]):
+        between = text[prev.end:cur.start]
+        joint = connector(between)
+        if kind == "exclusion" and not re.search(r"\band\b", between):
             joint = "or"
+        if re.fullmatch(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+", between,
+                        re.IGNORECASE):
+            joint = "and"  # "insulin-dependent diabetes": the one with the other
         if joint == "or":
             groups[-1].append(cur.node)
         else:

@@ -157,6 +157,8 @@ _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
+_FORMULA_AFTER = re.compile(r"\s+(?:Epidemiology|Collaboration|Institute|Society|Foundation|"
+                            r"formula|equation)\b")
 _TEST_AFTER = re.compile(r"[^.;,()]{0,30}?\b(?:serolog\w*|testing|screening)\s+(?:is|are|must|"
                          r"should|will)\b", re.IGNORECASE)
 _PROFESSION_AFTER = re.compile(r"\s*(?:oncologists?|oncology|therapists?|physicians?|surgeons?|"
@@ -183,6 +185,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
+        if _FORMULA_AFTER.match(text, m.end):
+            continue  # "Chronic Kidney Disease Epidemiology Collaboration": a formula's name
         if _TEST_AFTER.match(text, m.end):
             continue  # "hepatitis B virus serology is required": a test, read by a person
         if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),

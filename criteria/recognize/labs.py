@@ -373,6 +373,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         if len(gap) > 60 or re.search(r"[;.]\s", gap):
             prev_end = th.end
             continue
+        # "Alkaline phosphatase and AST may not both be greater than the ULN"
+        not_both = re.search(r"\b(?:may|must|should|can)\s+not\b|\bcannot\b", gap, re.IGNORECASE)
         whom = _FOR_WHOM_LAB.search(text, max(0, group[0].start - 40), group[0].start)
         if whom is not None:
             # "direct bilirubin <= ULN for participants with total bilirubin > 1.5 x
@@ -454,6 +456,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 # the analyte counts ("In absence of liver metastases, AST <= 3 x ULN",
                 # "without transfusion (hemoglobin > 9 g/dL)" negate other things).
                 node, start = ir.Not(item=node), cue.start()
+            elif not_both:
+                node = ir.Not(item=node)
             elif clause.kind == "inclusion" and _OPENING_NO.match(text) and \
                     all(_abnormal(a) for a in ir.atoms(node) if isinstance(a, ir.LabAtom)):
                 # "No clinically significant laboratory abnormalities including ... or
