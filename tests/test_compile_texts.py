@@ -1741,3 +1741,12 @@ def test_false_fails_of_the_hnscc_record_against_recent_trials(kind, text, expec
 def test_false_fails_of_the_hpv_record_against_recent_trials(kind, text, doc, expected):
     got = _status(text, doc, assume_absent=True, kind=kind)
     assert got == expected or (expected == "review" and got == "pass")
+
+
+def test_or_other_solid_tumor_is_no_condition_to_have():
+    # "NSCLC or other solid tumor" required a recorded solid tumour condition as well
+    text = ("Histologically or cytologically confirmed advanced non-small cell lung cancer (NSCLC) "
+            "or other solid tumor for which no standard curative treatment exists")
+    doc = {"diagnoses": [{"condition": "non-small cell lung cancer", "status": ["metastatic"],
+                          "confirmed_by": "histology"}], "conditions": []}
+    assert _status(text, doc, assume_absent=True) != "fail"

@@ -157,6 +157,8 @@ _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s
 _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
+_OR_OTHER = re.compile(r"\bor\s+(?:any\s+)?(?:other|another)\s+(?:advanced\s+|metastatic\s+)?$",
+                       re.IGNORECASE)
 _FORMULA_AFTER = re.compile(r"\s+(?:Epidemiology|Collaboration|Institute|Society|Foundation|"
                             r"formula|equation)\b")
 _TEST_AFTER = re.compile(r"[^.;,()]{0,30}?\b(?:serolog\w*|testing|screening)\s+(?:is|are|must|"
@@ -187,6 +189,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             continue
         if _FORMULA_AFTER.match(text, m.end):
             continue  # "Chronic Kidney Disease Epidemiology Collaboration": a formula's name
+        if clause.kind == "inclusion" and concept.id in ("malignant-neoplasm", "solid-tumor",
+                                                          "other-malignancy") \
+                and _OR_OTHER.search(text, max(0, m.start - 25), m.start):
+            continue  # "advanced NSCLC or other solid tumor": another diagnosis to choose
         if _TEST_AFTER.match(text, m.end):
             continue  # "hepatitis B virus serology is required": a test, read by a person
         if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),
