@@ -188,6 +188,9 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       r"(?:all\s+|any\s+|one\s+|each\s+)?(?:of\s+)?the\s+following"
                       r"(?:\s+(?:criteria|requirements|conditions))?\s*:?\s*$|"
                       r"^\W*(?:part|cohort|arm|group|stage)\s+[\w.-]{1,6}\s*:?\s*$|"
+                      # "Stage II, Arms D, E, or F:", "Parts A and B:"
+                      r"^\W*(?:part|cohort|arm|group|stage|phase)s?\s+[\w.&/ -]{1,6}(?:\s*(?:,\s*"
+                      r"(?:and|or)?|and|or)\s*(?:(?:part|cohort|arm|group)s?\s+)?[\w.&/-]{1,6})*\s*:\s*$|"
                       # "CT-0508 in Combination with Pembrolizumab Substudy Only:"
                       r"\b(?:sub-?stud(?:y|ies)|cohorts?|arms?|parts?|phase)\s+only\s*:?\s*$|"
                       # "Cancer Related", "Cancer-specific:", "Disease-related": section names

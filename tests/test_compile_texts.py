@@ -1750,3 +1750,17 @@ def test_or_other_solid_tumor_is_no_condition_to_have():
     doc = {"diagnoses": [{"condition": "non-small cell lung cancer", "status": ["metastatic"],
                           "confirmed_by": "histology"}], "conditions": []}
     assert _status(text, doc, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("kind,text", [
+    # from the early breast cancer record against the 990 recent trials
+    ("inclusion", "Time since whole-brain radiotherapy (WBRT) is >= 21 days prior to first dose of "
+                  "treatment, time since stereotactic radiosurgery (SRS) is >= 7 days prior to "
+                  "first dose of treatment"),
+    ("inclusion", "Off-treatment with steroids for 2 weeks before administration of the first dose "
+                  "of bortezomib"),
+    ("exclusion", "Stage II, Arms D, E, or F:"),
+])
+def test_false_fails_of_the_early_breast_record_against_recent_trials(kind, text):
+    doc = {"treatments": [], "conditions": []}
+    assert _status(text, doc, assume_absent=True, kind=kind) != "fail"
