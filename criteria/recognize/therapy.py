@@ -117,7 +117,8 @@ _SINCE_ONLY = re.compile(r"\bsince\b|\bpost\b|\bfrom\s+(?:the\s+)?(?:last|prior|
                          r"wash\s*-?\s*out", re.IGNORECASE)
 # "must have been discontinued for >= 7 days": a washout, whoever took it
 _STOPPED = re.compile(r"\b(?:discontinued|stopped|ceased)\s+(?:for\s+)?(?:at\s+least|more|greater|"
-                      r"≥|>)|\boff[\s-]+(?:(?:treatment|therapy)\s+)?(?:with|from)\b", re.IGNORECASE)
+                      r"≥|>)|\boff[\s-]+(?:(?:treatment|therapy)\s+)?(?:with|from)\b",
+                      re.IGNORECASE)
 _RECEIVED = re.compile(r"\b(?:must\s+have|have\s+(?:had|received)|received|receiving|"
                        r"treated\s+with|at\s+least\s+\d+\s+(?:prior\s+)?(?:cycles?|lines?|"
                        r"regimens?))\b", re.IGNORECASE)
