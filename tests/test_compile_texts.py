@@ -1764,3 +1764,15 @@ def test_or_other_solid_tumor_is_no_condition_to_have():
 def test_false_fails_of_the_early_breast_record_against_recent_trials(kind, text):
     doc = {"treatments": [], "conditions": []}
     assert _status(text, doc, assume_absent=True, kind=kind) != "fail"
+
+
+def test_radiotherapy_is_read_as_a_treatment_and_a_judged_not_stays_put():
+    # a radiotherapy was also read as a condition record (which records do not hold),
+    # and the "not" of "not curable by radiation therapy" negated the surgery after it
+    text = ("Histologically proven stage III or IV squamous cell carcinoma of the head and neck "
+            "that is surgically unresectable and not curable by radiation therapy Upper "
+            "aerodigestive tract only Unresectable or recurrent disease following initial therapy "
+            "with surgery and/or radiation")
+    doc = json.loads((ROOT / "examples" / "hnscc-complete-record.json").read_text())
+    doc = {k: v for k, v in doc.items() if k not in ("id", "age", "sex", "birth_date", "as_of")}
+    assert _status(text, doc, assume_absent=True) != "fail"

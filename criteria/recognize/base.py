@@ -84,7 +84,15 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     between = re.sub(r"\b(?:treat(?:ment|ed)|therapy)\s+with\b", " ", between, flags=re.IGNORECASE)
     if re.search(r"\b(?:but|except|unless|however|with|has|have|had)\b", between, re.IGNORECASE):
         return False, None
+    if _JUDGED.match(window, cue.end()) and re.search(r"[.;,]|\b(?:or|and)\b", between):
+        # "not curable by radiation therapy ... recurrent disease following surgery": the
+        # "not" qualifies the judgement; a later list or clause is out of its reach
+        return False, None
     return True, (window_start + cue.start(), window_start + cue.end())
+
+
+_JUDGED = re.compile(r"\s*(?:be\s+)?(?:potentially\s+|considered\s+)?(?:curable|amenable|suitable|"
+                     r"eligible|candidates?|a\s+candidate|resectable|operable|able)\b", re.IGNORECASE)
 
 
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)

@@ -187,9 +187,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
-        if concept.id == "radiotherapy" and find_windows(text):
-            continue  # "time since whole-brain radiotherapy is >= 21 days": a washout, read
-            # by the treatment recognizer
+        if concept.id == "radiotherapy":
+            continue  # a treatment: the treatment recognizer reads it (records hold it as one)
         if _FORMULA_AFTER.match(text, m.end):
             continue  # "Chronic Kidney Disease Epidemiology Collaboration": a formula's name
         if clause.kind == "inclusion" and concept.id in ("malignant-neoplasm", "solid-tumor",
