@@ -92,7 +92,8 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
 
 
 _JUDGED = re.compile(r"\s*(?:be\s+)?(?:potentially\s+|considered\s+)?(?:curable|amenable|suitable|"
-                     r"eligible|candidates?|a\s+candidate|resectable|operable|able)\b", re.IGNORECASE)
+                     r"eligible|candidates?|a\s+candidate|resectable|operable|able)\b",
+                     re.IGNORECASE)
 
 
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
