@@ -197,6 +197,9 @@ _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|
                       r"^\W*[A-Za-z]+[\s-](?:related|specific)\s*:?\s*$|"
                       # "3+3 Nivolumab Combination Cohort", "Dose expansion arm:"
                       r"^[^.;:]{0,50}\b(?:cohorts?|arms?)\s*:?\s*$", re.IGNORECASE)
+# (How every heading ends: the heading regex is costly, tried on every clause.)
+_HEADING_ENDS = (":", "criteria", "following", "requirements", "conditions", "only", "related",
+                 "specific", "cohort", "cohorts", "arm", "arms")
 _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if|must|but)\b",
                     re.IGNORECASE)
 _CHILDBEARING = re.compile(
@@ -247,7 +250,10 @@ def compile_clause(clause: Clause, context: int = 0
     of the clause text are a PDQ label put in front ("Age: " + "18 and over"):
     read by the recognizers as context, never left over for review."""
     text = clause.text
-    if _NO_REQUIREMENT.match(text[context:]) or _HEADING.search(text[context:]):
+    rest = text[context:]
+    tail = rest.rstrip().lower()
+    if _NO_REQUIREMENT.match(rest) or (len(tail) < 200 and (
+            len(tail) <= 30 or tail.endswith(_HEADING_ENDS)) and _HEADING.search(rest)):
         return None, "none", [], []
     if _PERMISSION.search(clause.header) and not _ALLOWED_LABEL.match(clause.header) \
             and not _PERMISSION_DENIED.search(clause.header):
@@ -265,7 +271,8 @@ def compile_clause(clause: Clause, context: int = 0
             # exception nobody compiled: a person reads it.
             return None, review_family(text) or "other", [text.strip()], []
         return None, "none", [], ["a permission (\"allowed\"), not a requirement"]
-    if _DEFINITION.search(text[context:]):
+    if (any(w in tail for w in _DEFINITION_WORDS) or _OPENS_WITH_IF.match(tail)) \
+            and _DEFINITION.search(rest):
         # "Pleural effusions and ascites are not considered measurable lesions": a
         # definition of the protocol's terms, which no patient has to meet
         return None, review_family(text) or "measurable_disease", [text[context:].strip()], []
@@ -478,6 +485,9 @@ _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:n
                          r"^\W*(?:if|when|in\s+case)\b[^,;:]{0,80}?(?:[<>≤≥]|\b(?:less|greater|"
                          r"more|above|below|exceed\w*|higher|lower)\b)[^,;:]*[,:]",
                          re.IGNORECASE)
+# (Words without which _DEFINITION cannot match: the regex is tried on every clause.)
+_DEFINITION_WORDS = ("considered", "counted", "regarded", "assessed")
+_OPENS_WITH_IF = re.compile(r"\W*(?:if|when|in\s+case)\b")
 _EITHER_RESULT = re.compile(r"\W*[\w /()-]{1,40}?\b(?:positive\s+or\s+negative|negative\s+or\s+"
                             r"positive)(?:\s+(?:status|result|disease|patients))?\W*$",
                             re.IGNORECASE)
