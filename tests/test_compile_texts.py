@@ -1776,3 +1776,13 @@ def test_radiotherapy_is_read_as_a_treatment_and_a_judged_not_stays_put():
     doc = json.loads((ROOT / "examples" / "hnscc-complete-record.json").read_text())
     doc = {k: v for k, v in doc.items() if k not in ("id", "age", "sex", "birth_date", "as_of")}
     assert _status(text, doc, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("mets,ast,expected", [
+    (True, 1.75, "pass"),  # the CRC record with liver metastases failed
+    (False, 1.75, "fail"),
+    (True, 3.5, "fail"),
+])
+def test_a_relaxed_bound_with_its_condition_named_first(mets, ast, expected):
+    text = "ALT and AST ≤1.5 ULN (liver metastases ≤3 ULN)"
+    assert _status(text, _liver(1.0, ast, mets=mets)) == expected

@@ -55,7 +55,7 @@ def _abnormal(atom: ir.LabAtom) -> bool:
 
 # "(5 times ULN if liver metastases)": a relaxed bound written without its comparator.
 _BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*"
-                           r"(?:up\s+to\s+|<=?\s*|≤\s*|=<\s*)?(?P<n>\d+(?:\.\d+)?)\s*"
+                           r"(?:up\s+to\s+)?(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?:x|×|X|times)\s*(?:the\s+)?(?:institutional\s+)?"
                            r"(?:ULN|upper\s+limits?\s+of\s+normal|normal)\b")
 _FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:participants?|patients?|subjects?|those|cases)\s+"
@@ -246,6 +246,33 @@ def _analytes_of(node: ir.Node) -> frozenset[str]:
     return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
 
 
+def _condition_first_alternative(text: str, prev_end: int, th: Threshold,
+                                 group: list[vocab.Mention], window: int | None
+                                 ) -> tuple[ir.Node, int] | None:
+    """"ALT and AST <= 1.5 ULN (liver metastases <= 3 ULN)": the condition named
+    first inside the parenthesis, then the relaxed bound."""
+    if not group:
+        return None
+    gap = text[prev_end:th.start]
+    lead = re.fullmatch(r"\s*\(\s*(?:(?:if|for|with|in)\s+)?(?P<what>[^()<>≤≥=\d]{3,40}?)\s*[:,]?\s*",
+                        gap)
+    if lead is None:
+        return None
+    named = [m for m in vocab.find_conditions(lead.group("what"))
+             if (c := vocab.condition(m.id)) is not None and c.qualifies_labs]
+    if len(named) != 1:
+        return None
+    atoms: list[ir.Node] = []
+    for g in group:
+        analyte = vocab.analyte(g.id)
+        node = _atom(analyte, th, window)[0] if analyte is not None else None
+        if node is None:
+            return None
+        atoms.append(node)
+    end = th.end + (1 if text[th.end:th.end + 1] == ")" else 0)
+    return ir.And(items=(*atoms, ir.ConditionAtom(concepts=(named[0].id,)))), end
+
+
 def _conditional_alternative(text: str, th: Threshold, group: list[vocab.Mention],
                              window: int | None) -> tuple[ir.Node, int] | None:
     """A threshold with no analyte of its own, followed by "if/for patients with
@@ -351,7 +378,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 prev_end, last_th = th.end, th
                 continue
         if not quant:
-            alt = _conditional_alternative(text, th, last_group, window)
+            alt = _conditional_alternative(text, th, last_group, window) or \
+                _condition_first_alternative(text, prev_end, th, last_group, window)
             base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
                         None)
             if alt is not None and base is not None:
