@@ -254,8 +254,8 @@ def _condition_first_alternative(text: str, prev_end: int, th: Threshold,
     if not group:
         return None
     gap = text[prev_end:th.start]
-    lead = re.fullmatch(r"\s*\(\s*(?:(?:if|for|with|in)\s+)?(?P<what>[^()<>≤≥=\d]{3,40}?)\s*[:,]?\s*",
-                        gap)
+    lead = re.fullmatch(r"\s*\(\s*(?:(?:if|for|with|in)\s+)?(?P<what>[^()<>≤≥=\d]{3,40}?)"
+                        r"\s*[:,]?\s*", gap)
     if lead is None:
         return None
     named = [m for m in vocab.find_conditions(lead.group("what"))
