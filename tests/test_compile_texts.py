@@ -1786,3 +1786,13 @@ def test_radiotherapy_is_read_as_a_treatment_and_a_judged_not_stays_put():
 def test_a_relaxed_bound_with_its_condition_named_first(mets, ast, expected):
     text = "ALT and AST ≤1.5 ULN (liver metastases ≤3 ULN)"
     assert _status(text, _liver(1.0, ast, mets=mets)) == expected
+
+
+def test_a_condition_after_if_says_when_not_what():
+    # "If patients have a history of brain metastases, a brain MRI is required"
+    # required brain metastases of everyone
+    text = ("Measurable disease per RECIST v1.1 (CT CAP with contrast within 28 days of Cycle 1 "
+            "Day 1. If patients have a history of brain metastases, a MRI brain or CT head with "
+            "contrast is required).")
+    doc = {"findings": {"measurable_disease": True, "brain_metastases": "none"}, "conditions": []}
+    assert _status(text, doc, assume_absent=True) != "fail"

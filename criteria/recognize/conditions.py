@@ -159,6 +159,8 @@ _ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 _OR_OTHER = re.compile(r"\bor\s+(?:any\s+)?(?:other|another)\s+(?:advanced\s+|metastatic\s+)?$",
                        re.IGNORECASE)
+_IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|without)\b)"
+                        r"[^.;,]{0,40})$")
 _FORMULA_AFTER = re.compile(r"\s+(?:Epidemiology|Collaboration|Institute|Society|Foundation|"
                             r"formula|equation)\b")
 _TEST_AFTER = re.compile(r"[^.;,()]{0,30}?\b(?:serolog\w*|testing|screening)\s+(?:is|are|must|"
@@ -189,6 +191,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             continue
         if concept.id == "radiotherapy":
             continue  # a treatment: the treatment recognizer reads it (records hold it as one)
+        if _IF_BEFORE.search(text, max(0, m.start - 60), m.start):
+            continue  # "If patients have a history of brain metastases, an MRI is required"
         if _FORMULA_AFTER.match(text, m.end):
             continue  # "Chronic Kidney Disease Epidemiology Collaboration": a formula's name
         if clause.kind == "inclusion" and concept.id in ("malignant-neoplasm", "solid-tumor",

@@ -84,6 +84,10 @@ _GATE = ("measurable", "measureable", "expectancy", "lifetime", "survival", "sur
          "block", "pregnan", "feeding", "lactat", "nursing", "metasta")
 
 
+_IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|without)\b)"
+                        r"[^.;,]{0,40})$")
+
+
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
@@ -146,8 +150,11 @@ def recognize(clause: Clause) -> list[Found]:
                          tissue.start(), tissue.end(), "tumor_tissue"))
     out.extend(_pregnancy(text))
     brain = _BRAIN.search(text)
-    if brain and not_the_subject(text, brain.start()):
-        brain = None  # "No prior chemotherapy for brain metastases": the indication
+    if brain and (not_the_subject(text, brain.start())
+                  or _IF_BEFORE.search(text, max(0, brain.start() - 60), brain.start())):
+        # "No prior chemotherapy for brain metastases": the indication; "If patients
+        # have a history of brain metastases, a brain MRI is required": whom for
+        brain = None
     if brain:
         q = (brain.group("q") or "").lower()
         # "active", "untreated", "symptomatic": active only; "known", "treated": any
