@@ -33,7 +33,7 @@ from criteria.recognize import (
     performance,
     therapy,
 )
-from criteria.recognize.base import LABEL, Clause, Found, connector, label_end
+from criteria.recognize.base import IF_NOTE, LABEL, Clause, Found, connector, label_end
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
 from criteria.segment import segment
@@ -556,8 +556,7 @@ _CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|
                            r"because)\b", re.IGNORECASE)
 
 
-_IF_NOTE = re.compile(r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)",
-                      re.IGNORECASE)
+_IF_NOTE = re.compile(IF_NOTE, re.IGNORECASE)
 
 
 def _is_alternative(text: str, start: int, end: int) -> bool:

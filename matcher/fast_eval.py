@@ -223,6 +223,9 @@ def _facet_any(values: tuple[str, ...] | None, known: str, d: dict[str, Any]) ->
 
 
 def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
+    staged = frozenset(atom.stages or ())
+    maybe = frozenset(stages.maybe_tokens(atom.stages or ()))
+
     def body(d: dict[str, Any]) -> Tri:
         parts = [p for p in (_facet_any(atom.histologies, "has_histology", d),
                              _facet_any(atom.sites, "has_site", d)) if p != "skip"]
@@ -230,8 +233,7 @@ def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
             hit = any(s in d["statuses"] for s in atom.statuses)
             parts.append(True if hit else (None if not d["statuses"] else False))
         if atom.stages:
-            parts.append(_stage(frozenset(atom.stages),
-                                frozenset(stages.maybe_tokens(atom.stages)), d["stage_keys"]))
+            parts.append(_stage(staged, maybe, d["stage_keys"]))
         if atom.confirmed_by:
             parts.append(_member(d["confirmed_by"], atom.confirmed_by))
         return _and(*parts)  # type: ignore[arg-type]

@@ -96,6 +96,17 @@ _JUDGED = re.compile(r"\s*(?:be\s+)?(?:potentially\s+|considered\s+)?(?:curable|
                      re.IGNORECASE)
 
 
+# "anti-cancer therapy": the mention after it names a therapy's target.
+ANTI_BEFORE = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
+# "If patients have a history of brain metastases, ...": a mention after it says
+# when something else applies, not what is required ("if no X" still scopes a rule).
+IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|without)\b)"
+                       r"[^.;,]{0,40})$")
+# A parenthesis opening with "if"/"when" says when something else applies ("(If
+# LVEF is > 75%, ...)", "(to be calculated only when Cr > 1.5 x ULN)").
+IF_NOTE = r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)"
+
+
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 

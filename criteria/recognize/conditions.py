@@ -7,7 +7,15 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import find_thresholds, find_windows
-from criteria.recognize.base import Clause, Found, label_end, negated, not_the_subject
+from criteria.recognize.base import (
+    ANTI_BEFORE,
+    IF_BEFORE,
+    Clause,
+    Found,
+    label_end,
+    negated,
+    not_the_subject,
+)
 from criteria.recognize.therapy import prospective, recovering
 
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
@@ -154,13 +162,10 @@ _TREATMENT_OF = re.compile(r"[\s-]*(?:therap(?:y|ies)|treatments?|drugs?|agents?
                            r"regimens?)\b", re.IGNORECASE)
 _TRAILING_POSITIVE = re.compile(r"[\s-]*(?:sero)?positive\b|\s*\(\+\)|\+(?!\w)", re.IGNORECASE)
 _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s?$", re.IGNORECASE)
-_ANTI = re.compile(r"\banti[\s-]?$", re.IGNORECASE)
 
 
 _OR_OTHER = re.compile(r"\bor\s+(?:any\s+)?(?:other|another)\s+(?:advanced\s+|metastatic\s+)?$",
                        re.IGNORECASE)
-_IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|without)\b)"
-                        r"[^.;,]{0,40})$")
 _FORMULA_AFTER = re.compile(r"\s+(?:Epidemiology|Collaboration|Institute|Society|Foundation|"
                             r"formula|equation)\b")
 _TEST_AFTER = re.compile(r"[^.;,()]{0,30}?\b(?:serolog\w*|testing|screening)\s+(?:is|are|must|"
@@ -183,15 +188,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     for m in vocab.find_conditions(text):
         if any(s < m.end and m.start < e for s, e in lab_names):
             continue  # "HBV DNA", "HIV antibody": a lab test, read by the lab recognizer
-        if _CANCER_WORD.search(m.text) and (_TREATMENT_OF.match(text, m.end)
-                                            or _ANTI.search(text, max(0, m.start - 6), m.start)):
+        if _CANCER_WORD.search(m.text) and (
+                _TREATMENT_OF.match(text, m.end)
+                or ANTI_BEFORE.search(text, max(0, m.start - 6), m.start)):
             continue  # "anti-cancer therapy", "cancer treatment": a therapy, not the disease
         concept = vocab.condition(m.id)
         if concept is None or _is_index_cancer(concept, text, m) or not_the_subject(text, m.start):
             continue
         if concept.id == "radiotherapy":
             continue  # a treatment: the treatment recognizer reads it (records hold it as one)
-        if _IF_BEFORE.search(text, max(0, m.start - 60), m.start):
+        if IF_BEFORE.search(text, max(0, m.start - 60), m.start):
             continue  # "If patients have a history of brain metastases, an MRI is required"
         if _FORMULA_AFTER.match(text, m.end):
             continue  # "Chronic Kidney Disease Epidemiology Collaboration": a formula's name

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from criteria import ir, stages, vocab
-from criteria.recognize.base import LABEL, Clause, Found, negated, not_the_subject
+from criteria.recognize.base import ANTI_BEFORE, LABEL, Clause, Found, negated, not_the_subject
 
 STATUS_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (r"\bR/M\b|recurrent\s*/\s*metastatic|recurrent\s+(?:and/or|or|and)\s+metastatic|"
@@ -130,7 +130,7 @@ def recognize(clause: Clause) -> list[Found]:
         if not_the_subject(text, m.start) or _CRITERIA_IN.search(text, max(0, m.start - 30),
                                                                    m.start):
             continue  # "Response Evaluation Criteria in Solid Tumors": a name
-        if re.search(r"(?i:\banti[\s-]?)$", text[max(0, m.start - 6):m.start]) \
+        if ANTI_BEFORE.search(text, max(0, m.start - 6), m.start) \
                 or _THERAPY_AFTER.match(text, m.end) or _A_NAME.match(text, m.end) \
                 or _NAMED_BY.search(text, max(0, m.start - 40), m.start):
             continue  # "anti-cancer medication", "head and neck cancer treatment": a therapy

@@ -7,7 +7,14 @@ import re
 
 from criteria import ir
 from criteria.grammar import WORD_NUMBERS, find_thresholds
-from criteria.recognize.base import Clause, Found, mentions_any, negated, not_the_subject
+from criteria.recognize.base import (
+    IF_BEFORE,
+    Clause,
+    Found,
+    mentions_any,
+    negated,
+    not_the_subject,
+)
 
 _MEASURABLE = re.compile(
     r"\b(?:(?:at\s+least|≥|>=)\s*(?:one|1)\s+(?:site\s+of\s+)?(?:(?:target|indicator)\s+)?)?"
@@ -84,10 +91,6 @@ _GATE = ("measurable", "measureable", "expectancy", "lifetime", "survival", "sur
          "block", "pregnan", "feeding", "lactat", "nursing", "metasta")
 
 
-_IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|without)\b)"
-                        r"[^.;,]{0,40})$")
-
-
 def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
@@ -151,7 +154,7 @@ def recognize(clause: Clause) -> list[Found]:
     out.extend(_pregnancy(text))
     brain = _BRAIN.search(text)
     if brain and (not_the_subject(text, brain.start())
-                  or _IF_BEFORE.search(text, max(0, brain.start() - 60), brain.start())):
+                  or IF_BEFORE.search(text, max(0, brain.start() - 60), brain.start())):
         # "No prior chemotherapy for brain metastases": the indication; "If patients
         # have a history of brain metastases, a brain MRI is required": whom for
         brain = None

@@ -13,7 +13,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import Clause, Found, connector
+from criteria.recognize.base import IF_NOTE, Clause, Found, connector
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -70,8 +70,7 @@ _IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
 # A parenthesis opening with "if" says when something else applies ("(If LVEF is >
 # 75%, the investigator should consider ...)"): its bounds are no requirement; it
 # is left over for a person, whatever it asks.
-_IF_NOTE = re.compile(r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)|"
-                      r"^\W*(?:if|when)\b[^,;:()]*[,:]", re.IGNORECASE)
+_IF_NOTE = re.compile(IF_NOTE + r"|^\W*(?:if|when)\b[^,;:()]*[,:]", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
 

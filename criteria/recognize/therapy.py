@@ -514,8 +514,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             spans.append((m.end(), alt.end()))
     started = _STARTED.search(text)
     treated_end = max((m.end for group in (drugs, classes) for m in group), default=0)
-    for w in find_windows(text):
-        if any(treated_end <= a.start < w.start for a in vocab.find_analytes(text)):
+    windows = find_windows(text)
+    lab_starts = [a.start for a in vocab.find_analytes(text)] if windows else []
+    for w in windows:
+        if any(treated_end <= start < w.start for start in lab_starts):
             # "For patients receiving anthracyclines, EF >= 55% within 14 days": the
             # window dates the lab named between, not the treatment
             continue
