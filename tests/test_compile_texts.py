@@ -1796,3 +1796,24 @@ def test_a_condition_after_if_says_when_not_what():
             "contrast is required).")
     doc = {"findings": {"measurable_disease": True, "brain_metastases": "none"}, "conditions": []}
     assert _status(text, doc, assume_absent=True) != "fail"
+
+
+@pytest.mark.parametrize("text", [
+    "Alanine aminotransferase levels ≤ 2.5 × ULN (if liver metastases are present, ≤ 5×ULN).",
+    "ALT ≤ 2.5 x ULN (for liver metastasis≤ 5 x ULN)",
+    "ALT ≤ 2.5 × ULN; for patients with liver metastases, ≤ 5 × ULN",
+    "ALT ≤ 2.5 × ULN, or ≤ 5 × ULN in patients with liver metastases",
+])
+@pytest.mark.parametrize("alt,mets,expected", [
+    (2.0, False, "pass"),
+    # before: "(if liver metastases are present, ...)" scoped the whole bound to
+    # patients with liver metastases, so ALT 10 x ULN without them passed
+    (10.0, False, "fail"),
+    (4.0, False, "fail"),
+    # and "; for patients with liver metastases, <= 5" was required beside the
+    # first bound: liver metastases with ALT 4 x ULN failed
+    (4.0, True, "pass"),
+    (6.0, True, "fail"),
+])
+def test_a_relaxed_bound_opened_by_its_condition(text, alt, mets, expected):
+    assert _status(text, _liver(alt, 1.0, mets=mets)) == expected

@@ -71,6 +71,10 @@ _IF_THEN = re.compile(r"\bif\b.*?\bthen\b", re.IGNORECASE)
 # 75%, the investigator should consider ...)"): its bounds are no requirement; it
 # is left over for a person, whatever it asks.
 _IF_NOTE = re.compile(IF_NOTE + r"|^\W*(?:if|when)\b[^,;:()]*[,:]", re.IGNORECASE)
+_RELAXED_IF = re.compile(r"\(\s*(?:if|when)\s+[^()<>≤≥=\d,;:]{3,40}?[,:]?\s*(?:then\s+)?"
+                         r"(?:[<>≤≥]|=<|=>)\s*=?\s*\d+(?:\.\d+)?\s*(?:x|×|X|times)\s*"
+                         r"(?:the\s+)?(?:institutional\s+)?(?:I?ULN|UNL|upper\s+limit\s+of\s+normal)"
+                         r"\s*\)", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
 
@@ -225,6 +229,11 @@ def _condition_after(text: str, pos: int) -> tuple[ir.Node, int] | None:
         cue = _ALT_CUE.search(lead)
         if len(lead) > 45 or not cue or find_thresholds(lead) or re.search(r"\d", lead):
             continue  # too far, no cue, or another bound ("between 300-750/mm3") between
+        close = text.find(")", pos + m.end)
+        if lead.count("(") > lead.count(")") and close >= 0 and find_thresholds(text[pos + m.end:close]):
+            # "ALT <= 2.5 x ULN (if liver metastases are present, <= 5 x ULN)": the
+            # condition opens the relaxed bound after it, not this one's scope
+            return None
         concepts = [m.id]
         ellipsis = re.search(r"([A-Za-z]+)\s*/\s*$", lead)
         if ellipsis:
@@ -253,8 +262,9 @@ def _condition_first_alternative(text: str, prev_end: int, th: Threshold,
     if not group:
         return None
     gap = text[prev_end:th.start]
-    lead = re.fullmatch(r"\s*\(\s*(?:(?:if|for|with|in)\s+)?(?P<what>[^()<>≤≥=\d]{3,40}?)"
-                        r"\s*[:,]?\s*", gap)
+    lead = re.fullmatch(r"\s*(?:\(|[;,]|\(?\s*or)\s*(?:(?:if|for|with|in)\s+)?"
+                        r"(?:(?:patients?|participants?|subjects?|those)\s+(?:with|who\s+have)\s+)?"
+                        r"(?P<what>[^()<>≤≥=\d;]{3,40}?)\s*[:,]?\s*", gap)
     if lead is None:
         return None
     named = [m for m in vocab.find_conditions(lead.group("what"))
@@ -336,7 +346,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     if reflex:
         return reflex
     conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
-    if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)]
+    # "(if liver metastases are present, <= 5 x ULN)" is no note but the relaxed
+    # bound of the threshold before it, under a condition
+    if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)
+                if not _RELAXED_IF.match(m.group(0))]
 
     def in_condition(pos: int) -> bool:
         return any(s <= pos < e for s, e in conditions + if_notes)
