@@ -230,7 +230,8 @@ def _condition_after(text: str, pos: int) -> tuple[ir.Node, int] | None:
         if len(lead) > 45 or not cue or find_thresholds(lead) or re.search(r"\d", lead):
             continue  # too far, no cue, or another bound ("between 300-750/mm3") between
         close = text.find(")", pos + m.end)
-        if lead.count("(") > lead.count(")") and close >= 0 and find_thresholds(text[pos + m.end:close]):
+        if lead.count("(") > lead.count(")") and close >= 0 and \
+                find_thresholds(text[pos + m.end:close]):
             # "ALT <= 2.5 x ULN (if liver metastases are present, <= 5 x ULN)": the
             # condition opens the relaxed bound after it, not this one's scope
             return None
