@@ -180,6 +180,39 @@ _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitt
                                 r"acceptable|eligible)\b|\bineligible\b|\bimpermissible\b|"
                                 r"\b(?:is|are|will\s+be|shall\s+be)\s+excluded\b|\bwill\s+exclude\b",
                                 re.IGNORECASE)
+_NEXT_ITEM = re.compile(r"\s\(?\d{1,2}\)\s+[A-Z]")
+
+
+def _denies(text: str) -> bool:
+    """The clause says what it names is not allowed.  A denial in parentheses
+    ("Platelets >= 100 x 10^9/L (transfusion is not allowed within 1 week)") or
+    before the next run-on item ("... is not permitted 3) Platelet count >= 100")
+    is about something else, not the requirement."""
+    for m in _PERMISSION_DENIED.finditer(text):
+        if text.count("(", 0, m.start()) > text.count(")", 0, m.start()):
+            continue
+        if _NEXT_ITEM.search(text, m.end()):
+            continue
+        return True
+    return False
+
+
+def _denied_aside(text: str, context: int) -> tuple[int, int] | None:
+    """The span of a parenthesis that denies something ("(transfusion is not
+    allowed within 1 week)"), with its parentheses; None if there is none."""
+    for m in _PERMISSION_DENIED.finditer(text, context):
+        if "eligib" in m.group(0).lower():
+            continue  # "(not eligible for anti-HER2 therapy)" describes, forbids nothing
+        opened = text.rfind("(", context, m.start())
+        if opened < 0 or text.find(")", opened, m.start()) >= 0:
+            continue
+        close = text.find(")", m.end())
+        if close < 0 or "(" in text[m.end():close]:
+            continue
+        return opened, close + 1
+    return None
+
+
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
 _HEADING = re.compile(r"(?:inclusion|exclusion|eligibility)\s+criteria\s*:?\s*$|"
                       # "Subjects planned for resection of their brain metastasis must meet
@@ -314,7 +347,25 @@ def compile_clause(clause: Clause, context: int = 0
         part = ir.Review(text=shown)
         joint = ir.Or if clause.kind == "inclusion" else ir.And
         return joint(items=(logic, part)), family, review, notes
-    if _PERMISSION_DENIED.search(text) and clause.kind == "inclusion":
+    denied = _denied_aside(text, context) if clause.kind == "inclusion" else None
+    if denied is not None:
+        # "Hemoglobin >= 9 g/dL (transfusion is not allowed within 1 week)": the
+        # aside forbids something of its own, beside the requirement (read as a
+        # denial of the whole, every patient meeting the bound failed)
+        a, b = denied
+        masked = text[:a] + " " * (b - a) + text[b:]
+        main, family, review, notes = compile_clause(dataclasses.replace(clause, text=masked),
+                                                     context)
+        aside, _family, aside_review, aside_notes = compile_clause(
+            dataclasses.replace(clause, text=" " * (a + 1) + text[a + 1:b - 1]), a + 1)
+        if aside is None and aside_review:
+            aside = ir.Review(text=text[a + 1:b - 1].strip())
+        if main is None:
+            return None, family, [text[context:].strip()], notes
+        if aside is not None:
+            main = ir.And(items=(main, aside))
+        return main, family, review + aside_review, notes + aside_notes
+    if clause.kind == "inclusion" and _denies(text):
         # "Concurrent radiotherapy not allowed" under inclusion: excludes it.
         clause = Clause(text=text, kind="exclusion", header=clause.header,
                         lab_window_days=clause.lab_window_days,

@@ -1817,3 +1817,38 @@ def test_a_condition_after_if_says_when_not_what():
 ])
 def test_a_relaxed_bound_opened_by_its_condition(text, alt, mets, expected):
     assert _status(text, _liver(alt, 1.0, mets=mets)) == expected
+
+
+GCSF_LAST_WEEK = [{"kind": "drug", "name": "filgrastim", "start": "2026-11-16",
+                   "end": "2026-11-17"}]
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a denial in parentheses forbids its own thing; before, it negated the whole
+    # criterion: platelets 20 x 10^9/L passed, platelets 150 failed
+    ("Platelet count ≥ 100 × 10^9/L (platelet transfusion is not allowed within 1 week prior "
+     "to screening assessment).", _counts(20, 2.0), "fail"),
+    ("Platelet count ≥ 100 × 10^9/L (platelet transfusion is not allowed within 1 week prior "
+     "to screening assessment).", _counts(150, 2.0), "pass"),  # the aside reported
+    ("Absolute neutrophil count (ANC) ≥1500/mm3 (granulocyte colony-stimulating factor "
+     "administration is not allowed within 1 week prior to Screening assessment).",
+     _counts(150, 2.0, treatments=[]), "pass"),
+    ("Absolute neutrophil count (ANC) ≥1500/mm3 (granulocyte colony-stimulating factor "
+     "administration is not allowed within 1 week prior to Screening assessment).",
+     _counts(150, 2.0, treatments=GCSF_LAST_WEEK), "fail"),
+    ("Absolute neutrophil count (ANC) ≥1500/mm3 (granulocyte colony-stimulating factor "
+     "administration is not allowed within 1 week prior to Screening assessment).",
+     _counts(150, 0.5, treatments=[]), "fail"),
+    # a denial before the next run-on item belongs to the item before
+    ("Note: Use of growth-factors to maintain ANC criterion is not permitted 3) Platelet count "
+     "≥ 100 x 10^9/L", _counts(20, 2.0), "fail"),
+    # the whole breast cancer inclusion was negated by "(excisional biopsy is not allowed)"
+    ("Histologically confirmed invasive breast carcinoma documented by core needle biopsy or "
+     "incisional biopsy (excisional biopsy is not allowed).",
+     _receptors(), "unknown"),
+    # "(not eligible for anti-HER2 therapy)" explains, it forbids nothing
+    ("HER2-negative (not eligible for anti-HER2 therapy)",
+     {"biomarkers": [{"name": "HER2", "result": "negative"}]}, "pass"),
+])
+def test_a_denial_in_an_aside_forbids_only_its_own_thing(text, doc, expected):
+    assert _status(text, doc, assume_absent="treatments" in doc) == expected
