@@ -118,7 +118,7 @@ _ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+(?:of\s+)?|\s*-?\s*fold\s+|\s+)?(?:the\s+
         r"(?:specific\s+|local\s+)?(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
         r"(?:\s+(?:range|limits?|value))?|(?:(?P<side2>upper|lower)\s+normal\s+limits?)|"
         r"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)|maximum\s+normal\s+"
-        r"(?:value|limit)|(?<=times\s)normal(?:\s+(?:value|limit))?)")
+        r"(?:value|limit)|(?:(?<=times\s)|(?<=[x×X]\s)|(?<=[x×X]))normal(?:\s+(?:value|limit))?)")
 
 # Tried first: a one-decimal mantissa glued to "10^N" ("4.010^9/L").
 _NUMBER_GLUED = r"\d+\.\d(?=10\s*(?:\^|\*\*)\s*\d)"

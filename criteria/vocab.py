@@ -107,6 +107,9 @@ class Analyte:
     plausible_max: float | None
     conventional_units: tuple[str, ...]
     results: tuple[str, ...] = ()  # qualitative result vocabulary (canonical results)
+    # which side of the normal range is the harm: "Bilirubin normal" asks <= ULN,
+    # "Hemoglobin within normal limits" >= LLN; "both" (potassium) asks both
+    abnormal_side: str = "both"  # high | low | both
 
 
 @dataclass(frozen=True)
@@ -538,6 +541,7 @@ class _Knowledge:
             "plausible",
             "conventional_units",
             "results",
+            "abnormal_side",
         } | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.analytes: dict[str, Analyte] = {}
@@ -569,6 +573,9 @@ class _Knowledge:
                 raise KnowledgeError(f"{f}: analyte {aid!r}: quantitative needs canonical_unit")
             label = str(e.get("label") or aid)
             syn = _strs(f, aid, e.get("synonyms"), "synonyms")
+            side = str(e.get("abnormal_side", "both"))
+            if side not in ("high", "low", "both"):
+                raise KnowledgeError(f"{f}: analyte {aid!r}: bad abnormal_side {side!r}")
             a = Analyte(
                 id=aid,
                 label=label,
@@ -585,6 +592,7 @@ class _Knowledge:
                 plausible_max=_opt_float(f, aid, pl.get("max"), "plausible.max"),
                 conventional_units=conv,
                 results=_strs(f, aid, e.get("results"), "results"),
+                abnormal_side=side,
             )
             self.analytes[aid] = a
             for nm in (label, _bare_label(label), *syn):

@@ -1852,3 +1852,35 @@ GCSF_LAST_WEEK = [{"kind": "drug", "name": "filgrastim", "start": "2026-11-16",
 ])
 def test_a_denial_in_an_aside_forbids_only_its_own_thing(text, doc, expected):
     assert _status(text, doc, assume_absent="treatments" in doc) == expected
+
+
+def _one_lab(name: str, value: float, unit: str, uln: float | None = None,
+             lln: float | None = None) -> dict:
+    lab: dict = {"name": name, "value": value, "unit": unit, "date": "2026-11-15"}
+    if uln is not None:
+        lab["upper_limit_normal"] = uln
+    if lln is not None:
+        lab["lower_limit_normal"] = lln
+    return {"labs": [lab]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "normal" after or before the analyte asks the side that harms (knowledge:
+    # abnormal_side); before, these compiled to nothing
+    ("Hepatic: Bilirubin normal", _one_lab("total bilirubin", 0.5, "mg/dL", 1.2, 0.3), "pass"),
+    ("Hepatic: Bilirubin normal", _one_lab("total bilirubin", 0.1, "mg/dL", 1.2, 0.3), "pass"),
+    ("Hepatic: Bilirubin normal", _one_lab("total bilirubin", 2.0, "mg/dL", 1.2, 0.3), "fail"),
+    ("Normal bilirubin", _one_lab("total bilirubin", 2.0, "mg/dL", 1.2), "fail"),
+    ("Bilirubin within institutional normal limits",
+     _one_lab("total bilirubin", 2.0, "mg/dL", 1.2), "fail"),
+    ("Platelet count normal", _one_lab("platelets", 400, "10^9/L", 350, 150), "pass"),
+    ("Platelet count normal", _one_lab("platelets", 90, "10^9/L", 350, 150), "fail"),
+    ("Calcium normal", _one_lab("calcium", 7.0, "mg/dL", 10.5, 8.5), "fail"),
+    ("Renal: Creatinine normal OR Creatinine clearance greater than 50 mL/min",
+     _one_lab("creatinine", 2.0, "mg/dL", 1.2), "unknown"),  # clearance not recorded
+    # "x normal" is a multiple of the upper limit, not a value in no unit
+    ("SGOT/SGPT no greater than 2.5 x normal", _liver(2.0, 2.0), "pass"),
+    ("SGOT/SGPT no greater than 2.5 x normal", _liver(3.0, 3.0), "fail"),
+])
+def test_normal_means_the_harmful_side_within_limits(text, doc, expected):
+    assert _status(text, doc) == expected

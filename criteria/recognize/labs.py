@@ -25,8 +25,16 @@ _RESULT = re.compile(
     r"(?P<sign>\s[+]\s|<\s*\+|\+\s*$)",
     re.IGNORECASE,
 )
-_NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b",
+_NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?(?:(?:institutional|local|laboratory|site|"
+                           r"reference)\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b|\bWNL\b",
                            re.IGNORECASE)
+# "Bilirubin normal", "Creatinine is normal OR clearance ...": right after the analyte.
+_NORMAL_AFTER = re.compile(r"\s*(?:(?:level|value|is|are|must\s+be|should\s+be)\s+)*normal\b"
+                           r"(?!\s+(?:limit|value|upper|lower|range|function|renal|hepatic))",
+                           re.IGNORECASE)
+# "Normal bilirubin", "normal serum creatinine": said before the analyte.
+_NORMAL_BEFORE = re.compile(r"(?:^|[:;,(]\s*|\b(?:and|or|with|have|has)\s+)normal\s+"
+                            r"(?:(?:serum|total|blood)\s+)?$", re.IGNORECASE)
 _OPENING_NO = re.compile(r"\W*(?:[A-Za-z][A-Za-z /&,()-]{0,40}:\s*)?(?:no|without|absence\s+of|"
                          r"(?:(?:the\s+)?(?:patients?|subjects?|participants?)\s+)?(?:must|should|"
                          r"may)\s+not\s+have)\b", re.IGNORECASE)
@@ -516,14 +524,17 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         analyte = vocab.analyte(m.id)
         if m.start in used_mentions or analyte is None or analyte.kind == "qualitative":
             continue
-        rng = _NORMAL_RANGE.search(text, m.end, m.end + 40)
-        if rng:  # "Blood glucose: within normal range"
-            node = ir.And(items=(
-                ir.LabAtom(analyte=analyte.id, op="<=", value=1.0, relative_to="uln",
-                           within_days=window, source_value="within normal range"),
-                ir.LabAtom(analyte=analyte.id, op=">=", value=1.0, relative_to="lln",
-                           within_days=window, source_value="within normal range")))
-            items.append((m.start, rng.end(), node, ""))
+        rng = _NORMAL_RANGE.search(text, m.end, m.end + 40) or _NORMAL_AFTER.match(text, m.end) or \
+            _NORMAL_BEFORE.search(text, max(0, m.start - 30), m.start)
+        if rng:  # "Blood glucose: within normal range", "Bilirubin normal"
+            # only the side that harms is asked (knowledge: abnormal_side); a low
+            # bilirubin failed "Bilirubin normal"
+            bounds = [ir.LabAtom(analyte=analyte.id, op=op, value=1.0, relative_to=side,
+                                 within_days=window, source_value="within normal range")
+                      for op, side, harm in (("<=", "uln", "high"), (">=", "lln", "low"))
+                      if analyte.abnormal_side in (harm, "both")]
+            node = bounds[0] if len(bounds) == 1 else ir.And(items=tuple(bounds))
+            items.append((min(m.start, rng.start()), max(m.end, rng.end()), node, ""))
             used_mentions.add(m.start)
     if not items:
         return []
