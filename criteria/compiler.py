@@ -320,6 +320,14 @@ def compile_clause(clause: Clause, context: int = 0
                 and (scoped := _scoped(clause, own.end(), scope)) is not None:
             return scoped
     scope = _SCOPE_LABEL.search(text, 0, context) if context else None
+    if scope is None and (lead := _IF_SCOPE.match(text, context)) is not None:
+        # "If the patient has liver metastases, ALT and AST < 5 x ULN": the first
+        # part says whom the rest is for, like a label (read by the words after
+        # "if", the bound itself was taken for whom: ALT 10 x ULN with liver
+        # metastases passed)
+        scoped = _scoped(clause, lead.end(), lead)
+        if scoped is not None:
+            return scoped
     if scope is not None:
         scoped = _scoped(clause, context, scope)
         if scoped is not None:
@@ -549,6 +557,12 @@ _SCOPE_LABEL = re.compile(
     r"(?:with|if|when|in\s+case\s+(?:of|with)|(?:in|for)\s+(?:patients?|those|subjects?|"
     r"participants?)\s+with)\s+)"
     r"(?P<what>[^:.;]{3,60}?)\s*:\s*$", re.IGNORECASE)
+
+# "If the patient has liver metastases, ...", "For subjects with bone metastases: ...".
+_IF_SCOPE = re.compile(
+    r"\W*(?:(?:if|when)\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:has|have|had)"
+    r"(?:\s+(?P<without>no))?|(?:in|for)\s+(?:patients?|subjects?|participants?|those)\s+with)"
+    r"\s+(?P<what>[^,:;()]{3,60}?)\s*[,:]\s*", re.IGNORECASE)
 
 
 def _scoped(clause: Clause, context: int, scope: re.Match[str]

@@ -1884,3 +1884,19 @@ def _one_lab(name: str, value: float, unit: str, uln: float | None = None,
 ])
 def test_normal_means_the_harmful_side_within_limits(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # the first part says whom the bound is for; before, the bound itself was taken
+    # for whom, so ALT 10 x ULN with liver metastases passed
+    ("If the patient has liver metastases, ALT and AST < 5 x ULN", _liver(10, 1, mets=True),
+     "fail"),
+    ("If the patient has liver metastases, ALT and AST < 5 x ULN", _liver(10, 1, mets=False),
+     "pass"),
+    ("If the patient has liver metastases, ALT and AST < 5 x ULN", _liver(3, 1, mets=True),
+     "pass"),
+    ("for subjects with known Gilbert syndrome, total bilirubin ≤ 2 × ULN",
+     _one_lab("total bilirubin", 3.0, "mg/dL", 1.0), "unknown"),  # Gilbert's not recorded
+])
+def test_a_leading_if_the_patient_has_says_whom(text, doc, expected):
+    assert _status(text, doc) == expected
