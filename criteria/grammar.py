@@ -113,7 +113,8 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
                r"ml/min(?:/1\.73\s*m(?:2|²))?|/mm\^3|cells/mm\^3|/mm3|/mm³|/µL|/μL|/uL|/ul|/mcL|cells/mm3|"
                r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"
                r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
-               r"sec(?:onds)?|s|ms|msec)(?![A-Za-z0-9])")
+               # a footnote mark glued on ("5.6 mmol/La Renal ...") ends the unit
+               r"sec(?:onds)?|s|ms|msec)(?:(?![A-Za-z0-9])|(?=[a-d]\s+[A-Z]))")
 _ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+(?:of\s+)?|\s*-?\s*fold\s+|\s+)?(?:the\s+)?"
         r"(?:specific\s+|local\s+)?(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
         r"(?:\s+(?:range|limits?|value))?|(?:(?P<side2>upper|lower)\s+normal\s+limits?)|"

@@ -62,9 +62,10 @@ RULES = [
     ("Women or men aged ≥18 years", "inclusion", "full", ["age >= 18"]),
     ("Females with age between 18 and 70 years old", "inclusion", "full",
      ['sex in ["female"]', "age >= 18", "age <= 70"]),
-    # Hemoglobin in mmol/L needs a molar mass the vocabulary does not give: review,
-    # never a guess.
-    ("Hemoglobin ≥ 6,1 mmol/l", "inclusion", "partial", []),
+    # Hemoglobin in mmol/L counts the haem-bearing monomer (knowledge: its molar mass)
+    ("Hemoglobin ≥ 6,1 mmol/l", "inclusion", "full", ["labs.hemoglobin.value >= 98.29"]),
+    # a unit the vocabulary cannot convert for the analyte: review, never a guess
+    ("Platelets ≥ 6,1 mmol/l", "inclusion", "partial", []),
 ]
 
 
@@ -1899,4 +1900,38 @@ def test_normal_means_the_harmful_side_within_limits(text, doc, expected):
      _one_lab("total bilirubin", 3.0, "mg/dL", 1.0), "unknown"),  # Gilbert's not recorded
 ])
 def test_a_leading_if_the_patient_has_says_whom(text, doc, expected):
+    assert _status(text, doc) == expected
+
+
+def _hb_cr(hb: float, creatinine: float, clearance: float | None = None) -> dict:
+    labs = [{"name": "hemoglobin", "value": hb, "unit": "g/dL", "date": "2026-11-15"},
+            {"name": "creatinine", "value": creatinine, "unit": "mg/dL",
+             "upper_limit_normal": 1.0, "date": "2026-11-15"}]
+    if clearance is not None:
+        labs.append({"name": "creatinine clearance", "value": clearance, "unit": "mL/min",
+                     "date": "2026-11-15"})
+    return {"labs": labs}
+
+
+CR_OR_CRCL = ("Hemoglobin ≥9.0 g/dL or ≥5.6 mmol/La Renal Creatinine OR Measured or calculated "
+              "creatinine clearance (GFR can also be used in place of creatinine or CrCl) ≤1.5 × "
+              "ULN OR ≥30 mL/min for the participant with creatinine levels >1.5 × institutional "
+              "ULN")
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "or >= 5.6 mmol/L" restates the hemoglobin bound; its "or" joined hemoglobin to
+    # the creatinine item as an alternative: hemoglobin 7 g/dL passed
+    (CR_OR_CRCL, _hb_cr(7.0, 0.9), "fail"),
+    (CR_OR_CRCL, _hb_cr(10.0, 0.9), "pass"),
+    # "creatinine or clearance <= 1.5 x ULN or >= 30 mL/min": respectively (the
+    # clearance took the ULN bound, and 30 mL/min was lost)
+    (CR_OR_CRCL, _hb_cr(10.0, 2.0, clearance=40), "pass"),
+    (CR_OR_CRCL, _hb_cr(10.0, 2.0, clearance=20), "fail"),
+    ("Serum Creatinine or Creatinine clearance ≤ 1.5 x ULN or ≥ 50 mL/min",
+     _hb_cr(10.0, 2.0, clearance=60), "pass"),
+    ("Hemoglobin ≥ 5.6 mmol/L", _hb_cr(8.5, 0.9), "fail"),  # mmol/L of the Hb monomer
+    ("Hemoglobin ≥ 5.6 mmol/L", _hb_cr(9.5, 0.9), "pass"),
+])
+def test_restated_bounds_and_respective_bounds(text, doc, expected):
     assert _status(text, doc) == expected

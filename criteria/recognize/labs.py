@@ -66,7 +66,8 @@ _BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*"
                            r"(?:up\s+to\s+)?(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?:x|×|X|times)\s*(?:the\s+)?(?:institutional\s+)?"
                            r"(?:ULN|upper\s+limits?\s+of\s+normal|normal)\b")
-_FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:participants?|patients?|subjects?|those|cases)\s+"
+_FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?:participants?|patients?|subjects?|"
+                           r"those|cases)\s+"
                            r"(?:with|who\s+have|having)\s+(?:an?\s+)?(?:(?:serum|total|baseline)\s+)?$",
                            re.IGNORECASE)
 # Analytes that measure the same thing, written as alternatives: "INR or PT <=
@@ -85,6 +86,31 @@ _RELAXED_IF = re.compile(r"\(\s*(?:if|when)\s+[^()<>≤≥=\d,;:]{3,40}?[,:]?\s*
                          r"\s*\)", re.IGNORECASE)
 _ESTIMATE = re.compile(r"[^;.]{0,12}\b(?:expected|predicted|estimated|anticipated)\b[^;.]*",
                        re.IGNORECASE)
+
+
+def _restates(text: str, group: list[vocab.Mention], before: Threshold, th: Threshold) -> bool:
+    """``th`` restates the bound ``before`` in another unit ("9.0 g/dL or 5.6
+    mmol/L", "1.5 mg/dL (133 umol/L)"): same direction, same value within 5%."""
+    if before.op != th.op or before.unit is None or th.unit is None or before.unit == th.unit \
+            or not re.fullmatch(r"\s*(?:or|/|\(|,)?\s*", text[before.end:th.start]):
+        return False
+    for m in group:
+        analyte = vocab.analyte(m.id)
+        if analyte is None:
+            return False
+        try:
+            value = units.convert(th.value, th.unit, before.unit, analyte.molar_mass)
+        except units.UnitError:
+            return False
+        if abs(value - before.value) > 0.05 * max(abs(before.value), 1e-9):
+            return False
+    return bool(group)
+
+
+def _units_of(group: list[vocab.Mention]) -> set[str | None]:
+    """The canonical units of the analytes named: two analytes in different units
+    ("creatinine or creatinine clearance") cannot share one bound."""
+    return {a.canonical_unit for m in group if (a := vocab.analyte(m.id)) is not None}
 
 
 def _analytes(text: str) -> list[vocab.Mention]:
@@ -376,6 +402,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     notes: list[str] = []
     used_mentions: set[int] = set()
     prev_end = 0
+    respective: vocab.Mention | None = None  # the second of "A or B <= x or >= y"
     last_group: list[vocab.Mention] = []
     last_th: Threshold | None = None
     for th in thresholds:
@@ -398,6 +425,29 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                     notes.extend(why)
                 prev_end, last_th = th.end, th
                 continue
+        if not quant and respective is not None:
+            # "... or >= 50 mL/min": the second analyte's own bound
+            r_analyte = vocab.analyte(respective.id)
+            r_node, why = _atom(r_analyte, th, window) if r_analyte is not None else (None, [])
+            if r_node is not None:
+                notes.extend(why)
+                used_mentions.add(respective.start)
+                items.append((th.start, th.end, r_node, ""))
+                respective = None
+                prev_end = th.end
+                continue
+        respective = None
+        if not quant and last_th is not None and _restates(text, last_group, last_th, th):
+            # "Hemoglobin >= 9.0 g/dL or >= 5.6 mmol/L": the same bound in another
+            # unit; the item reaches over it (its "or" joined the next analyte as
+            # an alternative: hemoglobin 7 g/dL passed with a normal creatinine)
+            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
+                        None)
+            if base is not None:
+                start, _end, node, joiner = items[base]
+                items[base] = (start, th.end, node, joiner)
+            prev_end = th.end
+            continue
         if not quant:
             alt = _conditional_alternative(text, th, last_group, window) or \
                 _condition_first_alternative(text, prev_end, th, last_group, window)
@@ -439,6 +489,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             used_mentions.update(m.start for m in group)
             prev_end = estimate.end()
             continue
+        if len(group) == 2 and _OR.search(text[group[0].end:group[1].start]) and \
+                _RESPECTIVELY.match(text, th.end) and len(_units_of(group)) == 2:
+            # "Creatinine or creatinine clearance <= 1.5 x ULN or >= 50 mL/min":
+            # respectively (before, both took the first bound and the second was lost)
+            respective, group = group[1], group[:1]
         last_group, last_th = group, th
         atoms: list[ir.Node] = []
         for m in group:
@@ -455,8 +510,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             joint = "or" if len(group) > 1 and _OR.search(text[group[0].end:group[-1].start]) \
                 else "and"
             if joint == "or" and clause.kind == "inclusion" and th.op in ("<", "<=") and \
-                    not _SAME_MEASURE.issuperset(m.id for m in group) and \
-                    not _RESPECTIVELY.match(text, th.end):
+                    not _SAME_MEASURE.issuperset(m.id for m in group):
                 # "ALT or AST <= 2.5 x ULN" asks that each be at most 2.5 x ULN (read
                 # as either, a high AST passed with a normal ALT)
                 joint = "and"
@@ -549,7 +603,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     last_end = None
     for start, end, node, _ in items:
         if last_end is not None:
-            if connector(text[last_end:start]) == "or":
+            # the next item's analyte named earlier, in the gap, opens it ("... or
+            # 5.6 mmol/L Renal: Creatinine OR measured creatinine clearance (...
+            # creatinine or CrCl) <= 1.5 x ULN"): only the words before it join
+            own = _analytes_of(node)
+            cut = next((m.start for m in all_mentions
+                        if last_end <= m.start < start and m.id in own), start)
+            if connector(text[last_end:cut]) == "or":
                 groups[-1].append(node)
             else:
                 groups.append([node])
