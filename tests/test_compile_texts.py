@@ -1935,3 +1935,22 @@ CR_OR_CRCL = ("Hemoglobin ≥9.0 g/dL or ≥5.6 mmol/La Renal Creatinine OR Meas
 ])
 def test_restated_bounds_and_respective_bounds(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # the KEYNOTE-style renal and hepatic items: "for participants with creatinine >
+    # 1.5 x ULN" is the complement of the first bound, which the "or" already says
+    # (it stayed for review: every patient got review, never pass)
+    ("Creatinine OR Measured or calculated creatinine clearance (GFR can also be used in place "
+     "of creatinine or CrCl) ≤1.5 × ULN OR ≥30 mL/min for participant with creatinine levels "
+     ">1.5 × institutional ULN", _hb_cr(10.0, 1.2), "pass"),
+    ("Creatinine OR Measured or calculated creatinine clearance (GFR can also be used in place "
+     "of creatinine or CrCl) ≤1.5 × ULN OR ≥30 mL/min for participant with creatinine levels "
+     ">1.5 × institutional ULN", _hb_cr(10.0, 2.0, clearance=20), "fail"),
+    ("Total bilirubin ≤1.5 ×ULN OR direct bilirubin ≤ULN for participants with total bilirubin "
+     "levels >1.5 × ULN", _one_lab("total bilirubin", 1.2, "mg/dL", 1.0), "pass"),
+    ("Total bilirubin ≤1.5 ×ULN OR direct bilirubin ≤ULN for participants with total bilirubin "
+     "levels >1.5 × ULN", _one_lab("total bilirubin", 2.0, "mg/dL", 1.0), "unknown"),
+])
+def test_a_whom_that_restates_the_other_side_of_the_bound(text, doc, expected):
+    assert _status(text, doc) == expected

@@ -107,6 +107,18 @@ def _restates(text: str, group: list[vocab.Mention], before: Threshold, th: Thre
     return bool(group)
 
 
+# Between two mentions of one analyte, words that make them two requirements.
+_NOT_ONE_ITEM = re.compile(r"\d|\bnormal\b|\b(?:for|if|when|in)\s+(?:the\s+)?(?:patients?|"
+                           r"subjects?|participants?)\b|\bunable\b|\binability\b|\bnot\b|"
+                           r"\bno\b|\bwithout\b|[;.]\s", re.IGNORECASE)
+
+
+def _complements(atom: ir.LabAtom, th: Threshold) -> bool:
+    """``th`` is the other side of ``atom``'s bound ("<= 1.5 x ULN" and "> 1.5 x ULN")."""
+    return atom.op[0] != th.op[0] and atom.relative_to == th.relative_to and \
+        atom.relative_to is not None and abs(atom.value - th.value) < 1e-9
+
+
 def _units_of(group: list[vocab.Mention]) -> set[str | None]:
     """The canonical units of the analytes named: two analytes in different units
     ("creatinine or creatinine clearance") cannot share one bound."""
@@ -477,8 +489,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         whom = _FOR_WHOM_LAB.search(text, max(0, group[0].start - 40), group[0].start)
         if whom is not None:
             # "direct bilirubin <= ULN for participants with total bilirubin > 1.5 x
-            # ULN": says whom the bound before is for; a person applies it
-            items.append((whom.start(), th.end, ir.Review(text=text[whom.start():th.end]), ""))
+            # ULN": says whom the bound before is for; a person applies it.  When it
+            # is the complement of a bound read before ("Total bilirubin <= 1.5 x ULN
+            # OR direct bilirubin <= ULN for participants with total bilirubin > 1.5 x
+            # ULN"), it says what the "or" already says.
+            said = any(_complements(a, th) for _s, _e, n, _j in items if n is not None
+                       for a in ir.atoms(n) if isinstance(a, ir.LabAtom)
+                       and {a.analyte} == {m.id for m in group})
+            items.append((whom.start(), th.end, None if said else
+                          ir.Review(text=text[whom.start():th.end]), "cover" if said else ""))
             used_mentions.update(m.start for m in group)
             prev_end = th.end
             continue
@@ -568,6 +587,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 # the clause's opening "No" is what the patient must not show (read
                 # as a requirement, it failed everyone with a normal count)
                 node = ir.Not(item=node)
+            named = {m.id for m in group}
+            first = next((m.start for m in mentions
+                          if prev_end <= m.start < start and m.id in named), start)
+            if first < start and not cue and \
+                    not _NOT_ONE_ITEM.search(text, max(prev_end, first - 10), start):
+                # "Creatinine OR measured or calculated creatinine clearance (... in
+                # place of creatinine or CrCl) <= 1.5 x ULN": the analytes named
+                # before, again, are the same item's
+                start = first
             items.append((start, th.end, node, ""))
         prev_end = th.end
     for m, node, (s, e) in _qualitative(text, mentions, window):
