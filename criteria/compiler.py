@@ -191,16 +191,25 @@ def _denies(text: str) -> bool:
     for m in _PERMISSION_DENIED.finditer(text):
         if text.count("(", 0, m.start()) > text.count(")", 0, m.start()):
             continue
+        if re.match(r"\s*(?:if|when)\W*$", text[m.end():], re.IGNORECASE):
+            continue  # "... no greater than ULN Ineligible if": the next item's intro
         if _NEXT_ITEM.search(text, m.end()):
             continue
         return True
     return False
 
 
-def _denied_aside(text: str, context: int) -> tuple[int, int] | None:
-    """The span of a parenthesis that denies something ("(transfusion is not
-    allowed within 1 week)"), with its parentheses; None if there is none."""
+def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
+    """A parenthesis that denies something ("(transfusion is not allowed within 1
+    week)"), or a later sentence that does ("... If SGOT > 1.5 x ULN with alkaline
+    phosphatase > 2.5 x ULN, patient is not eligible"): its span, and the span of
+    what it says; None if there is none."""
     for m in _PERMISSION_DENIED.finditer(text, context):
+        stop = text.rfind(". ", context, m.start())
+        if stop >= 0 and _IF_SENTENCE.match(text, stop + 1):
+            end = text.find(". ", m.end())
+            end = len(text) if end < 0 else end + 1
+            return stop + 1, end, stop + 1, end
         if "eligib" in m.group(0).lower():
             continue  # "(not eligible for anti-HER2 therapy)" describes, forbids nothing
         opened = text.rfind("(", context, m.start())
@@ -209,8 +218,11 @@ def _denied_aside(text: str, context: int) -> tuple[int, int] | None:
         close = text.find(")", m.end())
         if close < 0 or "(" in text[m.end():close]:
             continue
-        return opened, close + 1
+        return opened, close + 1, opened + 1, close
     return None
+
+
+_IF_SENTENCE = re.compile(r"\s*(?:if|when|in\s+case)\b", re.IGNORECASE)
 
 
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
@@ -360,14 +372,14 @@ def compile_clause(clause: Clause, context: int = 0
         # "Hemoglobin >= 9 g/dL (transfusion is not allowed within 1 week)": the
         # aside forbids something of its own, beside the requirement (read as a
         # denial of the whole, every patient meeting the bound failed)
-        a, b = denied
+        a, b, inner_a, inner_b = denied
         masked = text[:a] + " " * (b - a) + text[b:]
         main, family, review, notes = compile_clause(dataclasses.replace(clause, text=masked),
                                                      context)
         aside, _family, aside_review, aside_notes = compile_clause(
-            dataclasses.replace(clause, text=" " * (a + 1) + text[a + 1:b - 1]), a + 1)
+            dataclasses.replace(clause, text=" " * inner_a + text[inner_a:inner_b]), inner_a)
         if aside is None and aside_review:
-            aside = ir.Review(text=text[a + 1:b - 1].strip())
+            aside = ir.Review(text=text[inner_a:inner_b].strip())
         if main is None:
             return None, family, [text[context:].strip()], notes
         if aside is not None:

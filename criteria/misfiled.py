@@ -61,8 +61,15 @@ def reads_as_requirement(logic: ir.Node | None) -> bool:
     """Every rule of an exclusion's logic, none negated, on the healthy side."""
     if logic is None or any(isinstance(n, ir.Not) for n in _nodes(logic)):
         return False
-    rules = [a for a in ir.atoms(logic) if not isinstance(a, ir.Review)]
+    rules = [a for a in ir.atoms(logic) if not isinstance(a, ir.Review) and not _relaxes(a)]
     return bool(rules) and all(_requires(a) for a in rules)
+
+
+def _relaxes(atom: ir.Node) -> bool:
+    """A condition that only says whom a relaxed lab bound is for ("<= 5 x ULN with
+    liver metastases"): neither side of a measure."""
+    return isinstance(atom, ir.ConditionAtom) and all(
+        (c := vocab.condition(k)) is not None and c.qualifies_labs for k in atom.concepts)
 
 
 def _nodes(node: ir.Node) -> list[ir.Node]:

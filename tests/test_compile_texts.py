@@ -1954,3 +1954,31 @@ def test_restated_bounds_and_respective_bounds(text, doc, expected):
 ])
 def test_a_whom_that_restates_the_other_side_of_the_bound(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # an abnormality with a higher bound for a subgroup: the subgroup is held to
+    # the higher bound (read as either, liver metastases with AST 3 x ULN were
+    # excluded)
+    ("AST > 2.5 x ULN (> 5 x ULN with liver metastases)", "exclusion",
+     _liver(1.0, 3.0, mets=True), "pass"),
+    ("AST > 2.5 x ULN (> 5 x ULN with liver metastases)", "exclusion",
+     _liver(1.0, 3.0, mets=False), "fail"),
+    ("AST > 2.5 x ULN (> 5 x ULN with liver metastases)", "exclusion",
+     _liver(1.0, 6.0, mets=True), "fail"),
+    # a lower bound with a looser one for a subgroup stays "either"
+    ("Hemoglobin >= 9 g/dL (>= 8.0 g/dL for gastric cancer only)", "inclusion",
+     _hb_cr(10.0, 1.0), "pass"),
+    # the healthy side filed among the exclusions goes to a person, even with a
+    # relaxed bound under a condition (it excluded every patient meeting it)
+    ("ALT or AST ≤ 2.5 times ULN (or ≤5 times ULN with presence of liver metastases)",
+     "exclusion", _liver(1.0, 1.0, mets=False), "review"),
+    # a later sentence's denial is that sentence's; the whole was negated
+    ("Hepatic function: total bilirubin <= 1 upper normal limit (UNL); SGOT and SGPT <= 2.5 UNL. "
+     "If values of SGOT and SGPT > 1.5 UNL are associated to alkaline phosphatase > 2.5 UNL, "
+     "patient is not eligible", "inclusion", _liver(4.0, 4.0), "fail"),
+    ("SGOT and/or SGPT no greater than ULN Ineligible if", "inclusion", _liver(4.0, 4.0),
+     "fail"),
+])
+def test_subgroup_bounds_of_abnormalities_and_misfiled_requirements(text, kind, doc, expected):
+    assert _status(text, doc, kind=kind) == expected

@@ -113,6 +113,38 @@ _NOT_ONE_ITEM = re.compile(r"\d|\bnormal\b|\b(?:for|if|when|in)\s+(?:the\s+)?(?:
                            r"\bno\b|\bwithout\b|[;.]\s", re.IGNORECASE)
 
 
+def _relaxed_by(base: ir.Node, relaxed: ir.And) -> ir.Node:
+    """A bound changed for a subgroup: ``relaxed`` is the subgroup's bound(s) and
+    its condition, last.  Whoever is in the subgroup is held to its bound, the
+    rest to ``base``.  A looser bound ("<= 2.5 x ULN (<= 5 with liver metastases)",
+    ">= 9 g/dL (>= 8 for gastric cancer)") makes either bound enough; a narrower
+    one ("> 2.5 x ULN (> 5 with liver metastases)", an abnormality) asks the base
+    and, with the condition, the narrower bound too (read as either, liver
+    metastases with AST 3 x ULN were excluded)."""
+    *bounds, cond = relaxed.items
+    if not _narrower(bounds, base):
+        return ir.Or(items=(base, relaxed))
+    looser = bounds[0] if len(bounds) == 1 else ir.And(items=tuple(bounds))
+    return ir.And(items=(base, ir.Or(items=(ir.Not(item=cond), looser))))
+
+
+def _narrower(bounds: list[ir.Node], base: ir.Node) -> bool:
+    """Each bound implies the base's bound on its analyte ("> 5 x ULN" implies
+    "> 2.5 x ULN")."""
+    olds = {(a.analyte, a.relative_to): a for a in ir.atoms(base) if isinstance(a, ir.LabAtom)}
+    news = [a for b in bounds for a in ir.atoms(b) if isinstance(a, ir.LabAtom)]
+    if not news:
+        return False
+    for new in news:
+        old = olds.get((new.analyte, new.relative_to))
+        if old is None or old.op[0] != new.op[0]:
+            return False
+        if (new.op[0] == ">" and new.value < old.value) or \
+                (new.op[0] == "<" and new.value > old.value):
+            return False
+    return True
+
+
 def _complements(atom: ir.LabAtom, th: Threshold) -> bool:
     """``th`` is the other side of ``atom``'s bound ("<= 1.5 x ULN" and "> 1.5 x ULN")."""
     return atom.op[0] != th.op[0] and atom.relative_to == th.relative_to and \
@@ -470,7 +502,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 # bound applies with the condition: base OR (relaxed AND condition).
                 # (A second relaxed bound relaxes the same base again.)
                 start, _end, node, joiner = items[base]
-                items[base] = (start, alt[1], ir.Or(items=(node, alt[0])), joiner)
+                items[base] = (start, alt[1], _relaxed_by(node, alt[0]), joiner)
                 items.append((th.start, alt[1], None, "cover"))
             prev_end = th.end
             continue
@@ -559,8 +591,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                              and _analytes_of(items[i][2]) == _analytes_of(node)), None)
                 if base is not None:
                     s0, _e0, base_node, j0 = items[base]
-                    items[base] = (s0, cond_end, ir.Or(items=(base_node, ir.And(items=(
-                        node, cond)))), j0)
+                    items[base] = (s0, cond_end, _relaxed_by(base_node, ir.And(items=(
+                        node, cond))), j0)
                     items.append((group[0].start, cond_end, None, "cover"))
                 elif clause.kind == "exclusion":
                     # "LVEF < 50% with heart failure" excludes whoever has both
