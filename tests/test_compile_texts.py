@@ -1982,3 +1982,37 @@ def test_a_whom_that_restates_the_other_side_of_the_bound(text, doc, expected):
 ])
 def test_subgroup_bounds_of_abnormalities_and_misfiled_requirements(text, kind, doc, expected):
     assert _status(text, doc, kind=kind) == expected
+
+
+HIV_ABSENT = {"conditions": [{"name": "HIV infection", "status": "absent"}]}
+HIV_ACTIVE = {"conditions": [{"name": "HIV infection", "status": "active"}]}
+NOT_PREGNANT = {"findings": {"pregnant": False, "breastfeeding": False,
+                             "childbearing_potential": True}}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "negative" written after an abbreviation, a type or as a noun; before, each
+    # read as "has HIV" (an HIV-negative patient failed)
+    ("Human immunodeficiency virus (HIV) negative", HIV_ABSENT, "pass"),
+    ("Human immunodeficiency virus (HIV) negative", HIV_ACTIVE, "fail"),
+    ("Other: HIV-1 negative", HIV_ABSENT, "pass"),
+    ("HIV negativity.", HIV_ABSENT, "pass"),
+    ("Patients must have negative serology for Human Immunodeficiency Virus.", HIV_ABSENT,
+     "pass"),
+    # "HIV-1 infection" is HIV, not HIV or any infection
+    ("Documented HIV-1 infection.", {"conditions": [
+        {"name": "urinary tract infection", "status": "active"},
+        {"name": "HIV infection", "status": "absent"}]}, "fail"),
+    # pregnancy named beside contraception is a risk, not a requirement (every woman
+    # who was not pregnant failed)
+    ("Throughout the clinical trial, women with the possibility of pregnancy are willing to "
+     "practice medically accepted, effective contraception.", NOT_PREGNANT, "review"),
+    ("Sperm-producing participants must use a condom when having sexual intercourse with a "
+     "pregnant partner", NOT_PREGNANT, "review"),
+    ("Sufficient English to communicate verbally with the nursing staff", NOT_PREGNANT,
+     "review"),
+    ("Not pregnant or nursing; fertile patients must use effective contraception", NOT_PREGNANT,
+     "pass"),
+])
+def test_negative_serology_and_pregnancy_named_as_a_risk(text, doc, expected):
+    assert _status(text, doc) == expected

@@ -182,3 +182,9 @@ def not_the_subject(text: str, start: int) -> bool:
         return False
     before = text[max(0, hit.start() - 40):hit.start()]
     return bool(vocab.find_drugs(before) or vocab.find_drug_classes(before))
+
+
+# Words of contraception: a clause with them that names pregnancy speaks of a risk
+# or a plan (read by a person), never of a pregnancy the patient has.
+CONTRACEPTION = (r"contracep\w*|birth\s+control|childbearing|child-bearing|\bcondoms?\b|"
+                 r"\babstinen\w*|\bbarrier\s+method")

@@ -9,6 +9,7 @@ from criteria import ir, vocab
 from criteria.grammar import find_thresholds, find_windows
 from criteria.recognize.base import (
     ANTI_BEFORE,
+    CONTRACEPTION,
     IF_BEFORE,
     Clause,
     Found,
@@ -44,9 +45,15 @@ _GRADE_CEILING = re.compile(
 _STRICTLY_ABOVE = re.compile(r"(?:>(?!=)|greater\s+than|more\s+than|above|worse\s+than|"
                              r"exceeding)\s*$", re.IGNORECASE)
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4}
-_TRAILING_NEG = re.compile(r"\s*+[-(]?\s*(?:negative|seronegative|neg\.?)(?![A-Za-z])",
+# "HIV negative", "HIV-1 negative", "human immunodeficiency virus (HIV) negative",
+# "HIV-1 negativity"
+_TRAILING_NEG = re.compile(r"\s*+\)?(?:-\s*[12](?![\d.])|\s*\([A-Za-z-]{2,8}\))?\s*[-(]?\s*"
+                           r"(?:negative|negativity|seronegative|seronegativity|neg\.?)(?![A-Za-z])",
                            re.IGNORECASE)
-_LEADING_NEG = re.compile(r"\b(?:negative|seronegative)\s+(?:for\s+)?$", re.IGNORECASE)
+# "negative HIV serology", "Negative serologic testing for hepatitis B"
+_LEADING_NEG = re.compile(r"\b(?:negative|seronegative)\s+(?:(?:serolog\w*|tests?|testing|"
+                          r"screening|results?)\s+){0,2}(?:for\s+)?$", re.IGNORECASE)
+_LEADING_NEG_REACH = 40  # "Negative serologic testing for " reaches back this far
 _NON = re.compile(r"\bnon\s?-?\s?$", re.IGNORECASE)
 _JOIN_ONLY = re.compile(r"[\s,/]*(?:or|and|and/or|nor)?[\s,/]*", re.IGNORECASE)
 _TRAIL = re.compile(r"\s+(?:and|but|with)\s+(?P<q>(?:unable|not\s+able|inability|refus\w+|"
@@ -67,8 +74,7 @@ CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
 
 
 # "any non-SCCHN malignancy": a cancer other than the trial's.
-_CONTRACEPTION = re.compile(r"contracept|birth\s+control|childbearing|child-bearing",
-                            re.IGNORECASE)
+_CONTRACEPTION = re.compile(CONTRACEPTION, re.IGNORECASE)
 _NON_INDEX = re.compile(r"\bnon-?\s?(?:[A-Z]{2,}\b|head\s+and\s+neck\b)")
 _SINCE_GAP = re.compile(r"\s*(?:(?:the|any|a|an|prior|previous|last|most\s+recent|recent|"
                         r"episode\s+of|history\s+of|resolution\s+of|recovery\s+from|"
@@ -210,7 +216,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),
                                                                        m.start):
             continue  # "central nervous system metastasis": that site's, read elsewhere
-        if concept.id == "pregnancy" and _CONTRACEPTION.search(text):
+        if concept.id in ("pregnancy", "breastfeeding") and _CONTRACEPTION.search(text):
             continue  # "... should a woman become pregnant": contraception, read by a person
         if concept.qualifies_labs and find_thresholds(text):
             continue  # "bilirubin <= 1.5 x ULN, Gilbert's syndrome": left to a person
@@ -341,7 +347,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
         trailing = _TRAILING_NEG.match(text, m.end)
-        leading = _LEADING_NEG.search(text, max(0, m.start - 16), m.start)
+        leading = _LEADING_NEG.search(text, max(0, m.start - _LEADING_NEG_REACH), m.start)
         if _NON.search(text, max(0, m.start - 5), m.start):
             # "non-rheumatoid arthritis", "non-bacterial infection": an arthritis that
             # is not RA, not the absence of RA; a person reads it.

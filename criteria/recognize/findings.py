@@ -8,6 +8,7 @@ import re
 from criteria import ir
 from criteria.grammar import WORD_NUMBERS, find_thresholds
 from criteria.recognize.base import (
+    CONTRACEPTION,
     IF_BEFORE,
     Clause,
     Found,
@@ -72,7 +73,14 @@ _FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent|po
                              r"(?:an?\s+)?|risk\s+of\s+)"
                              r"\s*$", re.IGNORECASE)
 _NEGATIVE_BEFORE = re.compile(r"\bnegative\b[^.;]*$", re.IGNORECASE)
-_BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing)\b", re.IGNORECASE)
+_BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing(?!\s+(?:staff|homes?|"
+                            r"care|facilit\w+|personnel|team|assessments?)))\b", re.IGNORECASE)
+_CONTRACEPTION = re.compile(r"\b(?:" + CONTRACEPTION + ")", re.IGNORECASE)
+# "must not be pregnant", "negative pregnancy test", "non-pregnant": a requirement
+# about pregnancy beside the contraception
+_NOT_PREGNANT = re.compile(r"\b(?:not|non|no|neither|nor)\b[^.;,]{0,30}?\b(?:pregnan|"
+                           r"breast-?\s?feed|lactat|nursing)|\bnegative\b[^.;]{0,40}\bpregnan|\bpregnan\w*\s+tests?\b"
+                           r"[^.;]{0,20}\bnegative", re.IGNORECASE)
 _BRAIN = re.compile(
     r"\b(?P<q>(?:(?:clinically\s+)?(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|"
     r"known|new|treated)\s*(?:,\s*|\s(?:or|and|and/or)\s+|\s+))+)?"
@@ -151,7 +159,7 @@ def recognize(clause: Clause) -> list[Found]:
     if tissue:
         out.append(Found(ir.FindingAtom(key="tumor_tissue_available", value=True),
                          tissue.start(), tissue.end(), "tumor_tissue"))
-    out.extend(_pregnancy(text))
+    out.extend(_pregnancy(text, clause.kind))
     brain = _BRAIN.search(text)
     if brain and (not_the_subject(text, brain.start())
                   or IF_BEFORE.search(text, max(0, brain.start() - 60), brain.start())):
@@ -172,9 +180,18 @@ def recognize(clause: Clause) -> list[Found]:
     return out
 
 
-def _pregnancy(text: str) -> list[Found]:
+def _pregnancy(text: str, kind: str = "inclusion") -> list[Found]:
     """Pregnancy and breastfeeding.  One negation before both covers both:
     "Not pregnant or nursing" is not (pregnant or nursing)."""
+    if kind == "inclusion" and _CONTRACEPTION.search(text) and not _NOT_PREGNANT.search(text):
+        # "women with the possibility of pregnancy must practice contraception",
+        # "when having intercourse with a pregnant partner": no inclusion asks a
+        # patient to be pregnant; beside contraception the word names a risk (read
+        # as a requirement, every woman who is not pregnant failed).  A person
+        # reads it, and no other recognizer takes the word for a history.
+        words = [m for p in (_PREGNANT, _BREASTFEEDING) for m in p.finditer(text)]
+        return [Found(ir.Review(text=text.strip()), m.start(), m.end(), "pregnancy")
+                for m in words[:1]]
     hits = []
     planned: list[Found] = []
     for pattern, key in ((_PREGNANT, "pregnant"), (_BREASTFEEDING, "breastfeeding")):
