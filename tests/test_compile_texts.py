@@ -2016,3 +2016,15 @@ NOT_PREGNANT = {"findings": {"pregnant": False, "breastfeeding": False,
 ])
 def test_negative_serology_and_pregnancy_named_as_a_risk(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("doc,expected", [
+    # leptomeningeal disease recorded as a condition (read on the diagnosis only,
+    # this patient passed the exclusion)
+    ({"conditions": [{"name": "leptomeningeal disease", "status": "active"}]}, "fail"),
+    ({"conditions": [{"name": "leptomeningeal disease", "status": "absent"}],
+      "diagnoses": [{"condition": "breast cancer", "status": ["metastatic"]}]}, "pass"),
+])
+def test_spread_recorded_as_a_condition_counts(doc, expected):
+    assert _status("Presence of leptomeningeal carcinomatosis.", doc, kind="exclusion") \
+        == expected

@@ -233,6 +233,7 @@ def recognize(clause: Clause) -> list[Found]:
             sites=tuple(dict.fromkeys(sites)) or None, **facet))
         if typed_sites and others:
             alternatives.append(ir.DiagnosisAtom(sites=tuple(others), **facet))
+    alternatives = [_or_recorded_as_condition(a) for a in alternatives]
     node: ir.Node = alternatives[0] if len(alternatives) == 1 else ir.Or(
         items=tuple(alternatives))
     # (Two diseases of one site, "TNBC, HR+ breast cancer": whose receptors are
@@ -250,6 +251,18 @@ def recognize(clause: Clause) -> list[Found]:
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+def _or_recorded_as_condition(atom: ir.DiagnosisAtom) -> ir.Node:
+    """Spread of the cancer to a site ("leptomeningeal carcinomatosis") is recorded
+    as a condition as often as on the diagnosis: either record counts (read on
+    the diagnosis only, a patient whose conditions list leptomeningeal disease
+    passed the exclusion)."""
+    if atom.histologies or not atom.sites or atom.stages or atom.confirmed_by or \
+            atom.statuses not in (None, ("metastatic",)) or not all(
+                "metastatic-disease" in vocab.condition_ancestors(s) for s in atom.sites):
+        return atom
+    return ir.Or(items=(atom, ir.ConditionAtom(concepts=atom.sites)))
 
 
 def _with_receptors(node: ir.Node, marked: dict[str, list[ir.Node]]) -> ir.Node:
