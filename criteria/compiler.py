@@ -189,8 +189,10 @@ def _denies(text: str) -> bool:
     before the next run-on item ("... is not permitted 3) Platelet count >= 100")
     is about something else, not the requirement."""
     for m in _PERMISSION_DENIED.finditer(text):
-        if text.count("(", 0, m.start()) > text.count(")", 0, m.start()):
+        if _enclosing_parenthesis(text, m.start()) is not None:
             continue
+        if _DESCRIBES.match(text, m.end()):
+            continue  # "a tumor that is not eligible for curative treatment" describes
         if re.match(r"\s*(?:if|when)\W*$", text[m.end():], re.IGNORECASE):
             continue  # "... no greater than ULN Ineligible if": the next item's intro
         if _NEXT_ITEM.search(text, m.end()):
@@ -199,26 +201,62 @@ def _denies(text: str) -> bool:
     return False
 
 
+# After "(not) eligible": for a treatment, not for the trial ("not eligible for
+# curative treatment", "ineligible for other BMT protocols") describes the patient.
+_DESCRIBES = re.compile(r"\s+(?:for|to)\s+(?!(?:this|the|our)\s+(?:study|trial|protocol)|"
+                        r"participation|enrol|inclusion|entry|registration)", re.IGNORECASE)
+
+
 def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
     """A parenthesis that denies something ("(transfusion is not allowed within 1
     week)"), or a later sentence that does ("... If SGOT > 1.5 x ULN with alkaline
     phosphatase > 2.5 x ULN, patient is not eligible"): its span, and the span of
     what it says; None if there is none."""
     for m in _PERMISSION_DENIED.finditer(text, context):
-        stop = text.rfind(". ", context, m.start())
-        if stop >= 0 and _IF_SENTENCE.match(text, stop + 1):
-            end = text.find(". ", m.end())
-            end = len(text) if end < 0 else end + 1
+        stop = max(text.rfind(". ", context, m.start()), text.rfind("; ", context, m.start()))
+        if stop >= 0 and text[context:stop].strip() and not _DESCRIBES.match(text, m.end()) \
+                and _enclosing_parenthesis(text, m.start()) is None:
+            # "... are eligible; however patients with bone disease as the only site
+            # are not eligible": the later sentence denies only what it names
+            end = min(e for e in (text.find(". ", m.end()), text.find("; ", m.end()), len(text))
+                      if e >= 0)
+            end = end + 1 if end < len(text) else end
             return stop + 1, end, stop + 1, end
         if "eligib" in m.group(0).lower():
             continue  # "(not eligible for anti-HER2 therapy)" describes, forbids nothing
-        opened = text.rfind("(", context, m.start())
-        if opened < 0 or text.find(")", opened, m.start()) >= 0:
+        enclosing = _enclosing_parenthesis(text, m.start())
+        if enclosing is None or enclosing[0] < context:
             continue
-        close = text.find(")", m.end())
-        if close < 0 or "(" in text[m.end():close]:
-            continue
+        opened, close = enclosing
         return opened, close + 1, opened + 1, close
+    return None
+
+
+def _enclosing_parenthesis(text: str, pos: int) -> tuple[int, int] | None:
+    """The parenthesis around ``pos`` (its "(" and ")" positions), nested ones
+    skipped; None outside any, or when the "(" is never closed ("(such as HIV ...
+    are excluded.": the text lost its ")")."""
+    depth, opened = 0, -1
+    for i in range(pos - 1, -1, -1):
+        ch = text[i]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                opened = i
+                break
+            depth -= 1
+    if opened < 0:
+        return None
+    depth = 0
+    for j in range(pos, len(text)):
+        ch = text[j]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                return opened, j
+            depth -= 1
     return None
 
 
@@ -351,7 +389,10 @@ def compile_clause(clause: Clause, context: int = 0
         # the recognizers and decided by a person: for an inclusion it can only
         # rescue (OR), for an exclusion it can only spare (AND).
         end = _exception_end(text, exception.start())
-        masked = text[:exception.start()] + " " * (end - exception.start()) + text[end:]
+        begin = exception.start()
+        if text[end - 1:end] == ")" and text[:begin].rstrip().endswith("("):
+            begin = text[:begin].rstrip().rfind("(")  # "(except ...)": the whole aside
+        masked = text[:begin] + " " * (end - begin) + text[end:]
         inner = Clause(text=masked, kind=clause.kind, header=clause.header,
                        lab_window_days=clause.lab_window_days,
                        list_window_days=clause.list_window_days)

@@ -2028,3 +2028,33 @@ def test_negative_serology_and_pregnancy_named_as_a_risk(text, doc, expected):
 def test_spread_recorded_as_a_condition_counts(doc, expected):
     assert _status("Presence of leptomeningeal carcinomatosis.", doc, kind="exclusion") \
         == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a later sentence's denial is that sentence's own ("however ... are not
+    # eligible"): the whole was negated, a patient with measurable disease failed
+    ("Measurable disease by RECIST 1.1. Patients with non-measurable bone metastases in "
+     "addition to measurable disease are eligible; however patients with non-measurable bone "
+     "disease as the only site(s) of disease are not eligible.",
+     {"findings": {"measurable_disease": True}}, "review"),  # the permission: a person
+    # "not eligible for curative treatment" describes the patient
+    ("Has a histologically- or cytologically-confirmed advanced (metastatic and/or "
+     "unresectable) solid tumor (except ovarian cancer whose tumor has a germline BRCA "
+     "mutation) that is not eligible for curative treatment",
+     {"diagnoses": [{"condition": "lung adenocarcinoma", "status": ["metastatic"],
+                     "confirmed_by": "histology"}]}, "review"),  # negated, it failed
+    # a denial inside nested parentheses is the aside's, not the requirement's (read
+    # outside them, G-CSF in the last week was required)
+    ("Absolute neutrophil count (ANC) >=1500/mm^3 (Granulocyte colony-stimulating factor "
+     "(G-CSF) administration is not allowed within 1 week prior to screening assessment)",
+     _counts(150, 2.0, treatments=[]), "pass"),
+    ("Absolute neutrophil count (ANC) >=1500/mm^3 (Granulocyte colony-stimulating factor "
+     "(G-CSF) administration is not allowed within 1 week prior to screening assessment)",
+     _counts(150, 2.0, treatments=GCSF_LAST_WEEK), "fail"),
+    # a "(" the text never closed does not hide the denial after it
+    ("Patients with active bacterial infection, fungal infection, or detectable viral infection "
+     "(such as known human immunodeficiency virus positivity are excluded.", HIV_ACTIVE,
+     "review"),  # not a pass: the exclusion reads (its qualifiers go to a person)
+])
+def test_denials_of_a_later_sentence_nested_or_unclosed(text, doc, expected):
+    assert _status(text, doc, assume_absent="treatments" in doc) == expected
