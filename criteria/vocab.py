@@ -133,6 +133,10 @@ class ConditionConcept:
     # A subtype defined by biomarker results ("triple-negative breast cancer": ER,
     # PR and HER2 negative): (marker id, canonical result) pairs.
     biomarkers: tuple[tuple[str, str], ...] = ()
+    # The scale a record grades it on, so that a severity word has a threshold:
+    # "ctcae" ("severe" = grade 3 or worse, "life-threatening" = grade 4), "nyha"
+    # ("symptomatic" = class II or worse).  Empty: severity is a person's judgement.
+    graded_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -374,6 +378,14 @@ def _entries(file: str, data: Any, allowed: set[str]) -> list[dict[str, Any]]:
     return data
 
 
+def _graded_by(f: str, cid: str, value: object) -> str:
+    if value is None:
+        return ""
+    if value not in ("ctcae", "nyha"):
+        raise KnowledgeError(f"{f}: concept {cid!r}: graded_by is ctcae or nyha, not {value!r}")
+    return str(value)
+
+
 def _marker_results(f: str, cid: str, value: Any) -> tuple[tuple[str, str], ...]:
     """``biomarkers: {er: negative, ...}`` of a condition (checked against
     biomarkers.yaml once both are loaded)."""
@@ -605,10 +617,10 @@ class _Knowledge:
         self.analyte_scanner.freeze()
 
     # conditions
-    def _load_conditions(self) -> None:
+    def _load_conditions(self) -> None:  # noqa: C901 - one loop checking each field
         f = "conditions.yaml"
         keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms",
-                "qualifies_labs", "covers", "biomarkers"} | _COMMON
+                "qualifies_labs", "covers", "biomarkers", "graded_by"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -630,6 +642,7 @@ class _Knowledge:
                 e.get("qualifies_labs") is True,
                 _strs(f, cid, e.get("covers"), "covers"),
                 _marker_results(f, cid, e.get("biomarkers")),
+                _graded_by(f, cid, e.get("graded_by")),
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):

@@ -539,8 +539,10 @@ HYPERTENSION = {"conditions": [{"name": "hypertension", "status": "active", "con
     ("exclusion", "Significant cardiovascular disease", HYPERTENSION, "review"),
     ("exclusion", "Significant cardiovascular disease", {}, "pass"),
     ("exclusion", "Serious infection", {}, "pass"),
+    # ... while symptoms of heart failure are its NYHA class (graded_by: nyha): a
+    # record without the class leaves it unknown
     ("exclusion", "Symptomatic congestive heart failure",
-     {"conditions": [{"name": "congestive heart failure", "status": "active"}]}, "review"),
+     {"conditions": [{"name": "congestive heart failure", "status": "active"}]}, "unknown"),
     # a permission for a subgroup
     ("inclusion", "Patients with known Gilbert's disease who have serum bilirubin level ≤ 3× ULN "
      "may be enrolled.", {}, "pass"),
@@ -2058,3 +2060,61 @@ def test_spread_recorded_as_a_condition_counts(doc, expected):
 ])
 def test_denials_of_a_later_sentence_nested_or_unclosed(text, doc, expected):
     assert _status(text, doc, assume_absent="treatments" in doc) == expected
+
+
+def _condition(name: str, **facts: object) -> dict:
+    return {"conditions": [{"name": name, "status": "active", **facts}]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # severity a record's grade or class shows (CTCAE grade 3 = severe; NYHA II and
+    # worse = heart failure with symptoms); before, a person read every such case
+    ("Symptomatic congestive heart failure", _condition("congestive heart failure", **{"class": 1}),
+     "pass"),
+    ("Symptomatic congestive heart failure", _condition("congestive heart failure", **{"class": 2}),
+     "fail"),
+    ("Symptomatic congestive heart failure", _condition("congestive heart failure"), "unknown"),
+    ("Known severe hypersensitivity to cetuximab",
+     _condition("hypersensitivity to cetuximab", grade=2), "pass"),
+    ("Known severe hypersensitivity to cetuximab",
+     _condition("hypersensitivity to cetuximab", grade=3), "fail"),
+    ("Known severe hypersensitivity to cetuximab", _condition("hypersensitivity to cetuximab"),
+     "unknown"),
+    # judgements stay with a person
+    ("Clinically significant cardiac disease", _condition("heart disease", grade=1), "review"),
+])
+def test_severity_a_grade_shows(text, doc, expected):
+    assert _status(text, doc, kind="exclusion") == expected
+
+
+def _marker(name: str, result: str | None = None, value: float | None = None,
+            method: str | None = None) -> dict:
+    b: dict = {"name": name, "date": "2026-10-01"}
+    for k, v in (("result", result), ("value", value), ("method", method)):
+        if v is not None:
+            b[k] = v
+    return b
+
+
+@pytest.mark.parametrize("text,markers,expected", [
+    # a receptor's share of stained cells: ">= 1%" is what positive means, a higher
+    # share needs the record's value (before, these went to a person or compiled
+    # to nothing)
+    ("ER ≥ 10%", [_marker("ER", "positive", 50)], "pass"),
+    ("ER ≥ 10%", [_marker("ER", "positive", 5)], "fail"),
+    ("ER ≥ 10%", [_marker("ER", "positive")], "unknown"),
+    ("ER ≥ 10%", [_marker("ER", "negative")], "fail"),
+    ("ER-positive (≥1% of tumor cells)", [_marker("ER", "positive")], "pass"),
+    ("ER and/or PgR ≥ 1%", [_marker("ER", "negative"), _marker("PR", "positive")], "pass"),
+    ("ER and/or PgR ≥ 1%", [_marker("ER", "negative"), _marker("PR", "negative")], "fail"),
+    ("HR-positive (ER ≥ 10% and/or PR ≥ 10%)",
+     [_marker("ER", "positive", 5), _marker("PR", "positive", 20)], "pass"),
+    # a HER2 result's own definition in parentheses restates it
+    ("HER2-negative (IHC 0 or 1+)", [_marker("HER2", "negative", method="IHC")], "pass"),
+    ("HER2 positive (IHC 3+ or ISH amplified)", [_marker("HER2", "positive", method="ISH")],
+     "pass"),
+    ("HER2 positive (IHC 3+ or ISH amplified)", [_marker("HER2", "negative", method="IHC")],
+     "fail"),
+])
+def test_receptor_shares_and_her2_definitions(text, markers, expected):
+    assert _status(text, {"biomarkers": markers}) == expected

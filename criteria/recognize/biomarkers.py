@@ -54,6 +54,27 @@ def _her2_scores(text: str, end: int) -> tuple[tuple[str, ...], int] | None:
     return results, m.end()
 
 
+# A HER2 result's definition in parentheses: scores, tests and their results only.
+_HER2_DEFINITION = re.compile(
+    r"\s*\(\s*(?P<body>(?:IHC|ISH|FISH|CISH|SISH|DISH|by|score|status|of|or|and|and/or|with|"
+    r"confirmed|amplified|non-?\s?amplified|not\s+amplified|amplification|negative|positive|"
+    r"[0-3]\s*\+?|[-+/,;]|\s)+)\)", re.IGNORECASE)
+
+
+def _defines(result: str, body: str) -> bool:
+    """The scores in ``body`` are the result's own (ASCO/CAP: 0 and 1+ negative,
+    3+ positive, 2+ decided by ISH)."""
+    scores = {int(d) for d in re.findall(r"(?<![\d.])([0-3])(?=\s*\+|\s*(?:or|,|-)\s*[0-3]\s*\+|"
+                                          r"\s*\))", body)}
+    ish_neg = re.search(r"non-?\s?amplified|not\s+amplified|negative|-\s*\)?$", body, re.I)
+    ish_pos = re.search(r"(?<!non)(?<!non-)(?<!not )amplifi|positive|\+\s*\)?$", body, re.I)
+    if result == "positive":
+        return scores <= {3} or (scores <= {2, 3} and bool(ish_pos))
+    if result in ("negative", "not amplified"):
+        return scores <= {0, 1} or (scores <= {0, 1, 2} and bool(ish_neg))
+    return False
+
+
 # Between two markers that share the result written after the last one:
 # "Estrogen Receptor (ER) and/or Progesterone Receptor (PR) positive", "ER, PR or
 # HER2 positive".
@@ -65,7 +86,8 @@ _SHARED = re.compile(r"\s*(?:\([A-Za-z0-9/-]{1,10}\)\s*)?(?:,\s*(?:and/or\s+|or\
 # partial response, "HR" a hazard ratio), where nothing else can be meant: with a
 # result glued on ("HR-positive", "PgR+"), or listed with ER ("ER/PR", "ER or PR").
 _BARE = re.compile(r"\b(?P<a>PR|PgR|HR)"
-                   r"(?=\s*-?\s*(?:positive|negative|\+|−|-\s*(?:ve\b|[,;.)\s]|$)))|"
+                   r"(?=\s*-?\s*(?:positive|negative|\+|−|-\s*(?:ve\b|[,;.)\s]|$)|"
+                   r"(?:[<>≥≤]=?|=<|=>)\s*\d+(?:\.\d+)?\s*%))|"
                    r"(?<=\bER)\s*(?:,|and/or|or|and|/|&)\s*(?P<b>PR|PgR)\b")
 _BARE_ID = {"pr": "pr", "pgr": "pr", "hr": "hormone-receptor"}
 
@@ -102,6 +124,42 @@ def _shared_result(text: str, mentions: list[vocab.Mention], i: int
         if hit is not None and hit.start() - mentions[j].end <= 12:
             return hit
     return None
+
+
+# Receptors reported as the share of stained tumour cells (ASCO/CAP: 1% or more
+# is positive).
+_RECEPTORS = frozenset({"er", "pr", "hormone-receptor"})
+_PERCENT = re.compile(r"\s*(?:\(\s*)?(?:(?:ER|PR|PgR|HR)\s*)?(?P<op>[<>≥≤]=?|=<|=>)\s*"
+                      r"(?P<n>\d+(?:\.\d+)?)\s*%(?:\s*(?:of\s+)?(?:(?:invasive\s+)?(?:tumou?r\s+)?"
+                      r"(?:cells?|nuclei))(?:\s+(?:stain\w*|positive))?)?\s*\)?", re.IGNORECASE)
+_OPS = {"=<": "<=", "=>": ">=", "≥": ">=", "≤": "<="}
+
+
+def _percent(marker: str, text: str, pos: int, end: int, has_result: bool
+             ) -> tuple[ir.Node | None, tuple[int, int]] | None:
+    """A receptor's share of stained cells ("ER >= 10%", "(>= 1% of tumour
+    cells)"): the rule it adds to the result (None when the result says it:
+    ">= 1%" is what positive means), and its span."""
+    m = _PERCENT.match(text, pos, end)
+    if m is None:
+        return None
+    op = _OPS.get(m.group("op"), m.group("op"))
+    n = float(m.group("n"))
+    up = op in (">", ">=")
+    if n <= 1:
+        if has_result:
+            return None, m.span()
+        results = ("positive",) if up else ("negative", "undetectable")
+        return ir.BiomarkerAtom(marker=marker, results=results), m.span()
+    share = ir.BiomarkerAtom(marker=marker, op=op, value=n)
+    if up:
+        # above the cut-off: positive, and a share the record must show
+        node: ir.Node = share if has_result else ir.And(items=(
+            ir.BiomarkerAtom(marker=marker, results=("positive",)), share))
+        return node, m.span()
+    # "ER < 10%": a negative result is below it too
+    return ir.Or(items=(ir.BiomarkerAtom(marker=marker, results=("negative", "undetectable")),
+                        share)), m.span()
 
 
 def recognize(clause: Clause) -> list[Found]:
@@ -142,6 +200,21 @@ def recognize(clause: Clause) -> list[Found]:
         if node is None:
             hit = after or shared or before
             if hit is None:
+                if marker.id in _RECEPTORS:
+                    # "ER >= 10%", and "ER and/or PgR >= 1%" (a share after the last
+                    # of markers joined, shared)
+                    share = _percent(marker.id, text, m.end, scope_end, False)
+                    j = i
+                    while share is None and j + 1 < len(mentions) and \
+                            _SHARED.fullmatch(text, mentions[j].end, mentions[j + 1].start):
+                        j += 1
+                        share = _percent(marker.id, text, mentions[j].end,
+                                         min(len(text), mentions[j].end + 40), False)
+                    if share is not None and share[0] is not None:
+                        # (a share after a later marker is that marker's text to read)
+                        node, span = share
+                        own = [(m.start, m.end), span] if j == i else [(m.start, m.end)]
+                        out.append(Found(node, m.start, own[-1][1], "biomarker", spans=own))
                 continue
             if hit.group("word"):
                 word = re.sub(r"\s+", " ", hit.group("word").lower())
@@ -172,6 +245,25 @@ def recognize(clause: Clause) -> list[Found]:
                     spans.append((meth.start(), meth.end()))
             node = ir.BiomarkerAtom(marker=marker.id, results=results,
                                     methods=tuple(dict.fromkeys(methods)) or None)
+            if marker.id == "her2" and hit is after:
+                defined = _HER2_DEFINITION.match(text, hit.end())
+                if defined is not None and _defines(result, defined.group("body")):
+                    # "HER2-negative (IHC 0 or 1+)", "HER2 positive (IHC 3+ or ISH
+                    # amplified)": the result's definition, restated
+                    spans.append(defined.span())
+        if marker.id in _RECEPTORS:
+            at = max(e for _, e in spans)
+            share = _percent(marker.id, text, at, scope_end if scope_end > at else len(text),
+                             node is not None)
+            if share is None and node is None:
+                share = _percent(marker.id, text, m.end, scope_end, False)
+            if share is not None:
+                extra, span = share
+                spans.append(span)
+                if extra is not None:
+                    node = extra if node is None else ir.And(items=(node, extra))
+        if node is None:
+            continue
         start = min(s for s, _ in spans)
         end = max(e for _, e in spans)
         out.append(Found(node, start, end, "biomarker", spans=spans))

@@ -25,6 +25,32 @@ _UNCONTROLLED = re.compile(r"\b(?:uncontrolled|poorly\s+controlled|not\s+(?:well
                            r"unstable|uncontrollable|inadequately\s+controlled)\b", re.IGNORECASE)
 _CONTROLLED = re.compile(r"\b(?:well[\s-]controlled|(?:under|with)\s+(?:stable\s+|good\s+|"
                          r"adequate\s+)?(?:\w+\s+)?control|controlled|stable)\b", re.IGNORECASE)
+# Severity words a record's grade or class shows, on the scale the concept is
+# graded by (knowledge: conditions.yaml graded_by).  CTCAE v5: grade 3 "severe or
+# medically significant", grade 4 "life-threatening"; NYHA class II and worse:
+# heart failure with symptoms.
+_GRADED_SEVERITY = {("ctcae", "severe"): {"min_grade": 3},
+                    ("ctcae", "life-threatening"): {"min_grade": 4},
+                    ("ctcae", "life threatening"): {"min_grade": 4},
+                    ("nyha", "symptomatic"): {"min_class": 2}}
+# "moderate to severe", "mildly to moderately severe": a range a person reads
+_MILDER_BEFORE = re.compile(r"\b(?:mild\w*|moderate\w*)\s+(?:to|or|and)?\s*$", re.IGNORECASE)
+
+
+def _graded(word: str, concept: vocab.ConditionConcept, facets: dict[str, object],
+            before: str) -> dict[str, object] | None:
+    """The facet a severity word stands for, when a record's grade or class can
+    show it; None for judgements ("clinically significant", "serious")."""
+    scale = next((c.graded_by for k in (concept.id, *vocab.condition_ancestors(concept.id))
+                  if (c := vocab.condition(k)) is not None and c.graded_by), "")
+    graded = _GRADED_SEVERITY.get((scale, word.lower()))
+    if graded is None or _MILDER_BEFORE.search(before):
+        return None
+    if any(k in facets for k in graded):
+        return {}  # "symptomatic CHF (NYHA III-IV)": the class written says it
+    return graded
+
+
 # Severity words a record cannot show: the atom is decided together with a person.
 _SEVERITY = re.compile(r"\b(?:severe|significant|clinically\s+significant|serious|massive|"
                        r"symptomatic|major|life[\s-]threatening)\b", re.IGNORECASE)
@@ -319,6 +345,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             node = ir.Or(items=(node, ir.ConditionAtom(
                 concepts=(cid,), within_days=clause.list_window_days, **recent)))
         severity = _SEVERITY.search(lead)
+        graded = _graded(severity.group(0), concept, facets, lead[:severity.start()]) \
+            if severity else None
+        if severity and graded is not None:
+            # "severe hypersensitivity" is CTCAE grade 3 or worse, "symptomatic heart
+            # failure" NYHA class II or worse: a record with a grade decides it
+            node = ir.ConditionAtom(concepts=(cid,), **{**facets, **graded})
+            spans.append((lead_start + severity.start(), lead_start + severity.end()))
+            severity = None
         if severity:
             s = lead_start + severity.start()
             review = ir.Review(text=f"{severity.group(0)} {m.text}")
