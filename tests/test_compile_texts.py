@@ -2118,3 +2118,21 @@ def _marker(name: str, result: str | None = None, value: float | None = None,
 ])
 def test_receptor_shares_and_her2_definitions(text, markers, expected):
     assert _status(text, {"biomarkers": markers}) == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # "concurrent", "intercurrent", "chronic" said right before a condition: one that
+    # goes on (they went to a person)
+    ("No concurrent active infections", "inclusion",
+     {"conditions": [{"name": "pneumonia", "status": "resolved"}]}, "pass"),
+    ("Intercurrent infection.", "exclusion",
+     {"conditions": [{"name": "pneumonia", "status": "active"}]}, "fail"),
+    ("Chronic autoimmune disease", "exclusion",
+     {"conditions": [{"name": "rheumatoid arthritis", "status": "active"}]}, "fail"),
+    # "testing positive for HIV" has it
+    ("Any patient testing positive for HIV (AIDS) or hepatitis B or C will be ineligible.",
+     "exclusion", HIV_ACTIVE, "fail"),
+    ("Positive serology for HIV.", "inclusion", HIV_ABSENT, "fail"),
+])
+def test_ongoing_and_positive_said_before_a_condition(text, kind, doc, expected):
+    assert _status(text, doc, kind=kind) == expected

@@ -19,8 +19,13 @@ from criteria.recognize.base import (
 )
 from criteria.recognize.therapy import prospective, recovering
 
-_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|ongoing|persistent|acute|uncontrolled|"
+_ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|"
+                     r"ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
+# "chronic hepatitis B", "concurrent infection": one that goes on, said right
+# before the name (a concept's own name, "chronic kidney disease", says nothing of
+# its status; a heading's "PRIOR CONCURRENT THERAPY" is not the condition's).
+_CHRONIC = re.compile(r"\b(?:chronic|concurrent|intercurrent)\b", re.IGNORECASE)
 _UNCONTROLLED = re.compile(r"\b(?:uncontrolled|poorly\s+controlled|not\s+(?:well\s+)?controlled|"
                            r"unstable|uncontrollable|inadequately\s+controlled)\b", re.IGNORECASE)
 _CONTROLLED = re.compile(r"\b(?:well[\s-]controlled|(?:under|with)\s+(?:stable\s+|good\s+|"
@@ -144,6 +149,12 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
     history = _HISTORY.search(lead)
     if (_ACTIVE.search(lead) or _ACTIVE.search(m.text) or context_active) and not history:
         facets["active_only"] = True
+    chronic = _CHRONIC.search(text, max(0, m.start - 25), m.start)
+    if chronic and not _CHRONIC.search(concept.label) and \
+            re.fullmatch(r"[\s\w-]*", text[chronic.end():m.start]):
+        if not history:
+            facets["active_only"] = True
+        spans.append(chronic.span())
     # A qualifier inside the mention counts unless the concept's own name has it
     # ("poorly controlled diabetes" is diabetes, uncontrolled; "unstable angina" is a concept).
     own = m.text if not _UNCONTROLLED.search(concept.label) else ""
@@ -193,6 +204,10 @@ def _facets(text: str, m: vocab.Mention, concept: vocab.ConditionConcept, lead: 
 _TREATMENT_OF = re.compile(r"[\s-]*(?:therap(?:y|ies)|treatments?|drugs?|agents?|medications?|"
                            r"regimens?)\b", re.IGNORECASE)
 _TRAILING_POSITIVE = re.compile(r"[\s-]*(?:sero)?positive\b|\s*\(\+\)|\+(?!\w)", re.IGNORECASE)
+# "testing positive for HIV", "a positive hepatitis B serology": has it
+_LEADING_POSITIVE = re.compile(r"\b(?:(?:tests?|testing|tested)\s+)?(?:sero)?positive\s+"
+                               r"(?:(?:serolog\w*|tests?|testing|results?)\s+)?(?:for\s+)?$",
+                               re.IGNORECASE)
 _CANCER_WORD = re.compile(r"(?:cancer|tumou?r|malignan\w*|neoplas\w*|carcinoma)s?$", re.IGNORECASE)
 
 
@@ -404,6 +419,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             spans.append((trailing.start(), trailing.end()))
         elif (positive := _TRAILING_POSITIVE.match(text, m.end)) is not None:
             spans.append((positive.start(), positive.end()))  # "HIV positive": has it
+        elif (lead_pos := _LEADING_POSITIVE.search(text, max(0, m.start - 40), m.start)):
+            spans.append(lead_pos.span())  # "testing positive for HIV": has it
         elif leading:  # "a documented negative HIV serologic evaluation"
             node = ir.Not(item=node)
             spans.append((leading.start(), leading.end()))
