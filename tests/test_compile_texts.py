@@ -2136,3 +2136,15 @@ def test_receptor_shares_and_her2_definitions(text, markers, expected):
 ])
 def test_ongoing_and_positive_said_before_a_condition(text, kind, doc, expected):
     assert _status(text, doc, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    # "metastatic cancer" is a cancer whose status is metastatic; asked as a concept
+    # of the diagnosis, every metastatic patient failed
+    ("Documented advanced or metastatic cancer", "pass"),
+    ("Histologically confirmed metastatic cancer of any type", "pass"),
+])
+def test_metastatic_cancer_is_a_status(text, expected):
+    doc = {"diagnoses": [{"condition": "lung adenocarcinoma", "status": ["metastatic"],
+                          "confirmed_by": "histology"}]}
+    assert _status(text, doc) == expected

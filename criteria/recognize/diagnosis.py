@@ -220,6 +220,13 @@ def recognize(clause: Clause) -> list[Found]:
         if conf.group("c") or conf.group("c2"):
             confirmed.append("cytology")
         spans.append((conf.start(), conf.end()))
+    if "metastatic-disease" in sites:
+        # "metastatic cancer" is a cancer that has spread: the diagnosis's status
+        # says so (asked as a concept of the diagnosis, every metastatic patient
+        # failed "advanced or metastatic cancer")
+        sites = ["malignant-neoplasm" if s == "metastatic-disease" else s for s in sites]
+        if not statuses:
+            statuses = ["metastatic"]
     shared = {"statuses": tuple(statuses) or None, "stages": tuple(staged) or None,
               "confirmed_by": tuple(confirmed) or None}
     facets: list[dict] = [shared]
