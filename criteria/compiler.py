@@ -191,7 +191,7 @@ def _denies(text: str) -> bool:
     for m in _PERMISSION_DENIED.finditer(text):
         if _enclosing_parenthesis(text, m.start()) is not None:
             continue
-        if _DESCRIBES.match(text, m.end()):
+        if "eligib" in m.group(0).lower() and _DESCRIBES.match(text, m.end()):
             continue  # "a tumor that is not eligible for curative treatment" describes
         if re.match(r"\s*(?:if|when)\W*$", text[m.end():], re.IGNORECASE):
             continue  # "... no greater than ULN Ineligible if": the next item's intro
@@ -201,10 +201,14 @@ def _denies(text: str) -> bool:
     return False
 
 
+# Whom a denial is for, after it: "... will not be allowed for patients with ...".
+_DENIED_FOR = re.compile(r"(?:(?:not|never)\s+(?:be\s+)?(?:allowed|permitted)|\bineligible)\s+"
+                         r"(?:for|in)\s+(?:patients?|subjects?|participants?|those)\s+"
+                         r"(?:with|who\s+(?:have|are))\s+", re.IGNORECASE)
 # After "(not) eligible": for a treatment, not for the trial ("not eligible for
 # curative treatment", "ineligible for other BMT protocols") describes the patient.
 _DESCRIBES = re.compile(r"\s+(?:for|to)\s+(?!(?:this|the|our)\s+(?:study|trial|protocol)|"
-                        r"participation|enrol|inclusion|entry|registration)", re.IGNORECASE)
+                        r"participat|enrol|inclusion|entry|registration)", re.IGNORECASE)
 
 
 def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
@@ -214,7 +218,8 @@ def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
     what it says; None if there is none."""
     for m in _PERMISSION_DENIED.finditer(text, context):
         stop = max(text.rfind(". ", context, m.start()), text.rfind("; ", context, m.start()))
-        if stop >= 0 and text[context:stop].strip() and not _DESCRIBES.match(text, m.end()) \
+        describes = "eligib" in m.group(0).lower() and _DESCRIBES.match(text, m.end())
+        if stop >= 0 and text[context:stop].strip() and not describes \
                 and _enclosing_parenthesis(text, m.start()) is None:
             # "... are eligible; however patients with bone disease as the only site
             # are not eligible": the later sentence denies only what it names
@@ -427,6 +432,17 @@ def compile_clause(clause: Clause, context: int = 0
             main = ir.And(items=(main, aside))
         return main, family, review + aside_review, notes + aside_notes
     if clause.kind == "inclusion" and _denies(text):
+        whom = _DENIED_FOR.search(text, context)
+        if whom is not None:
+            # "Concurrent endocrine therapy will not be allowed for patients with
+            # ER/PR >= 1%": for them only (read as one exclusion list, every HR+
+            # patient was excluded)
+            what, family, review, notes = compile_clause(dataclasses.replace(
+                clause, kind="exclusion", text=text[:whom.start()]), context)
+            who, _f, who_review, _n = compile_clause(dataclasses.replace(
+                clause, text=" " * whom.end() + text[whom.end():]), whom.end())
+            if what is not None and who is not None and not who_review:
+                return _only_for(who, _negate(what)), family, review, notes
         # "Concurrent radiotherapy not allowed" under inclusion: excludes it.
         clause = Clause(text=text, kind="exclusion", header=clause.header,
                         lab_window_days=clause.lab_window_days,
@@ -808,6 +824,10 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
         if re.fullmatch(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+", between,
                         re.IGNORECASE):
             joint = "and"  # "insulin-dependent diabetes": the one with the other
+        if isinstance(cur.node, ir.TreatmentAtom) and re.fullmatch(
+                r"\s*\)?\s*(?:\([^()]*\)\s*)?(?:on|during|while\s+(?:on|receiving)|with)\s+"
+                r"(?:prior\s+|previous\s+)?", between, re.IGNORECASE):
+            joint = "and"  # "LVEF decline (< 50%) on anti-HER2 treatment": during it
         if joint == "or":
             groups[-1].append(cur.node)
         else:

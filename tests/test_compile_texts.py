@@ -2148,3 +2148,26 @@ def test_metastatic_cancer_is_a_status(text, expected):
     doc = {"diagnoses": [{"condition": "lung adenocarcinoma", "status": ["metastatic"],
                           "confirmed_by": "histology"}]}
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # "anti-PD-L1" names a drug class, not the tumour's PD-L1 status: a PD-L1
+    # negative patient was excluded by every "prior anti-PD-1/anti-PD-L1" exclusion
+    ("Has received prior therapy with an anti-PD-1 or anti-PD-L1 agent.", "exclusion",
+     {"biomarkers": [_marker("PD-L1", "negative")], "treatments": []}, "pass"),
+    # "allowed" holds no result "low" (read as HR-low, a denial became a requirement)
+    ("Concurrent endocrine therapy will not be allowed for patients with ER/PR ≥1%",
+     "inclusion", {"biomarkers": [_marker("ER", "negative"), _marker("PR", "negative")],
+                   "treatments": []}, "pass"),
+    ("Concurrent endocrine therapy will not be allowed for patients with ER/PR ≥1%",
+     "inclusion", {"biomarkers": [_marker("ER", "positive")], "treatments": [
+         {"kind": "drug", "name": "letrozole", "start": "2026-01-01", "ongoing": True}]}, "fail"),
+    # an abnormality "on" a treatment is one during it (read as either, every
+    # patient who had trastuzumab was excluded)
+    ("History of a decrease in LVEF to < 40% with prior trastuzumab treatment", "exclusion",
+     {"labs": [{"name": "LVEF", "value": 60, "unit": "%", "date": "2026-11-01"}],
+      "treatments": [{"kind": "drug", "name": "trastuzumab", "start": "2025-01-01",
+                      "end": "2025-12-01"}]}, "pass"),
+])
+def test_drug_classes_and_words_are_not_biomarker_results(text, kind, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

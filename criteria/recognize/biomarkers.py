@@ -7,13 +7,13 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import find_thresholds
-from criteria.recognize.base import Clause, Found
+from criteria.recognize.base import ANTI_BEFORE, Clause, Found
 
 _RESULT = re.compile(
-    r"(?P<word>non-?\s?amplified|not\s+amplified|non-?\s?overexpress\w*|not\s+overexpress\w*|"
+    r"\b(?P<word>non-?\s?amplified|not\s+amplified|non-?\s?overexpress\w*|not\s+overexpress\w*|"
     r"wild[-\s]?type|"
     r"positive|negative|undetectable|detectable|not\s+detected|detected|"
-    r"amplified|overexpress\w*|equivocal|low|high|deficient|proficient)"
+    r"amplified|overexpress\w*|equivocal|low|high|deficient|proficient)\b"
     r"|(?P<plus>\+|\(\+\))(?![\d])|(?P<minus>[-−–]\s*(?:ve\b|$|(?=[\s,;.)])))",
     re.IGNORECASE,
 )
@@ -168,8 +168,8 @@ def recognize(clause: Clause) -> list[Found]:
     mentions = _mentions(text)
     for i, m in enumerate(mentions):
         marker = vocab.biomarker(m.id)
-        if marker is None:
-            continue
+        if marker is None or ANTI_BEFORE.search(text, max(0, m.start - 6), m.start):
+            continue  # "anti-HER2 therapy" names a treatment, not the tumour's status
         scope_end = min(len(text), m.end + 60)
         nxt = mentions[i + 1:]
         if nxt:
