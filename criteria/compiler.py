@@ -167,7 +167,8 @@ _NO_REQUIREMENT = re.compile(
 _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligible|"
                          r"(?:for\s+which|from\s+which)\s+the\s+patient\s+has\s+been\s+"
                          r"disease[\s-]free|"
-                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+(?:treated|taking|on|receiving))|"
+                         r"may\s+participate|may\s+have\s+(?:received|had|been\s+(?:treated|taking|on|"
+                         r"receiving))|"
                          r"may\s+have\s+(?:other|additional|concurrent|stable)\b|"
                          r"may\s+(?:have\s+)?(?:been\s+)?(?:previously\s+)?(?:exposed|pretreated|"
                          r"previously\s+(?:received|treated))|"
@@ -352,7 +353,8 @@ def compile_clause(clause: Clause, context: int = 0
         # "At least 7 days since prior CYP450 inducing drugs:" then the drugs: each
         # item is a washout the intro defines, not a treatment to have had.
         return None, review_family(text) or "washout", [text[context:].strip()], []
-    permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header)
+    permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header) or \
+        _MAY_ALSO.match(text, context)
     if permission and not _PERMISSION_DENIED.search(text):
         if _MIXED.search(text):
             # "No prior chemotherapy except adjuvant allowed": a rule with an
@@ -367,14 +369,14 @@ def compile_clause(clause: Clause, context: int = 0
     if _EITHER_RESULT.match(text, context):
         # "HIV positive or negative status": either, so nothing is asked
         return None, "none", [], ["either result is accepted"]
-    if _SCOPE_LABEL.match(text, context) and text.rstrip().endswith(":"):
+    if text.rstrip().endswith(":") and _scope_label(text, context, len(text), at_start=True):
         return None, "none", [], ["a label saying whom the items under it are for"]
     if not context and (own := _LABEL.match(text)) is not None:
         # "If liver metastases are present: AST <= 5 x ULN": the label in the item
-        if (scope := _SCOPE_LABEL.search(text, 0, own.end())) is not None \
+        if (scope := _scope_label(text, 0, own.end())) is not None \
                 and (scoped := _scoped(clause, own.end(), scope)) is not None:
             return scoped
-    scope = _SCOPE_LABEL.search(text, 0, context) if context else None
+    scope = _scope_label(text, 0, context) if context else None
     if scope is None and (lead := _IF_SCOPE.match(text, context)) is not None:
         # "If the patient has liver metastases, ALT and AST < 5 x ULN": the first
         # part says whom the rest is for, like a label (read by the words after
@@ -562,12 +564,20 @@ def compile_clause(clause: Clause, context: int = 0
             logic = _qualify(logic, parts)
         else:
             logic = ir.And(items=(logic, *parts))
-    if clause.kind == "inclusion" and _APPLIES_TO.match(text, context):
+    applies = _APPLIES_TO.match(text, context) if clause.kind == "inclusion" else None
+    if applies is not None:
         # "Patients receiving corticosteroids must be on a stable dose", "For
         # patients with chronic HBV, the viral load must be undetectable": the
         # first thing named says whom the rule is for; everyone else meets it.
         first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
-        if first is not None and first is not logic:
+        timed = isinstance(first, ir.TreatmentAtom) and (
+            first.ended_days_before is not None or first.within_days is not None)
+        if isinstance(first, ir.TreatmentAtom) and first is logic and not timed and \
+                first.ongoing is None and _COMPLETED.search(applies.group(0)):
+            # "Prior radiotherapy must be completed": no longer going on (read
+            # alone, it required the radiotherapy)
+            logic, timed = first.model_copy(update={"ongoing": False}), True
+        if first is not None and (first is not logic or timed):
             if isinstance(first, ir.TreatmentAtom):
                 # whom: who had the treatment; its time window is the rule's part
                 first = first.model_copy(update={"ended_days_before": None,
@@ -600,9 +610,17 @@ _APPLIES_TO = re.compile(
     r"is\s+required)\b)|"
     # "Patients with thyroid cancer must have failed radioactive iodine"
     r"(?:patients?|subjects?|participants?|those)\s+with\s+[^,;.]{1,50}?\s+(?:must|should|need\s+to|"
-    r"are\s+required\s+to)\b)", re.IGNORECASE)
+    r"are\s+required\s+to)\b|"
+    # "Prior radiotherapy must have completed before randomization": of those who had it
+    r"(?:any\s+)?(?:prior|previous)\s+[^,;.]{3,40}?\s+(?:must|should)\s+(?:have\s+)?(?:be(?:en)?\s+)?"
+    r"(?:completed|finished|ended|stopped|discontinued)\b)", re.IGNORECASE)
 
 
+# "Patients may also have received adjuvant therapy; however ...": a permission when
+# it opens the clause (a later sentence saying so leaves the rules before it).
+_MAY_ALSO = re.compile(r"\W*(?:patients?|participants?|subjects?)\s+may\s+also\s+have\s+"
+                       r"(?:received|had|been)\b", re.IGNORECASE)
+_COMPLETED = re.compile(r"\b(?:completed|finished|ended|stopped|discontinued)\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
                          r"(?:measurable|evaluable|target|non-?target)\b|"
                          r"\b(?:will\s+be|were|are|is)\s+(?:counted|regarded)\s+as\b|"
@@ -626,6 +644,24 @@ _SCOPE_LABEL = re.compile(
     r"(?:with|if|when|in\s+case\s+(?:of|with)|(?:in|for)\s+(?:patients?|those|subjects?|"
     r"participants?)\s+with)\s+)"
     r"(?P<what>[^:.;]{3,60}?)\s*:\s*$", re.IGNORECASE)
+
+# A cohort's label naming its disease: "For cohort B (NSCLC):", "Cohort 2 - TNBC:".
+_COHORT = (r"(?:^|[:.]\s*)\W*(?:for\s+)?(?:the\s+)?(?:patients\s+in\s+)?(?:cohorts?|arms?|parts?|"
+           r"groups?)\s+[A-Z0-9][\w./&-]{0,6}(?:\s*(?:,|and|&|/)\s*[A-Z0-9][\w./&-]{0,6})*\s*"
+           r"(?P<without>(?!))?")
+_COHORT_LABELS = (re.compile(_COHORT + r"\(\s*(?P<what>[^():]{2,60}?)\s*\)\s*:\s*$", re.IGNORECASE),
+                  re.compile(_COHORT + r"[-–]\s*(?P<what>[^():]{2,60}?)\s*:\s*$", re.IGNORECASE))
+
+
+def _scope_label(text: str, pos: int, endpos: int, at_start: bool = False
+                 ) -> re.Match[str] | None:
+    """A label saying whom the items under it are for, of either kind."""
+    for rx in (_SCOPE_LABEL, *_COHORT_LABELS):
+        m = rx.match(text, pos, endpos) if at_start else rx.search(text, pos, endpos)
+        if m is not None:
+            return m
+    return None
+
 
 # "If the patient has liver metastases, ...", "For subjects with bone metastases: ...".
 _IF_SCOPE = re.compile(
@@ -657,7 +693,13 @@ def _scoped(clause: Clause, context: int, scope: re.Match[str]
                    list_window_days=clause.list_window_days)
     logic, family, review, notes = compile_clause(inner, context)
     if logic is None:
-        return None  # nothing read under the label: the usual reading decides
+        if scope.re not in _COHORT_LABELS:
+            return None  # nothing read under the label: the usual reading decides
+        # nothing read under a cohort's label: the item goes to a person as it is
+        # (read with the label, "For cohort B (NSCLC): Have adequate organ
+        # function" required NSCLC of every patient)
+        return None, family, review or ([text[context:].strip()] if text[context:].strip()
+                                        else []), notes
     if scope.group("without"):
         whom = _negate(whom)
     assert whom is not None

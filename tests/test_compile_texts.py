@@ -2171,3 +2171,31 @@ def test_metastatic_cancer_is_a_status(text, expected):
 ])
 def test_drug_classes_and_words_are_not_biomarker_results(text, kind, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+def test_a_cohort_label_names_whom_not_a_requirement():
+    text = ("Inclusion Criteria:\n- For cohort B (NSCLC):\n- Have adequate organ function.\n"
+            "- ECOG 0-1\n")
+    organ, ecog = compile_text("T", text)
+    # the item nothing reads goes to a person; read with its label, it required
+    # NSCLC of every patient
+    assert organ.logic is None and organ.review
+    doc = {"diagnoses": [{"condition": "squamous cell carcinoma of the oropharynx"}],
+           "performance_status": [{"scale": "ECOG", "value": 3, "date": "2026-11-10"}]}
+    patient = parse_patient({"id": "p", "age": 60, "sex": "female", **doc})
+    facts = build_facts(patient, date(2026, 11, 20), True)
+    assert evaluate_criterion(ecog, facts).status == "pass"  # not in cohort B
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # "Prior radiotherapy must be completed": of those who had it (read alone, the
+    # radiotherapy was required: a patient who never had any failed)
+    ("Prior radiotherapy must be completed", [], "pass"),
+    ("Prior radiotherapy must be completed",
+     [{"kind": "radiotherapy", "name": "IMRT", "start": "2026-10-01", "ongoing": True}], "fail"),
+    ("Prior chemotherapy must have been completed at least 4 weeks before enrollment", [], "pass"),
+    ("Prior chemotherapy must have been completed at least 4 weeks before enrollment",
+     [{"kind": "drug", "name": "cisplatin", "start": "2026-09-01", "end": "2026-11-10"}], "fail"),
+])
+def test_prior_therapy_must_be_completed_is_for_those_who_had_it(text, treatments, expected):
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
