@@ -521,6 +521,18 @@ def compile_clause(clause: Clause, context: int = 0
     if whom_cue is not None and text.count("(", 0, whom_cue.start()) > text.count(
             ")", 0, whom_cue.start()):
         whom_cue = None  # "(at least 75,000/mm3 in patients with prior BMT)": an alternative
+    subgroup: ir.Review | None = None
+    if whom_cue is not None and _BOUND_AFTER.match(text, whom_cue.end()):
+        # "Bilirubin <= 1.5 x ULN. For participants with Gilbert's disease or HCC, <= 3
+        # mg/dL": the cue opens a bound of its own for a subgroup, another way to
+        # meet the rule a person checks (read as whom the first bound is for,
+        # everyone else passed whatever the bilirubin)
+        first_rules = [f for f in rules if f.end <= whom_cue.start()]
+        if first_rules:
+            rules = first_rules
+            subgroup = ir.Review(text=text[whom_cue.start():].strip())
+            used.append((whom_cue.start(), len(text)))
+        whom_cue = None
     named = [f for f in rules if whom_cue is not None and f.start >= whom_cue.end()]
     before = [f for f in rules if whom_cue is not None and f.end <= whom_cue.start()]
     if named and before and len(named) + len(before) == len(rules):
@@ -528,6 +540,8 @@ def compile_clause(clause: Clause, context: int = 0
         logic = _only_for(_join(text, "inclusion", named), _join(text, clause.kind, before))
     else:
         logic = _join(text, clause.kind, rules)
+    if subgroup is not None:
+        logic = ir.Or(items=(logic, subgroup))
     needs_person = review_family(text)
     if needs_person == "conduct":
         # "may not receive other anticancer therapy while on study": a rule for
@@ -620,6 +634,10 @@ _APPLIES_TO = re.compile(
 # it opens the clause (a later sentence saying so leaves the rules before it).
 _MAY_ALSO = re.compile(r"\W*(?:patients?|participants?|subjects?)\s+may\s+also\s+have\s+"
                        r"(?:received|had|been)\b", re.IGNORECASE)
+# A bound of its own opening the phrase after "for patients with X,": "..., <= 3 mg/dL".
+_BOUND_AFTER = re.compile(r"[^,:;.]{1,60}[,:]\s*"
+                          r"(?:(?:it|this|the\s+\w+)\s+(?:must|should)\s+be\s+)?(?:[<>]=?|[≤≥]|=<|=>|\b(?:less|greater|more)\s+than|\bat\s+(?:least|most)|"
+                          r"\bno\s+(?:more|greater)\s+than|\bup\s+to)\s*\d", re.IGNORECASE)
 _COMPLETED = re.compile(r"\b(?:completed|finished|ended|stopped|discontinued)\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
                          r"(?:measurable|evaluable|target|non-?target)\b|"

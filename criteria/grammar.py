@@ -106,7 +106,7 @@ _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:[ \u00a0\u2009]\d{3})+(?![\d.
 # Scientific count units, including lost multiplication signs:
 # "4.0 x 10^9/L", "100*10^9/L", "4.010^9/L" (= 4.0 x 10^9/L), "1.5 × 10⁹/L".
 _SCI_UNIT = (r"(?:\s*[x×X\*·]\s*|\s*)10\s*(?:\^|\*\*|e|E|ˆ)?\s*(?P<exp>\d{1,2}|⁹|¹²|⁶|⁴|³)"
-             r"\s*(?:cells\s*)?/\s*(?P<per>L|l|mm3|mm³|µL|μL|uL|ul|mcL)")
+             r"\s*(?:cells\s*)?/\s*(?P<per>L|l|mm3|mm³|mm\^3|µL|μL|uL|ul|mcL)")
 _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol/L|umol/l|"
                r"micromol(?:es?)?/[lL]|(?:ml|mL|cc)\s*(?:/|\s+per\s+)\s*min(?:ute)?|"
                r"mmol/L|mmol/l|mEq/L|U/L|IU/L|u/l|iu/l|mL/min(?:/1\.73\s*m(?:2|²))?|"

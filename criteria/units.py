@@ -76,10 +76,12 @@ def _normalise(text: str) -> str:
     m = _RE_POWER.match(s)
     if m:
         exp = int(m.group(1))
-        if exp not in _POWER_PREFIX:
+        if exp not in _POWER_PREFIX and exp not in (4, 5):
             raise UnitError(f"unsupported power of ten in unit {text!r}")
         rest = s[m.end() :].strip()
-        s = _POWER_PREFIX[exp] + (rest if rest.startswith("/") else "*" + rest if rest else "")
+        # "10^4/mm3" (Japanese laboratories print platelets so): a plain factor
+        head = _POWER_PREFIX.get(exp) or f"count_e{exp}"
+        s = head + (rest if rest.startswith("/") else "*" + rest if rest else "")
     else:
         m = _RE_THOUSANDS.match(s)
         if m:

@@ -2199,3 +2199,20 @@ def test_a_cohort_label_names_whom_not_a_requirement():
 ])
 def test_prior_therapy_must_be_completed_is_for_those_who_had_it(text, treatments, expected):
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a subgroup's own bound after the cue: another way to meet the rule, for a
+    # person (read as whom the first bound was for, a high bilirubin passed)
+    ("Total bilirubin <=1.5 times the institutional upper limit of normal (ULN). For "
+     "participants with Gilbert's disease or HCC, <=3 milligrams per deciliter (mg/dL).",
+     _one_lab("total bilirubin", 4.0, "mg/dL", 1.0), "review"),
+    ("Total bilirubin <=1.5 times the institutional upper limit of normal (ULN). For "
+     "participants with Gilbert's disease or HCC, <=3 milligrams per deciliter (mg/dL).",
+     _one_lab("total bilirubin", 1.2, "mg/dL", 1.0), "pass"),
+    # "10 x 10^4/mm3" (a superscript lost: "10×104/mm^3") is 100 x 10^9/L
+    ("Platelet count ≥10×104/mm^3", _counts(80, 2.0), "fail"),
+    ("Platelet count ≥10×104/mm^3", _counts(150, 2.0), "pass"),
+])
+def test_subgroup_bounds_after_a_cue_and_japanese_counts(text, doc, expected):
+    assert _status(text, doc) == expected
