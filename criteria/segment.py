@@ -315,6 +315,7 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     out: list[Segment] = []
     label: Segment | None = None
     out_since_label = False
+    nested_under_label = False  # the label's items sit deeper than the label
     items = _merge_exception_lists(split_items(text, default_kind), text)
     for item in _join_alternatives(_nested_lists(items), text):
         only = _LABEL_ONLY.match(item.text) or _BARE_PDQ_LABEL.fullmatch(item.text)
@@ -327,9 +328,17 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
             else:
                 label = item
             out_since_label = False
+            nested_under_label = False
             continue
         out_since_label = True
         if label is not None and label.kind != item.kind:
+            label = None
+        if label is not None and item.indent > label.indent:
+            nested_under_label = True
+        elif label is not None and nested_under_label and item.indent <= label.indent:
+            # "- Other Malignancies:" with its items indented under it, then "-
+            # Informed Consent: ..." back at the label's level: the label has ended
+            # (carried on, it required a malignancy of the consent item)
             label = None
         if label is not None:
             kind = "exclusion" if _EXCLUDED_LABEL.search(label.text.split(":")[-2]

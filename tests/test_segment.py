@@ -90,3 +90,16 @@ def test_a_negated_intro_under_exclusions_keeps_them_exclusions():
     assert kinds == [("inclusion", "Are HIV-positive."),
                      ("exclusion", "Have hepatitis within 90 days prior to study entry."),
                      ("exclusion", "Are pregnant or breast-feeding.")]
+
+
+def test_a_label_ends_where_its_indented_items_end():
+    # "- Other Malignancies:" with its items indented under it, then "- Informed
+    # Consent: ..." back at the label's level: carried on, the label required a
+    # malignancy of the consent item
+    from criteria.segment import segment
+    text = ("Inclusion Criteria:\n\n  -  Other Malignancies:\n\n       -  Patients with previous "
+            "head and neck cancer are ineligible.\n\n  -  Informed Consent: Patients must give "
+            "written informed consent\n")
+    segs = segment(text)
+    assert [s.label for s in segs if "head and neck" in s.text][0].startswith("Other Malignancies")
+    assert [s.label for s in segs if "Informed Consent" in s.text] == [""]
