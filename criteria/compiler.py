@@ -296,7 +296,9 @@ _CHILDBEARING = re.compile(
     r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
     r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?))(?:\s*\(WOCBP\))?"
     r"(?:\s+only)?", re.IGNORECASE)
-_NO_FIRST = re.compile(r"\W*(?:no|none\s+of|absence\s+of|without)\b", re.IGNORECASE)
+_NO_FIRST = re.compile(r"\W*(?:(?:(?:patients?|subjects?|participants?)\s+)?(?:must\s+|should\s+)?"
+                       r"(?:have|has|with)\s+)?(?:no|none\s+of|absence\s+of|without)\b",
+                       re.IGNORECASE)
 _NEGATED_EXCLUSION = ("a negated requirement (\"No ...\") filed among the exclusions: read "
                       "literally it excludes whoever does not have it, so a person decides")
 _FOR_WHOM = re.compile(r"\b(?:in|for)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|"
@@ -959,7 +961,7 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         review, notes = list(review), list(notes)
         if seg.kind == "exclusion" and reads_as_requirement(logic):
             logic, review, notes = None, [seg.text.strip()], [*notes, MISFILED_NOTE]
-        elif seg.kind == "exclusion" and isinstance(logic, ir.Not) and _NO_FIRST.match(seg.text):
+        elif seg.kind == "exclusion" and _negated_rule(logic) and _NO_FIRST.match(seg.text):
             # "No severe congestive heart failure" under the exclusions: read literally
             # it excludes everyone without heart failure.
             logic, review, notes = None, [seg.text.strip()], [*notes, _NEGATED_EXCLUSION]
@@ -972,6 +974,15 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
             logic=logic, review=() if logic is not None else review_parts,
             notes=tuple(dict.fromkeys(notes)), rule=display_rule(seg.kind, logic)))
     return out
+
+
+def _negated_rule(logic: ir.Node | None) -> bool:
+    """A rule that is a negation, maybe beside parts left for a person."""
+    if isinstance(logic, ir.Not):
+        return True
+    return isinstance(logic, ir.And) and all(
+        isinstance(i, (ir.Not, ir.Review)) for i in logic.items) and any(
+        isinstance(i, ir.Not) for i in logic.items)
 
 
 def compile_trial(trial: Trial) -> CompiledTrial:

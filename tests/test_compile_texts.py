@@ -2216,3 +2216,11 @@ def test_prior_therapy_must_be_completed_is_for_those_who_had_it(text, treatment
 ])
 def test_subgroup_bounds_after_a_cue_and_japanese_counts(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+def test_have_no_filed_among_exclusions_goes_to_a_person():
+    # "have no new or enlarging brain metastases" under exclusions (a sub-item of
+    # "patients with treated brain metastases must"): read literally, a patient
+    # with active brain metastases was not excluded
+    doc = {"findings": {"brain_metastases": "active"}}
+    assert _status("have no new or enlarging brain metastases", doc, kind="exclusion") == "review"
