@@ -2224,3 +2224,16 @@ def test_have_no_filed_among_exclusions_goes_to_a_person():
     # with active brain metastases was not excluded
     doc = {"findings": {"brain_metastases": "active"}}
     assert _status("have no new or enlarging brain metastases", doc, kind="exclusion") == "review"
+
+
+@pytest.mark.parametrize("text,expected", [
+    # "diabetes mellitus (DM)" is a name and its abbreviation (read as an umbrella,
+    # "uncontrolled" was lost and every diabetic patient was excluded); "type I or
+    # II diabetes" is either type
+    ("Patients with uncontrolled type I or II diabetes mellitus (DM)", "pass"),
+    ("Type 1 or Type 2 diabetes mellitus", "fail"),
+])
+def test_diabetes_names_and_abbreviations(text, expected):
+    doc = {"conditions": [{"name": "type 2 diabetes mellitus", "status": "active",
+                           "controlled": True}]}
+    assert _status(text, doc, kind="exclusion") == expected

@@ -231,6 +231,7 @@ _SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|i
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     text = clause.text
     raw = []
+    abbreviations: list[tuple[int, int]] = []
     lab_names = [(a.start, a.end) for a in vocab.find_analytes(text)]
     for m in vocab.find_conditions(text):
         if any(s < m.end and m.start < e for s, e in lab_names):
@@ -268,6 +269,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept.kind == "procedure" and prospective(text, m.start, procedure=True):
             # "scheduled to receive radiotherapy": a plan, not a history; "recovered
             # from prior radiotherapy": the treatment recognizer reads it
+            continue
+        if raw and raw[-1][1].id == concept.id and re.fullmatch(r"\s*\(\s*",
+                                                                text[raw[-1][0].end:m.start]):
+            abbreviations.append((m.start, m.end))  # "diabetes mellitus (DM)": the name's
             continue
         raw.append((m, concept))
     for e in _HEPATITIS_ELLIPSIS.finditer(text):  # "hepatitis B and C"
@@ -310,7 +315,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     context_active = bool(re.search(r"uncontroll|active", clause.header, re.IGNORECASE))
     atoms: list[ir.Node] = []
     joints: list[str] = []
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = list(abbreviations)
     inherited: dict[str, object] = {}
     paren_close = -1
     last_lead = ""
