@@ -47,12 +47,12 @@ _MAX_LINES = re.compile(rf"\b(?:no|not)\s+(?:more|greater)\s+than\s+{_NUM}|"
 # An item of a washout list: "Chemotherapy: 21 days", "Immune-checkpoint
 # inhibitors: 4 weeks", "Radiotherapy - 2 weeks": the therapy within that time
 # before the study is what the list rules out, under either heading.
-_LISTED_WASHOUT = re.compile(r"\W*(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s)\s*(?P<n>\d+|"
+_LISTED_WASHOUT = re.compile(r"\W*+(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s)\s*(?P<n>\d+|"
                              + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?\W*",
                              re.IGNORECASE)
 # The same item with the time first: "21 days for checkpoint inhibitors and
 # monoclonal antibodies, e.g., atezolizumab", "4 weeks for prior radiotherapy".
-_TIMED_ITEM = re.compile(r"\W*(?P<n>\d+|" + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?"
+_TIMED_ITEM = re.compile(r"\W*+(?P<n>\d+|" + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?"
                          r"\s+(?:for|from|since|after)\s+(?:prior\s+|previous\s+|the\s+last\s+(?:dose\s+"
                          r"of\s+)?)?(?P<what>(?:[^;.\d]|\b(?:e\.g|i\.e)\.){2,200}?)\W*",
                          re.IGNORECASE)
