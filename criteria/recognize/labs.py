@@ -32,6 +32,9 @@ _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?(?:(?:institutional|local|labor
 _NORMAL_AFTER = re.compile(r"\s*(?:(?:level|value|is|are|must\s+be|should\s+be)\s+)*normal\b"
                            r"(?!\s+(?:limit|value|upper|lower|range|function|renal|hepatic))",
                            re.IGNORECASE)
+# "Normal glucose tolerance", "normal creatinine clearance test": a test's name.
+_NAMES_A_TEST = re.compile(r"\s+(?:tolerance|tests?|metabolism|regulation|homeostasis)\b",
+                           re.IGNORECASE)
 # "Normal bilirubin", "normal serum creatinine": said before the analyte.
 _NORMAL_BEFORE = re.compile(r"(?:^|[:;,(]\s*|\b(?:and|or|with|have|has)\s+)normal\s+"
                             r"(?:(?:serum|total|blood)\s+)?$", re.IGNORECASE)
@@ -639,7 +642,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         if m.start in used_mentions or analyte is None or analyte.kind == "qualitative":
             continue
         rng = _NORMAL_RANGE.search(text, m.end, m.end + 40) or _NORMAL_AFTER.match(text, m.end) or \
-            _NORMAL_BEFORE.search(text, max(0, m.start - 30), m.start)
+            (_NORMAL_BEFORE.search(text, max(0, m.start - 30), m.start)
+             if not _NAMES_A_TEST.match(text, m.end) else None)
         if rng:  # "Blood glucose: within normal range", "Bilirubin normal"
             # only the side that harms is asked (knowledge: abnormal_side); a low
             # bilirubin failed "Bilirubin normal"
