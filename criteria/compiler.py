@@ -202,6 +202,13 @@ def _denies(text: str) -> bool:
     return False
 
 
+# A part of the study named without its disease: "Module 4:", "Arm B:", "Cohorts 1 and
+# 2:", "Dose escalation:", "Phase Ib only:".
+_PART_LABEL = re.compile(
+    r"\W*(?:for\s+)?(?:(?:the\s+)?(?:modules?|arms?|parts?|cohorts?|groups?|phase)\s+[A-Z0-9]{1,4}"
+    r"(?:\s*(?:,|and|&|/|or)\s*[A-Z0-9]{1,4})*|dose[\s-]+(?:escalation|expansion)"
+    r"(?:\s+(?:part|phase|cohorts?))?)\s*(?:only)?\s*(?:participants?|patients?|subjects?)?\s*"
+    r"(?:only)?\s*:\s*", re.IGNORECASE)
 # Whom a denial is for, after it: "... will not be allowed for patients with ...".
 _DENIED_FOR = re.compile(r"(?:(?:not|never)\s+(?:be\s+)?(?:allowed|permitted)|\bineligible)\s+"
                          r"(?:for|in)\s+(?:patients?|subjects?|participants?|those)\s+"
@@ -417,6 +424,19 @@ def compile_clause(clause: Clause, context: int = 0
         part = ir.Review(text=shown)
         joint = ir.Or if clause.kind == "inclusion" else ir.And
         return joint(items=(logic, part)), family, review, notes
+    part = _PART_LABEL.match(text) if not context else None
+    if part is not None and text[part.end():].strip():
+        # "Module 4: Patients with type I or II diabetes", "Arm B: prior taxane": a
+        # rule for the patients of one part of the study, which no record says;
+        # a person decides whether it applies (read for everyone, every diabetic
+        # patient was excluded from all modules)
+        logic, family, review, notes = compile_clause(dataclasses.replace(
+            clause, text=" " * part.end() + text[part.end():]), part.end())
+        if logic is None:
+            return None, family, [text.strip()], notes
+        whom = ir.Review(text=text[:part.end()].strip().rstrip(":"))
+        joint = ir.Or if clause.kind == "inclusion" else ir.And
+        return joint(items=(logic, whom)), family, review, notes
     denied = _denied_aside(text, context) if clause.kind == "inclusion" else None
     if denied is not None:
         # "Hemoglobin >= 9 g/dL (transfusion is not allowed within 1 week)": the
@@ -740,7 +760,8 @@ def _negate(logic: ir.Node | None) -> ir.Node | None:
     return logic.item if isinstance(logic, ir.Not) else ir.Not(item=logic)
 
 
-_OR_BEFORE = re.compile(r"(?:^|[^\w/])or\W{0,3}$", re.IGNORECASE)
+_OR_BEFORE = re.compile(r"(?:(?:^|[^\w/])or|\band/or)\W{0,3}(?:at\s+least\s+(?:one|1)\s+)?$",
+                        re.IGNORECASE)
 _OR_AFTER = re.compile(r"\W{0,3}or\b(?!\s+(?:more|greater|higher|less|lower|fewer|older|younger|"
                        r"above|below|over|under|equal|longer)\b)", re.IGNORECASE)
 
@@ -764,7 +785,7 @@ def _is_alternative(text: str, start: int, end: int) -> bool:
     words = len(re.findall(r"[A-Za-z]{3,}", fragment))
     if words < 2 or words > 10 or _CLAUSE_WORDS.search(fragment):
         return False  # one qualifier word, or a clause of its own
-    before = _OR_BEFORE.search(text, max(0, start - 6), start)
+    before = _OR_BEFORE.search(text, max(0, start - 20), start)
     if before is not None and not _CODE_BEFORE.search(text, 0, before.start()):
         return True
     after = _OR_AFTER.match(text, end)

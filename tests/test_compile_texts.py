@@ -2237,3 +2237,21 @@ def test_diabetes_names_and_abbreviations(text, expected):
     doc = {"conditions": [{"name": "type 2 diabetes mellitus", "status": "active",
                            "controlled": True}]}
     assert _status(text, doc, kind="exclusion") == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # a rule for one part of the study, which no record says: a person decides
+    # whether it applies (read for everyone, every diabetic patient was excluded)
+    ("Module 4: Patients with type I or type II diabetes", "exclusion",
+     {"conditions": [{"name": "type 2 diabetes", "status": "active"}]}, "review"),
+    ("Module 4: Patients with type I or type II diabetes", "exclusion",
+     {"conditions": [{"name": "diabetes mellitus", "status": "absent"}]}, "pass"),
+    ("Cohort 1: ECOG 0-1", "inclusion",
+     {"performance_status": [{"scale": "ECOG", "value": 3, "date": "2026-11-10"}]}, "review"),
+    # "and/or" joins an alternative nobody read: "No hydroxyurea, erythropoietin,
+    # and/or arginine butyrate" (arginine was required beside the others)
+    ("ER and/or PR ≥ 1% based on local laboratory determination, HR+ disease", "inclusion",
+     {"biomarkers": [_marker("ER", "positive")]}, "pass"),
+])
+def test_study_part_labels_and_and_or_alternatives(text, kind, doc, expected):
+    assert _status(text, doc, kind=kind) == expected
