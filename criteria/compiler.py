@@ -192,8 +192,10 @@ def _denies(text: str) -> bool:
     for m in _PERMISSION_DENIED.finditer(text):
         if _enclosing_parenthesis(text, m.start()) is not None:
             continue
-        if "eligib" in m.group(0).lower() and _DESCRIBES.match(text, m.end()):
-            continue  # "a tumor that is not eligible for curative treatment" describes
+        if "eligib" in m.group(0).lower() and (_DESCRIBES.match(text, m.end()) or (
+                m.group(0).lower() == "ineligible" and
+                _NAMED_INELIGIBLE.search(text, 0, m.start()))):
+            continue  # "not eligible for curative treatment", "cisplatin-ineligible" describe
         if re.match(r"\s*(?:if|when)\W*$", text[m.end():], re.IGNORECASE):
             continue  # "... no greater than ULN Ineligible if": the next item's intro
         if _NEXT_ITEM.search(text, m.end()):
@@ -213,6 +215,11 @@ _PART_LABEL = re.compile(
 _DENIED_FOR = re.compile(r"(?:(?:not|never)\s+(?:be\s+)?(?:allowed|permitted)|\bineligible)\s+"
                          r"(?:for|in)\s+(?:patients?|subjects?|participants?|those)\s+"
                          r"(?:with|who\s+(?:have|are))\s+", re.IGNORECASE)
+# "Cisplatin-ineligible", "cisplatin ineligible": what the patient cannot receive
+# ("are ineligible" is the trial's denial).
+_NAMED_INELIGIBLE = re.compile(r"(?:[\w)]-|(?:platin|therapy|surgery|radiation|radiotherapy|"
+                               r"chemotherapy|transplant\w*|treatment|resection)\s)$",
+                               re.IGNORECASE)
 # After "(not) eligible": for a treatment, not for the trial ("not eligible for
 # curative treatment", "ineligible for other BMT protocols") describes the patient.
 _DESCRIBES = re.compile(r"\s+(?:for|to)\s+(?!(?:this|the|our)\s+(?:study|trial|protocol)|"

@@ -2255,3 +2255,19 @@ def test_diabetes_names_and_abbreviations(text, expected):
 ])
 def test_study_part_labels_and_and_or_alternatives(text, kind, doc, expected):
     assert _status(text, doc, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # "cisplatin-ineligible" judges the patient; read as a denial, it required never
+    # having had cisplatin (a patient given it before failed, one never judged passed)
+    ("Group 4 Urothelial cancer, first line: Must be cisplatin ineligible and PD-L1 negative",
+     [{"kind": "drug", "name": "cisplatin", "start": "2024-01-01", "end": "2024-04-01"}],
+     "pass"),  # the judgement is reported for a person
+    ("Patients are ineligible if they received prior cisplatin",
+     [{"kind": "drug", "name": "cisplatin", "start": "2024-01-01", "end": "2024-04-01"}], "fail"),
+])
+def test_ineligible_for_a_treatment_is_a_judgement(text, treatments, expected):
+    doc = {"treatments": treatments, "diagnoses": [{"condition": "urothelial carcinoma of the "
+                                                                 "bladder"}],
+           "biomarkers": [_marker("PD-L1", "negative")]}
+    assert _status(text, doc, assume_absent=True) == expected

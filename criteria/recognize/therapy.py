@@ -351,6 +351,17 @@ def _start(mention: Any) -> int:
     return mention[0].start() if isinstance(mention, tuple) else mention.start
 
 
+def _end(mention: Any) -> int:
+    """Where a mention ends."""
+    return mention[0].end() if isinstance(mention, tuple) else mention.end
+
+
+# "Cisplatin-ineligible", "cisplatin-based chemotherapy ineligible", "platinum-unfit":
+# a judgement of the patient, said after the treatment.
+_JUDGED_AFTER = re.compile(r"[\s-]*(?:based\s+)?(?:chemo\w*\s*)?[\s-]*(?:ineligible|unfit|"
+                           r"not\s+eligible|intolerant|ineligibility)\b", re.IGNORECASE)
+
+
 def _what(mention: Any) -> str:
     """What a mention names: a vocabulary id, or a (match, kind) pair's kind."""
     return mention[1] if isinstance(mention, tuple) else mention.id
@@ -407,7 +418,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (drugs or classes or kinds) and _PROSPECT_CUE.search(text):
         # "Ineligible for surgery", "candidate for radiotherapy", "planned surgery":
         # a judgement or a plan, never a treatment the patient has had.
-        kept = tuple([m for m in group if not prospective(text, _start(m))]
+        kept = tuple([m for m in group if not prospective(text, _start(m))
+                      and not _JUDGED_AFTER.match(text, _end(m))]
                      for group in (drugs, classes, kinds))
         # "A planned breast surgery (breast conserving surgery or mastectomy)": the
         # plan covers every mention of what it plans.
