@@ -775,6 +775,10 @@ _OR_AFTER = re.compile(r"\W{0,3}or\b(?!\s+(?:more|greater|higher|less|lower|fewe
 
 # (a clause of its own, or a cause whose alternatives the rule named: "bleeding
 # related to tumor or radiotherapy")
+# "... bone lesion that can be assessed by CT": a relative clause describing the
+# fragment's noun, not a clause of its own.
+_RELATIVE = re.compile(r"\bthat\s+(?:can|could|may)\s+be\s+\w+|\bthat\s+(?:is|are)\s+\w+",
+                       re.IGNORECASE)
 _CLAUSE_WORDS = re.compile(r"[.;:]\s|\b(?:must|should|shall|will|if|unless|when|who|which|that|"
                            r"related|due|caused|secondary|associated|induced|attributed|"
                            r"because)\b", re.IGNORECASE)
@@ -790,7 +794,7 @@ def _is_alternative(text: str, start: int, end: int) -> bool:
     reading it as an alternative would let the rule pass without it."""
     fragment = text[start:end]
     words = len(re.findall(r"[A-Za-z]{3,}", fragment))
-    if words < 2 or words > 10 or _CLAUSE_WORDS.search(fragment):
+    if words < 2 or words > 10 or _CLAUSE_WORDS.search(_RELATIVE.sub(" ", fragment)):
         return False  # one qualifier word, or a clause of its own
     before = _OR_BEFORE.search(text, max(0, start - 20), start)
     if before is not None and not _CODE_BEFORE.search(text, 0, before.start()):

@@ -2271,3 +2271,13 @@ def test_ineligible_for_a_treatment_is_a_judgement(text, treatments, expected):
                                                                  "bladder"}],
            "biomarkers": [_marker("PD-L1", "negative")]}
     assert _status(text, doc, assume_absent=True) == expected
+
+
+def test_an_alternative_may_carry_a_relative_clause():
+    # "... and/or at least 1 lytic or mixed bone lesion that can be assessed by CT or
+    # MRI": the bone lesion is another way to meet it (required beside measurable
+    # disease, a patient with lytic bone lesions only failed)
+    text = ("Patients must have measurable disease according to RECIST 1.1 and/or at least 1 lytic "
+            "or mixed (lytic + sclerotic) bone lesion that can be assessed by CT or MRI")
+    assert _status(text, {"findings": {"measurable_disease": False}}) == "review"
+    assert _status(text, {"findings": {"measurable_disease": True}}) == "pass"
