@@ -2281,3 +2281,11 @@ def test_an_alternative_may_carry_a_relative_clause():
             "or mixed (lytic + sclerotic) bone lesion that can be assessed by CT or MRI")
     assert _status(text, {"findings": {"measurable_disease": False}}) == "review"
     assert _status(text, {"findings": {"measurable_disease": True}}) == "pass"
+
+
+def test_pulmonary_hypertension_is_not_hypertension():
+    # "Severe pulmonary hypertension" read as (systemic) hypertension: every patient
+    # with controlled high blood pressure went to review or was excluded
+    doc = {"conditions": [{"name": "hypertension", "status": "active", "controlled": True}]}
+    assert _status("Pulmonary arterial hypertension", doc, assume_absent=True,
+                   kind="exclusion") == "pass"
