@@ -192,9 +192,7 @@ def _denies(text: str) -> bool:
     for m in _PERMISSION_DENIED.finditer(text):
         if _enclosing_parenthesis(text, m.start()) is not None:
             continue
-        if "eligib" in m.group(0).lower() and (_DESCRIBES.match(text, m.end()) or (
-                m.group(0).lower() == "ineligible" and
-                _NAMED_INELIGIBLE.search(text, 0, m.start()))):
+        if _describes_patient(text, m):
             continue  # "not eligible for curative treatment", "cisplatin-ineligible" describe
         if re.match(r"\s*(?:if|when)\W*$", text[m.end():], re.IGNORECASE):
             continue  # "... no greater than ULN Ineligible if": the next item's intro
@@ -226,6 +224,14 @@ _DESCRIBES = re.compile(r"\s+(?:for|to)\s+(?!(?:this|the|our)\s+(?:study|trial|p
                         r"participat|enrol|inclusion|entry|registration)", re.IGNORECASE)
 
 
+def _describes_patient(text: str, denial: re.Match[str]) -> bool:
+    """"(Not) eligible for curative treatment", "cisplatin-ineligible": what the
+    patient can or cannot receive, not the trial's denial."""
+    said = denial.group(0).lower()
+    return "eligib" in said and (_DESCRIBES.match(text, denial.end()) is not None or (
+        said == "ineligible" and _NAMED_INELIGIBLE.search(text, 0, denial.start()) is not None))
+
+
 def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
     """A parenthesis that denies something ("(transfusion is not allowed within 1
     week)"), or a later sentence that does ("... If SGOT > 1.5 x ULN with alkaline
@@ -233,8 +239,7 @@ def _denied_aside(text: str, context: int) -> tuple[int, int, int, int] | None:
     what it says; None if there is none."""
     for m in _PERMISSION_DENIED.finditer(text, context):
         stop = max(text.rfind(". ", context, m.start()), text.rfind("; ", context, m.start()))
-        describes = "eligib" in m.group(0).lower() and _DESCRIBES.match(text, m.end())
-        if stop >= 0 and text[context:stop].strip() and not describes \
+        if stop >= 0 and text[context:stop].strip() and not _describes_patient(text, m) \
                 and _enclosing_parenthesis(text, m.start()) is None:
             # "... are eligible; however patients with bone disease as the only site
             # are not eligible": the later sentence denies only what it names
@@ -278,9 +283,6 @@ def _enclosing_parenthesis(text: str, pos: int) -> tuple[int, int] | None:
                 return opened, j
             depth -= 1
     return None
-
-
-_IF_SENTENCE = re.compile(r"\s*(?:if|when|in\s+case)\b", re.IGNORECASE)
 
 
 # A cohort's or part's heading: "Part B1: ... Dose Escalation inclusion criteria".
@@ -637,6 +639,7 @@ def compile_clause(clause: Clause, context: int = 0
 
 # Whom a rule applies to, said first: "If the patient is on steroids, ...",
 # "For patients with HBV ...", "Patients receiving anticoagulants must ...".
+_COMPLETED_WORDS = r"completed|finished|ended|stopped|discontinued"
 _APPLIES_TO = re.compile(
     r"\W*(?:" + LABEL + r")?(?:"
     r"(?:if|when)\s+(?:the\s+)?(?:patients?|subjects?|participants?)\s+(?:is|are|has|have|had|"
@@ -656,7 +659,7 @@ _APPLIES_TO = re.compile(
     r"are\s+required\s+to)\b|"
     # "Prior radiotherapy must have completed before randomization": of those who had it
     r"(?:any\s+)?(?:prior|previous)\s+[^,;.]{3,40}?\s+(?:must|should)\s+(?:have\s+)?(?:be(?:en)?\s+)?"
-    r"(?:completed|finished|ended|stopped|discontinued)\b)", re.IGNORECASE)
+    r"(?:" + _COMPLETED_WORDS + r")\b)", re.IGNORECASE)
 
 
 # "Patients may also have received adjuvant therapy; however ...": a permission when
@@ -665,9 +668,11 @@ _MAY_ALSO = re.compile(r"\W*(?:patients?|participants?|subjects?)\s+may\s+also\s
                        r"(?:received|had|been)\b", re.IGNORECASE)
 # A bound of its own opening the phrase after "for patients with X,": "..., <= 3 mg/dL".
 _BOUND_AFTER = re.compile(r"[^,:;.]{1,60}[,:]\s*"
-                          r"(?:(?:it|this|the\s+\w+)\s+(?:must|should)\s+be\s+)?(?:[<>]=?|[≤≥]|=<|=>|\b(?:less|greater|more)\s+than|\bat\s+(?:least|most)|"
-                          r"\bno\s+(?:more|greater)\s+than|\bup\s+to)\s*\d", re.IGNORECASE)
-_COMPLETED = re.compile(r"\b(?:completed|finished|ended|stopped|discontinued)\b", re.IGNORECASE)
+                          r"(?:(?:it|this|the\s+\w+)\s+(?:must|should)\s+be\s+)?"
+                          r"(?:[<>]=?|[≤≥]|=<|=>|\b(?:less|greater|more)\s+than|"
+                          r"\bat\s+(?:least|most)|\bno\s+(?:more|greater)\s+than|\bup\s+to)\s*\d",
+                          re.IGNORECASE)
+_COMPLETED = re.compile(r"\b(?:" + _COMPLETED_WORDS + r")\b", re.IGNORECASE)
 _DEFINITION = re.compile(r"\b(?:are|is)\s+(?:not\s+)?considered\s+(?:as\s+)?(?:non-?)?"
                          r"(?:measurable|evaluable|target|non-?target)\b|"
                          r"\b(?:will\s+be|were|are|is)\s+(?:counted|regarded)\s+as\b|"

@@ -186,5 +186,5 @@ def not_the_subject(text: str, start: int) -> bool:
 
 # Words of contraception: a clause with them that names pregnancy speaks of a risk
 # or a plan (read by a person), never of a pregnancy the patient has.
-CONTRACEPTION = (r"contracep\w*|birth\s+control|childbearing|child-bearing|\bcondoms?\b|"
-                 r"\babstinen\w*|\bbarrier\s+method")
+CONTRACEPTION = re.compile(r"\b(?:contracep\w*|birth\s+control|childbearing|child-bearing|"
+                           r"condoms?\b|abstinen\w*|barrier\s+method)", re.IGNORECASE)

@@ -105,7 +105,6 @@ CONCEPT_REWRITE = {"other-malignancy": "malignant-neoplasm"}
 
 
 # "any non-SCCHN malignancy": a cancer other than the trial's.
-_CONTRACEPTION = re.compile(CONTRACEPTION, re.IGNORECASE)
 _NON_INDEX = re.compile(r"\bnon-?\s?(?:[A-Z]{2,}\b|head\s+and\s+neck\b)")
 _SINCE_GAP = re.compile(r"\s*(?:(?:the|any|a|an|prior|previous|last|most\s+recent|recent|"
                         r"episode\s+of|history\s+of|resolution\s+of|recovery\s+from|"
@@ -258,7 +257,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if concept.id == "metastatic-disease" and _SITE_BEFORE.search(text, max(0, m.start - 40),
                                                                        m.start):
             continue  # "central nervous system metastasis": that site's, read elsewhere
-        if concept.id in ("pregnancy", "breastfeeding") and _CONTRACEPTION.search(text):
+        if concept.id in ("pregnancy", "breastfeeding") and CONTRACEPTION.search(text):
             continue  # "... should a woman become pregnant": contraception, read by a person
         if concept.qualifies_labs and find_thresholds(text):
             continue  # "bilirubin <= 1.5 x ULN, Gilbert's syndrome": left to a person

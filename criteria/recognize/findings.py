@@ -75,7 +75,6 @@ _FUTURE_CONDUCT = re.compile(r"\b(?:agree\w*\s+(?:not\s+)?to|(?:avoid|prevent|po
 _NEGATIVE_BEFORE = re.compile(r"\bnegative\b[^.;]*$", re.IGNORECASE)
 _BREASTFEEDING = re.compile(r"\b(?:breast[\s-]?feeding|lactating|nursing(?!\s+(?:staff|homes?|"
                             r"care|facilit\w+|personnel|team|assessments?)))\b", re.IGNORECASE)
-_CONTRACEPTION = re.compile(r"\b(?:" + CONTRACEPTION + ")", re.IGNORECASE)
 # "must not be pregnant", "negative pregnancy test", "non-pregnant": a requirement
 # about pregnancy beside the contraception
 _NOT_PREGNANT = re.compile(r"\b(?:not|non|no|neither|nor)\b[^.;,]{0,30}?\b(?:pregnan|"
@@ -183,7 +182,7 @@ def recognize(clause: Clause) -> list[Found]:
 def _pregnancy(text: str, kind: str = "inclusion") -> list[Found]:
     """Pregnancy and breastfeeding.  One negation before both covers both:
     "Not pregnant or nursing" is not (pregnant or nursing)."""
-    if kind == "inclusion" and _CONTRACEPTION.search(text) and not _NOT_PREGNANT.search(text):
+    if kind == "inclusion" and CONTRACEPTION.search(text) and not _NOT_PREGNANT.search(text):
         # "women with the possibility of pregnancy must practice contraception",
         # "when having intercourse with a pregnant partner": no inclusion asks a
         # patient to be pregnant; beside contraception the word names a risk (read

@@ -336,6 +336,24 @@ def _analytes_of(node: ir.Node) -> frozenset[str]:
     return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
 
 
+def _bounds(group: list[vocab.Mention], th: Threshold, window: int | None
+            ) -> list[ir.Node] | None:
+    """The bound ``th`` on each analyte of ``group``; None when one cannot take it."""
+    atoms: list[ir.Node] = []
+    for g in group:
+        analyte = vocab.analyte(g.id)
+        node = _atom(analyte, th, window)[0] if analyte is not None else None
+        if node is None:
+            return None
+        atoms.append(node)
+    return atoms
+
+
+def _last_rule(items: list[tuple[int, int, ir.Node | None, str]]) -> int | None:
+    """The index of the last item that holds a rule (not a covered span)."""
+    return next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None), None)
+
+
 def _condition_first_alternative(text: str, prev_end: int, th: Threshold,
                                  group: list[vocab.Mention], window: int | None
                                  ) -> tuple[ir.Node, int] | None:
@@ -353,13 +371,9 @@ def _condition_first_alternative(text: str, prev_end: int, th: Threshold,
              if (c := vocab.condition(m.id)) is not None and c.qualifies_labs]
     if len(named) != 1:
         return None
-    atoms: list[ir.Node] = []
-    for g in group:
-        analyte = vocab.analyte(g.id)
-        node = _atom(analyte, th, window)[0] if analyte is not None else None
-        if node is None:
-            return None
-        atoms.append(node)
+    atoms = _bounds(group, th, window)
+    if atoms is None:
+        return None
     end = th.end + (1 if text[th.end:th.end + 1] == ")" else 0)
     return ir.And(items=(*atoms, ir.ConditionAtom(concepts=(named[0].id,)))), end
 
@@ -373,15 +387,9 @@ def _conditional_alternative(text: str, th: Threshold, group: list[vocab.Mention
     found = _condition_after(text, th.end)
     if found is not None:
         cond, end = found
-        atoms: list[ir.Node] = []
-        for g in group:
-            analyte = vocab.analyte(g.id)
-            if analyte is None:
-                return None
-            node, _notes = _atom(analyte, th, window)
-            if node is None:
-                return None
-            atoms.append(node)
+        atoms = _bounds(group, th, window)
+        if atoms is None:
+            return None
         return ir.And(items=(*atoms, cond)), end
     return None
 
@@ -461,8 +469,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             # "calcium >= 8.0 mg/dL and < 11.6 mg/dL": the other end of a range
             second = [_atom(a, th, window) for m in last_group
                       if (a := vocab.analyte(m.id)) is not None]
-            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
-                        None)
+            base = _last_rule(items)
             if base is not None and second and all(n is not None for n, _ in second):
                 start, _end, node, joiner = items[base]
                 bound = [n for n, _ in second if n is not None]
@@ -488,8 +495,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             # "Hemoglobin >= 9.0 g/dL or >= 5.6 mmol/L": the same bound in another
             # unit; the item reaches over it (its "or" joined the next analyte as
             # an alternative: hemoglobin 7 g/dL passed with a normal creatinine)
-            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
-                        None)
+            base = _last_rule(items)
             if base is not None:
                 start, _end, node, joiner = items[base]
                 items[base] = (start, th.end, node, joiner)
@@ -498,8 +504,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         if not quant:
             alt = _conditional_alternative(text, th, last_group, window) or \
                 _condition_first_alternative(text, prev_end, th, last_group, window)
-            base = next((n for n in range(len(items) - 1, -1, -1) if items[n][2] is not None),
-                        None)
+            base = _last_rule(items)
             if alt is not None and base is not None:
                 # "AST <= 2.5 x ULN (<= 5 x ULN if liver metastases)": the relaxed
                 # bound applies with the condition: base OR (relaxed AND condition).
