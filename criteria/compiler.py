@@ -33,7 +33,7 @@ from criteria.recognize import (
     performance,
     therapy,
 )
-from criteria.recognize.base import IF_NOTE, LABEL, Clause, Found, connector, label_end
+from criteria.recognize.base import CROSS_REFERENCE, IF_NOTE, LABEL, Clause, Found, connector, label_end
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
 from criteria.segment import segment
@@ -152,10 +152,6 @@ def _leftover_spans(text: str, used: list[tuple[int, int]]) -> list[tuple[int, i
         fragments.append((current[0][0], current[-1][1]))
     return fragments
 
-
-_CROSS_REFERENCE = re.compile(r"\bsee\s+(?:disease|patient)\s+characteristics\b|"
-                              r"\bsee\s+(?:general\s+eligibility|appendix\s+\w+|section\s+[\d.]+)",
-                              re.IGNORECASE)
 
 # Text that states no requirement: PDQ placeholders.
 _NO_REQUIREMENT = re.compile(
@@ -536,7 +532,7 @@ def compile_clause(clause: Clause, context: int = 0
         # therapy: ..." files the requirement; it adds none.
         used.append((0, label_end(text)))
     # Cross-references state nothing themselves ("See Disease Characteristics").
-    used.extend((m.start(), m.end()) for m in _CROSS_REFERENCE.finditer(text))
+    used.extend((m.start(), m.end()) for m in CROSS_REFERENCE.finditer(text))
     found.sort(key=lambda f: f.start)
     nodes = [f.node for f in found if f.node is not None]
     notes = [n for f in found for n in f.notes]

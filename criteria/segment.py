@@ -318,6 +318,12 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
     nested_under_label = False  # the label's items sit deeper than the label
     items = _merge_exception_lists(split_items(text, default_kind), text)
     for item in _join_alternatives(_nested_lists(items), text):
+        if not pdq and _BARE_PDQ_LABEL.fullmatch(item.text):
+            # A bare "Age" or "Hepatic" line outside PDQ text heads a few items and
+            # states nothing (carried on as a label to the end of the section, it read
+            # "At least 1 measurable lesion" as an age)
+            label = None
+            continue
         only = _LABEL_ONLY.match(item.text) or _BARE_PDQ_LABEL.fullmatch(item.text)
         if only and len(only.group("label").split()) <= 5:
             if label is not None and label.end >= item.start - 8 and label.kind == item.kind \

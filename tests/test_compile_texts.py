@@ -2289,3 +2289,79 @@ def test_pulmonary_hypertension_is_not_hypertension():
     doc = {"conditions": [{"name": "hypertension", "status": "active", "controlled": True}]}
     assert _status("Pulmonary arterial hypertension", doc, assume_absent=True,
                    kind="exclusion") == "pass"
+
+
+@pytest.mark.parametrize("text", [
+    # PDQ items under a treatment's label that say nothing of having had it were read
+    # as requiring it: every untreated patient failed
+    "Biologic therapy: Recovered from toxic effects.",
+    "Biologic therapy: See Chemotherapy",
+    "Endocrine therapy: See Protocol Outline",
+    "Surgery: Recovered from effects of surgery",
+    # washout items of a list ("... washout as follows:"), with or without a colon
+    "Chemotherapy: >= 14 days",
+    "Immunotherapy >=4 weeks.",
+    "Major surgery: ≥ 3 weeks.",
+])
+def test_items_under_a_treatment_label_do_not_require_it(text):
+    assert _status(text, {}, assume_absent=True) != "fail"
+    if "week" in text or "day" in text:
+        recent = [{"kind": "surgery" if "surgery" in text else "drug",
+                   "name": "major surgery" if "surgery" in text else
+                   "pembrolizumab" if "Immuno" in text else "carboplatin",
+                   "start": "2026-11-10", "end": "2026-11-12"}]
+        assert _status(text, {"treatments": recent}, assume_absent=True) == "fail"
+
+
+@pytest.mark.parametrize("text,days_ago,expected", [
+    # ">= 14 days" under either heading is a washout: day 14 is already enough
+    ("Chemotherapy: >= 14 days", 14, "pass"),
+    ("Chemotherapy: >= 14 days", 13, "fail"),
+    # "> 2 weeks" is strictly more: day 14 is still too soon
+    ("Endocrine therapy or, small-molecule targeted therapy: >2 weeks.", 14, "fail"),
+    ("Endocrine therapy or, small-molecule targeted therapy: >2 weeks.", 15, "pass"),
+])
+def test_listed_washout_bounds(text, days_ago, expected):
+    end = date.fromordinal(date(2026, 11, 20).toordinal() - days_ago).isoformat()
+    drug = "letrozole" if "Endocrine" in text else "carboplatin"
+    doc = {"treatments": [{"kind": "drug", "name": drug, "start": "2026-01-01", "end": end}]}
+    for kind in ("inclusion", "exclusion"):
+        assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # a duration of therapy, not the time since it
+    "Expected to be on olaparib treatment for ≥ 3 months",
+    "Prior AZT or IFN-A2a therapy for = or > 6 months.",
+])
+def test_a_duration_of_therapy_is_not_a_washout(text):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    assert "days_since_last" not in c.rule
+
+
+def test_a_bare_heading_outside_pdq_text_is_not_a_label():
+    # "Age" on its own line headed the whole section: "At least 1 measurable lesion"
+    # became "age >= 1" and "Major surgery: >= 3 weeks" an age of 3 weeks
+    text = ("Inclusion Criteria:\n\n Age \n\n Participant must be ≥ 18 years (≥ 20 years in Japan) "
+            "at the time of screening. \n\n At least 1 measurable lesion per RECIST 1.1 \n\n "
+            "Has had an adequate treatment washout period, defined as: \n\n "
+            "Major surgery: ≥ 3 weeks. \n")
+    rules = {c.text.strip(): c for c in compile_text("T", text)}
+    assert "age" not in rules["At least 1 measurable lesion per RECIST 1.1"].rule
+    assert "age" not in rules["Major surgery: ≥ 3 weeks."].rule
+    # the country's own bound goes to a person; 18 is the bound for everyone else
+    first = next(c for t, c in rules.items() if t.startswith("Participant"))
+    assert "age >= 18" in first.rule and "age >= 20" not in first.rule
+    assert "Age" not in rules
+
+
+@pytest.mark.parametrize("text,age,expected", [
+    ("Participant must be ≥ 18 years at the time of screening.", 17, "fail"),
+    ("Participant must be ≥ 18 years at the time of screening.", 18, "pass"),
+    # the countries' own bounds go to a person (AND-ed, every 18-year-old failed)
+    ("Age >= 18 years (>= 19 years in Korea; >= 20 years in Taiwan)", 18, "pass"),
+])
+def test_age_of_the_subject(text, age, expected):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    facts = build_facts(parse_patient({"id": "p", "age": age}), date(2026, 11, 20), False)
+    assert evaluate_criterion(c, facts).status == expected

@@ -107,6 +107,15 @@ IF_BEFORE = re.compile(r"(?i:\b(?:if|when|in\s+case\s+of)\b(?!\s+(?:no|not|witho
 IF_NOTE = r"\(\s*(?:if|when|(?:to\s+be\s+\w+\s+)?only\s+(?:if|when))\b[^()]*\)"
 
 
+# Cross-references state nothing themselves ("See Disease Characteristics", PDQ's
+# "Biologic therapy: See Chemotherapy"): the section they point to is read where it is.
+CROSS_REFERENCE = re.compile(
+    r"\bsee\s+(?:disease|patient)\s+characteristics\b|"
+    r"\bsee\s+(?:general\s+eligibility|appendix\s+\w+|section\s+[\d.]+)|"
+    r"\bsee\s+(?:(?:biologic|endocrine|hormonal)\s+therapy|chemotherapy|radiotherapy|"
+    r"surgery|protocol(?:\s+outline)?)\b", re.IGNORECASE)
+
+
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 

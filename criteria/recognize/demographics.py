@@ -11,6 +11,12 @@ from criteria.recognize.base import Clause, Found, mentions_any, negated
 _AGE_CUE = re.compile(r"\bage[ds]?\b|\b(?:years?|months?)\s+(?:of\s+age|old)\b|"
                       r"\byears?\s+or\s+(?:older|over)",
                       re.IGNORECASE)
+# Without those, the subject of a bound in years: "Participant must be >= 18 years at
+# the time of screening" (not "must be >= 3 years from diagnosis")
+_SUBJECT_AGE_CUE = re.compile(
+    r"\b(?:patients?|participants?|subjects?|individuals?)\s+(?:must|should|shall)\s+be\s+"
+    r"(?=(?:≥|>=|=>|>|at\s+least|over|older\s+than)\s*\d{1,3}\s*(?:years?|yrs?)\b"
+    r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b))", re.IGNORECASE)
 _UNIT = r"(?P<u{n}>years?|yrs?|y\b|months?|mos?\b|weeks?|wks?|days?|hours?|h\b)"
 _YEARS_PER = {"y": 1.0, "m": 1 / 12, "w": 7 / 365.25, "d": 1 / 365.25, "h": 1 / 8766}
 _RANGE = re.compile(
@@ -126,11 +132,14 @@ def _years(value: float, unit: str | None) -> float:
     return round(value * _YEARS_PER.get(key, 1.0), 4)
 
 
+_IN_COUNTRY = re.compile(r"\s*(?:of\s+age\s+|old\s+)?in\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*[);,]")
+
+
 def _age_thresholds(text: str) -> list[Found]:
     """Comparisons bound to an age cue: "age >= 18", "aged < 72 hours", "below
     18 years or above 80 years" (each comparison its own atom)."""
     out: list[Found] = []
-    cue = _AGE_CUE.search(text)
+    cue = _AGE_CUE.search(text) or _SUBJECT_AGE_CUE.search(text)
     candidates = [th for th in find_thresholds(text)
                   if th.relative_to is None and th.unit is None and 0 <= th.value <= 130]
     chained_unit: str | None = None
@@ -154,6 +163,8 @@ def _age_thresholds(text: str) -> list[Found]:
             continue
         unit = tail.group("u0") if tail else (chained_unit if chained else None)
         end = th.end + (tail.end() if tail else 0)
+        if _IN_COUNTRY.match(text, end):
+            continue  # "(>= 20 years in Japan)": a bound for one country, left to a person
         out.append(Found(ir.AgeAtom(op=th.op, value=_years(th.value, unit)), th.start, end,
                          "age"))
         if cue is not None and len(out) == 1:

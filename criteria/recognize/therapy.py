@@ -11,7 +11,7 @@ from typing import Any
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, Window, duration_days, find_windows
-from criteria.recognize.base import LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
+from criteria.recognize.base import CROSS_REFERENCE, LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
 
 # A class qualifier that carries over a coordination:
 # "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
@@ -47,7 +47,8 @@ _MAX_LINES = re.compile(rf"\b(?:no|not)\s+(?:more|greater)\s+than\s+{_NUM}|"
 # An item of a washout list: "Chemotherapy: 21 days", "Immune-checkpoint
 # inhibitors: 4 weeks", "Radiotherapy - 2 weeks": the therapy within that time
 # before the study is what the list rules out, under either heading.
-_LISTED_WASHOUT = re.compile(r"\W*+(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s)\s*(?P<n>\d+|"
+_LISTED_WASHOUT = re.compile(r"\W*+(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s|(?<!\bfor\s)(?<!\bor\s)(?<!\bfor)(?=>|≥|=>))\s*"
+                             r"(?P<op>>=|=>|≥|>|at\s+least\s+|more\s+than\s+)?\s*(?P<n>\d+|"
                              + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?\W*",
                              re.IGNORECASE)
 # The same item with the time first: "21 days for checkpoint inhibitors and
@@ -62,6 +63,15 @@ _PROGRESSION = re.compile(r"\b(?:(?:(?:imaging|radiolog\w*|radiographic)\s+)?(?:
 _PROGRESSION_ALT = re.compile(r"\s*or\s+(?P<alt>(?:clinician|investigator|physician)[^;.]*?"
                               r"(?:benefit|intoleran\w+|determination)[^;.,]*?"
                               r"(?:from\s+(?:the\s+)?treatment)?)(?=[;.,]|$)", re.IGNORECASE)
+# Words by which the rest of a clause under a treatment's label speaks of having had
+# it ("Chemotherapy: At least 4 weeks since", "Endocrine therapy: 1 prior regimen").
+_TREATMENT_HISTORY = re.compile(
+    r"\b(?:prior|previous(?:ly)?|received?|receiving|treated|pretreated|since|within|"
+    r"regimens?|courses?|cycles?|lines?|required|must\s+have|failed|failure|progress\w*|"
+    r"refractory|resistant|relapsed?|completed?|concurrent\w*|ongoing|currently|"
+    r"allowed|permitted|naive|at\s+least|more\s+than|less\s+than|no\s+more|"
+    r"\d+\s*(?:days?|weeks?|months?|years?))\b",
+    re.IGNORECASE)
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
@@ -156,7 +166,8 @@ _COHORT_HEADING = re.compile(r"\W*([^:]{30,220}?):\s")
 
 
 # A list item that is more than a therapy's name ("Patients with X: 4 weeks").
-_NEEDS_PERSON_IN_LIST = re.compile(r"\b(?:if|unless|patients?|with|who|except|no|not)\b",
+_NEEDS_PERSON_IN_LIST = re.compile(r"\b(?:if|unless|patients?|with|who|except|no|not|half-?life|"
+                                   r"survival|interval|free)\b",
                                    re.IGNORECASE)
 
 
@@ -427,6 +438,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                    for m in group if m not in left}
         drugs, classes, kinds = ([m for m in left if _what(m) not in planned] for left in kept)
     (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
+    if "see" in low:
+        # "Biologic therapy: See Chemotherapy": a pointer to another section
+        refs = [m.span() for m in CROSS_REFERENCE.finditer(text)]
+        drugs, classes, kinds = ([m for m in group if not any(s <= _start(m) < e for s, e in refs)]
+                                 for group in (drugs, classes, kinds))
     specific: list[tuple[list, list, int, tuple[int, int]]] = []
     if (drugs or classes) and "(" in text:
         specific, main_drugs, main_classes = _specific_times(text, drugs, classes)
@@ -437,15 +453,29 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if not drugs and not classes and not kinds:
         return []
     listed = _LISTED_WASHOUT.fullmatch(text) or _TIMED_ITEM.fullmatch(text)
+    if not listed and (after := label_end(text)):
+        # the item under the list's own label ("... washout as follows: Prior anticancer
+        # therapy: Immunotherapy >= 4 weeks")
+        listed = _LISTED_WASHOUT.fullmatch(text, after) or _TIMED_ITEM.fullmatch(text, after)
     if listed and not _NEEDS_PERSON_IN_LIST.search(listed.group("what")):
         days = duration_days(listed.group("n"), listed.group("u"))
+        # the item's own treatment, not its list's label ("Prior anticancer therapy:")
+        inside = ([m for m in group if listed.start("what") <= _start(m) < listed.end("what")]
+                  for group in (drugs, classes, kinds))
+        drugs, classes, kinds = inside
+        if not drugs and not classes and not kinds:
+            return []  # "Chloroquine: > 14 days": a treatment the vocabulary lacks
         base_ids = dict(drugs=tuple(sorted({d.id for d in drugs})),
                         classes=tuple(dict.fromkeys(c.id for c in classes)),
                         kinds=tuple(sorted({k for _, k in kinds})))
         # (under an inclusion it is a washout of at least that long; under an
         # exclusion, therapy within that time)
         inclusion = clause.kind == "inclusion"
-        node = ir.TreatmentAtom(**base_ids, within_days=days - 1 if inclusion else days)
+        # (">= 3 weeks" is a washout under either heading, the 21st day already
+        # enough; "> 3 weeks" is strictly more, the 21st day still too soon)
+        op = (listed.groupdict().get("op") or "").strip()
+        at_least = op in (">=", "=>", "≥", "at least") or (inclusion and not op)
+        node = ir.TreatmentAtom(**base_ids, within_days=days - 1 if at_least else days)
         return [Found(ir.Not(item=node) if inclusion else node,
                       min(listed.start("what"), listed.start("n")), listed.end(), "washout")]
     heading = _COHORT_HEADING.match(text)
@@ -492,6 +522,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     neg, cue = negated(text, first, scope=max(30, first - after_label))
     if neg and cue and cue[0] < after_label and after_label:
         neg, cue = False, None
+    if first == len(text) and not neg and not _TREATMENT_HISTORY.search(text, after_label):
+        # "Biologic therapy: Recovered from toxic effects", "Surgery: Medically able to
+        # undergo surgery": the rest says nothing of having had the label's treatment
+        # (read as a requirement of it, every untreated patient failed).
+        return []
     first_end = max((e for s, e in spans if s == first), default=None)
     if not neg and first_end is not None:
         # "Radiation therapy must not be given within 7 days": the negation follows
