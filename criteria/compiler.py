@@ -33,7 +33,15 @@ from criteria.recognize import (
     performance,
     therapy,
 )
-from criteria.recognize.base import CROSS_REFERENCE, IF_NOTE, LABEL, Clause, Found, connector, label_end
+from criteria.recognize.base import (
+    CROSS_REFERENCE,
+    IF_NOTE,
+    LABEL,
+    Clause,
+    Found,
+    connector,
+    label_end,
+)
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
 from criteria.segment import segment

@@ -11,7 +11,15 @@ from typing import Any
 
 from criteria import ir, vocab
 from criteria.grammar import WORD_NUMBERS, Window, duration_days, find_windows
-from criteria.recognize.base import CROSS_REFERENCE, LESION_HISTORY, Clause, Found, label_end, mentions_any, negated
+from criteria.recognize.base import (
+    CROSS_REFERENCE,
+    LESION_HISTORY,
+    Clause,
+    Found,
+    label_end,
+    mentions_any,
+    negated,
+)
 
 # A class qualifier that carries over a coordination:
 # "anti-EGFR monoclonal antibodies or small molecule tyrosine kinase inhibitors".
@@ -47,7 +55,10 @@ _MAX_LINES = re.compile(rf"\b(?:no|not)\s+(?:more|greater)\s+than\s+{_NUM}|"
 # An item of a washout list: "Chemotherapy: 21 days", "Immune-checkpoint
 # inhibitors: 4 weeks", "Radiotherapy - 2 weeks": the therapy within that time
 # before the study is what the list rules out, under either heading.
-_LISTED_WASHOUT = re.compile(r"\W*+(?P<what>[^:;.]{2,80}?)\s*(?::|\s[-–]\s|(?<!\bfor\s)(?<!\bor\s)(?<!\bfor)(?=>|≥|=>))\s*"
+_LISTED_WASHOUT = re.compile(r"\W*+(?P<what>[^:;.]{2,80}?)\s*"
+                             # (no colon before a comparison: "Immunotherapy >= 4 weeks",
+                             # but not a duration: "therapy for > 6 months")
+                             r"(?::|\s[-–]\s|(?<!\bfor\s)(?<!\bor\s)(?<!\bfor)(?=>|≥|=>))\s*"
                              r"(?P<op>>=|=>|≥|>|at\s+least\s+|more\s+than\s+)?\s*(?P<n>\d+|"
                              + "|".join(WORD_NUMBERS) + r")\s*(?P<u>day|week|month)s?\W*",
                              re.IGNORECASE)
