@@ -915,6 +915,12 @@ _EXCEPTION_FILLER = re.compile(
     re.IGNORECASE)
 
 
+# Two mentions naming one thing: "insulin-dependent diabetes", "diabetic neuropathy".
+_ONE_THING = re.compile(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+",
+                        re.IGNORECASE)
+_ADJECTIVE_OF = re.compile(r"\b(?:diabetic|hypertensive|alcoholic)$", re.IGNORECASE)
+
+
 def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
     """Requirements of one clause in text order; OR binds tighter than AND.
     An exclusion's parts are alternatives unless the text joins them by "and"."""
@@ -924,9 +930,16 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
         joint = connector(between)
         if kind == "exclusion" and not re.search(r"\band\b", between):
             joint = "or"
-        if re.fullmatch(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+", between,
-                        re.IGNORECASE):
-            joint = "and"  # "insulin-dependent diabetes": the one with the other
+        if _ONE_THING.fullmatch(between) or (
+                _ADJECTIVE_OF.search(text, prev.start, prev.end) and not between.strip()):
+            # "insulin-dependent diabetes", "diabetic neuropathy": the one with the
+            # other, and a negation denies the pair ("No diabetic neuropathy" is met
+            # by a diabetic without neuropathy)
+            if isinstance(prev.node, ir.Not) and isinstance(cur.node, ir.Not) \
+                    and groups[-1][-1] is prev.node:
+                groups[-1][-1] = ir.Not(item=ir.And(items=(prev.node.item, cur.node.item)))
+                continue
+            joint = "and"
         if isinstance(cur.node, ir.TreatmentAtom) and re.fullmatch(
                 r"\s*\)?\s*(?:\([^()]*\)\s*)?(?:on|during|while\s+(?:on|receiving)|with)\s+"
                 r"(?:prior\s+|previous\s+)?", between, re.IGNORECASE):

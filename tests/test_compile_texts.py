@@ -2365,3 +2365,25 @@ def test_age_of_the_subject(text, age, expected):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     facts = build_facts(parse_patient({"id": "p", "age": age}), date(2026, 11, 20), False)
     assert evaluate_criterion(c, facts).status == expected
+
+
+_T2DM = {"name": "type 2 diabetes mellitus", "status": "active", "controlled": True}
+_NEUROPATHY = {"name": "peripheral neuropathy", "status": "active", "grade": 1}
+_ON_INSULIN = [{"kind": "drug", "name": "insulin glargine", "start": "2020-01-01"}]
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # "insulin-dependent diabetes" is diabetes treated with insulin: a diabetic on
+    # tablets meets "No insulin-dependent diabetes" (read as "no insulin and no
+    # diabetes", every diabetic failed)
+    ("inclusion", "No insulin-dependent diabetes", {"conditions": [_T2DM]}, "pass"),
+    ("inclusion", "No insulin-dependent diabetes",
+     {"conditions": [_T2DM], "treatments": _ON_INSULIN}, "fail"),
+    ("exclusion", "Insulin-requiring diabetes mellitus", {"conditions": [_T2DM]}, "pass"),
+    # "diabetic neuropathy" is neuropathy of a diabetic, not either one
+    ("inclusion", "No diabetic neuropathy", {"conditions": [_T2DM]}, "pass"),
+    ("exclusion", "diabetic neuropathy", {"conditions": [_T2DM]}, "pass"),
+    ("exclusion", "diabetic neuropathy", {"conditions": [_T2DM, _NEUROPATHY]}, "fail"),
+])
+def test_one_condition_named_by_two_words(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

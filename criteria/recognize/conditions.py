@@ -227,6 +227,12 @@ _SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|i
                           re.IGNORECASE)
 
 
+_ON_INSULIN = re.compile(r"(?<![Nn]on-)(?<![Nn]on )(?<![Nn]on)\binsulin[\s-]*"
+                         r"(?:dependent|requiring|treated)\s+$", re.IGNORECASE)
+# A condition named as the adjective of another: "diabetic neuropathy".
+_ADJECTIVE = re.compile(r"diabetic|hypertensive|alcoholic", re.IGNORECASE)
+
+
 def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     text = clause.text
     raw = []
@@ -350,6 +356,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                          context_active, windows, spans)
         cid = CONCEPT_REWRITE.get(concept.id, concept.id)
         node: ir.Node = ir.ConditionAtom(concepts=(cid,), **facets)
+        if (insulin := _ON_INSULIN.search(text, max(0, m.start - 30), m.start)) and \
+                concept.id in ("diabetes-mellitus", "type-2-diabetes"):
+            # "insulin-dependent diabetes": diabetes treated with insulin (a diabetic on
+            # tablets meets "No insulin-dependent diabetes")
+            node = ir.And(items=(node, ir.TreatmentAtom(drugs=("insulin",))))
+            spans.append(insulin.span())
         ceiling = _GRADE_CEILING.search(text, m.end, min(len(text), m.end + 60))
         if ceiling is not None and ";" not in text[m.end:ceiling.start()]:
             # "Peripheral neuropathy must not exceed grade 2": none above that grade
@@ -428,6 +440,17 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         elif leading:  # "a documented negative HIV serologic evaluation"
             node = ir.Not(item=node)
             spans.append((leading.start(), leading.end()))
+        if atoms and prev_end is not None and i > 0 and _ADJECTIVE.fullmatch(raw[i - 1][0].text) \
+                and not text[prev_end:m.start].strip():
+            # "diabetic neuropathy": the one with the other (a diabetic without
+            # neuropathy meets "No diabetic neuropathy")
+            denied = isinstance(node, ir.Not) or isinstance(atoms[-1], ir.Not)
+            pair = ir.And(items=tuple(a.item if isinstance(a, ir.Not) else a
+                                      for a in (atoms[-1], node)))
+            atoms[-1] = ir.Not(item=pair) if denied else pair
+            spans.append((m.start, m.end))
+            prev_end = m.end
+            continue
         if atoms and prev_end is not None:
             between = text[prev_end:m.start]
             joints.append("and" if clause.kind == "inclusion" and re.search(

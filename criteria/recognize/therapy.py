@@ -83,6 +83,8 @@ _TREATMENT_HISTORY = re.compile(
     r"allowed|permitted|naive|at\s+least|more\s+than|less\s+than|no\s+more|"
     r"\d+\s*(?:days?|weeks?|months?|years?))\b",
     re.IGNORECASE)
+_DEPENDENT_ON = re.compile(r"[\s-]*(?:dependent|requiring|treated)\s+(?:type\s+\w+\s+)?diabet",
+                          re.IGNORECASE)
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
@@ -449,6 +451,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                    for m in group if m not in left}
         drugs, classes, kinds = ([m for m in left if _what(m) not in planned] for left in kept)
     (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
+    if "insulin" in low:
+        # "insulin-dependent diabetes" is a kind of diabetes, read with it
+        drugs = [m for m in drugs if not _DEPENDENT_ON.match(text, m.end)]
     if "see" in low:
         # "Biologic therapy: See Chemotherapy": a pointer to another section
         refs = [m.span() for m in CROSS_REFERENCE.finditer(text)]
