@@ -2387,3 +2387,28 @@ _ON_INSULIN = [{"kind": "drug", "name": "insulin glargine", "start": "2020-01-01
 ])
 def test_one_condition_named_by_two_words(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+_PRIOR_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2025-01-01", "end": "2025-04-01"}]
+
+
+@pytest.mark.parametrize("kind,text", [
+    # the cause of a condition is no requirement of its own: every patient given
+    # chemotherapy failed these inclusions
+    ("inclusion", "No evidence of preexisting peripheral sensory neuropathy greater than CTC "
+                  "grade 1, including residual neuropathy attributed to prior chemotherapy"),
+    ("inclusion", "Patients who have recovered from adverse events due to prior anti-cancer "
+                  "therapy (i.e., have residual toxicities > grade 1) with the exception of "
+                  "alopecia."),
+    ("exclusion", "Peripheral neuropathy grade >= 2 caused by prior chemotherapy"),
+])
+def test_the_cause_of_a_condition_is_not_a_requirement(kind, text):
+    assert _status(text, {"treatments": _PRIOR_CHEMO}, assume_absent=True, kind=kind) != "fail"
+
+
+@pytest.mark.parametrize("grade,expected", [(1, "pass"), (2, "fail")])
+def test_greater_than_ctc_grade_is_strictly_above(grade, expected):
+    # "greater than CTC grade 1" read as grade 1 and up (the scale's name hid the
+    # comparison): grade 1 neuropathy failed
+    doc = {"conditions": [{"name": "peripheral neuropathy", "status": "active", "grade": grade}]}
+    assert _status("No peripheral neuropathy greater than CTC grade 1", doc) == expected

@@ -66,12 +66,13 @@ _NYHA = re.compile(r"\b(?:(?:New\s+York\s+Heart\s+Association|NYHA)\s*(?:\(NYHA\
                    r"(?P<c>III|II|IV|I|[1-4])(?:\s*(?:/|or|-|–)\s*"
                    r"(?:IV|III|[1-4]))?\b", re.IGNORECASE)
 _NYHA_NAME = re.compile(r"New\s+York\s+Heart\s+Association(?:\s*\(NYHA\))?\s*$", re.IGNORECASE)
-_GRADE = re.compile(r"\bgrade\s*(?P<op>≥|>=|>)?\s*(?P<g>[1-5])"
+_GRADE = re.compile(r"(?:\b(?:NCI[\s-]*)?CTC(?:AE)?\s+(?:v(?:ersion)?\s*[\d.]+\s+)?)?"
+                    r"\bgrade\s*(?P<op>≥|>=|>)?\s*(?P<g>[1-5])"
                     r"(?:\s*(?:or\s+(?:higher|greater|above)|"
                     r"\+))?", re.IGNORECASE)
 _GRADE_CEILING = re.compile(
     r"(?:must|should|may|does|do|can)\s*not\s+(?:exceed|be\s+(?:greater|higher|worse|more)\s+than)\s+"
-    r"(?:CTCAE\s+)?grade\s*(?P<g>[0-4])|(?:≤|<=|=<)\s*(?:CTCAE\s+)?grade\s*(?P<g2>[0-4])|"
+    r"(?:CTC(?:AE)?\s+)?grade\s*(?P<g>[0-4])|(?:≤|<=|=<)\s*(?:CTC(?:AE)?\s+)?grade\s*(?P<g2>[0-4])|"
     r"grade\s*(?P<g3>[0-4])\s+or\s+(?:less|lower|below|better)", re.IGNORECASE)
 _STRICTLY_ABOVE = re.compile(r"(?:>(?!=)|greater\s+than|more\s+than|above|worse\s+than|"
                              r"exceeding)\s*$", re.IGNORECASE)

@@ -85,6 +85,10 @@ _TREATMENT_HISTORY = re.compile(
     re.IGNORECASE)
 _DEPENDENT_ON = re.compile(r"[\s-]*(?:dependent|requiring|treated)\s+(?:type\s+\w+\s+)?diabet",
                           re.IGNORECASE)
+_CAUSE = re.compile(r"\b(?:attributed\s+to|attributable\s+to|due\s+to|caused\s+by|secondary\s+to|"
+                    r"induced\s+by|resulting\s+from|as\s+a\s+result\s+of|sequelae\s+of)\s+"
+                    r"(?:(?:the|any|a|prior|previous|previously\s+administered|earlier|recent)\s+)*"
+                    r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
@@ -433,6 +437,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
     if (drugs or classes or kinds) and _REQUIRING_CUE.search(text):
         drugs, classes, kinds = _not_treating_a_condition(text, drugs, classes, kinds)
     drugs, classes, kinds = _unless_after(_TOPIC, 40, text, drugs, classes, kinds)
+    # "neuropathy attributed to prior chemotherapy": the cause of a condition, which a
+    # person weighs with it (read as a requirement of its own, an inclusion "No
+    # neuropathy ... attributed to prior chemotherapy" failed everyone given it)
+    drugs, classes, kinds = _unless_after(_CAUSE, 40, text, drugs, classes, kinds)
     # "Non-antiretroviral agents", "non-platinum chemotherapy": other than the class
     drugs, classes, kinds = _unless_after(_NON_PREFIX, 5, text, drugs, classes, kinds)
     if "arm" in text.lower() or "cohort" in text.lower():
