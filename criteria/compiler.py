@@ -533,7 +533,11 @@ def compile_clause(clause: Clause, context: int = 0
         # "Patients with active hepatitis B or C: If positive for HBsAg ...": the
         # label names what the rest defines; when the rest compiles, it decides.
         outside = [f for f in found if f.end > label.end()]
-        if outside:
+        if outside or (context and label.end() <= context):
+            # (a label carried over from its own line heads many items: when the item
+            # states nothing read, the label's topic is no requirement of it;
+            # "Platinum-resistant disease:" then "Adequate liver function as follows:"
+            # required platinum-resistant disease)
             found = outside
         used.append((label.start(), label.end()))
         # A section label before the topic label: "PROTOCOL ENTRY CRITERIA: Endocrine

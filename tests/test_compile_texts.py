@@ -2412,3 +2412,14 @@ def test_greater_than_ctc_grade_is_strictly_above(grade, expected):
     # comparison): grade 1 neuropathy failed
     doc = {"conditions": [{"name": "peripheral neuropathy", "status": "active", "grade": grade}]}
     assert _status("No peripheral neuropathy greater than CTC grade 1", doc) == expected
+
+
+def test_a_label_line_is_no_requirement_of_items_that_state_nothing_read():
+    # "Platinum-resistant disease:" on its own line heads the items after it; an item
+    # the compiler cannot read ("Adequate organ function as follows:") required
+    # platinum-resistant disease, "Body weight >30 kg" metastatic lung cancer
+    text = ("Inclusion Criteria:\n\n Metastatic non-small cell lung cancer:\n\n"
+            " Body weight >30 kg.\n\n ECOG 0-1\n")
+    rules = {c.text.strip(): c for c in compile_text("T", text)}
+    assert rules["Body weight >30 kg."].logic is None
+    assert rules["ECOG 0-1"].rule == "performance.ecog <= 1"
