@@ -174,6 +174,8 @@ _PERMISSION = re.compile(r"\b(?:allowed|permitted|permissible|acceptable|eligibl
                          r"may\s+participate|may\s+have\s+(?:received|had|been\s+(?:treated|taking|on|"
                          r"receiving))|"
                          r"may\s+have\s+(?:other|additional|concurrent|stable)\b|"
+                         # "May have active malignancy outside the CNS" opening the item
+                         r"^\W*(?:(?:patients?|participants?|subjects?)\s+)?may\s+(?:also\s+)?have|"
                          r"may\s+(?:have\s+)?(?:been\s+)?(?:previously\s+)?(?:exposed|pretreated|"
                          r"previously\s+(?:received|treated))|"
                          r"may\s+be\s+(?:added|given|used|combined|administered)|"

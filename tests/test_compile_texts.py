@@ -2423,3 +2423,23 @@ def test_a_label_line_is_no_requirement_of_items_that_state_nothing_read():
     rules = {c.text.strip(): c for c in compile_text("T", text)}
     assert rules["Body weight >30 kg."].logic is None
     assert rules["ECOG 0-1"].rule == "performance.ecog <= 1"
+
+
+_BCC = {"name": "basal cell carcinoma of the skin", "status": "resolved", "onset": "2019-05-01"}
+
+
+@pytest.mark.parametrize("kind,text,expected", [
+    # a basal cell carcinoma of the skin is the exception these name
+    ("inclusion", "Must not have history of other malignancies except basal cell or squamous "
+                  "carcinoma of the skin", "pass"),
+    ("inclusion", "No second malignancy except basal cell skin carcinoma", "pass"),
+    # "cancer chemotherapy" is chemotherapy for cancer, not a cancer (every patient
+    # with another cancer in their history was excluded)
+    ("exclusion", "Prior cancer chemotherapy", "pass"),
+    # "May have ..." opening an item permits; it requires nothing (read as a
+    # requirement, every patient without an active malignancy failed)
+    ("inclusion", "May have active malignancy outside the central nervous system", "pass"),
+])
+def test_single_fact_probe_of_another_cancer(kind, text, expected):
+    assert _status(text, {"conditions": [_BCC]}, assume_absent=True, kind=kind) == expected
+    assert _status(text, {}, assume_absent=True, kind=kind) == "pass"

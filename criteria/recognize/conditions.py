@@ -230,6 +230,8 @@ _SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|i
 
 _ON_INSULIN = re.compile(r"(?<![Nn]on-)(?<![Nn]on )(?<![Nn]on)\binsulin[\s-]*"
                          r"(?:dependent|requiring|treated)\s+$", re.IGNORECASE)
+_TREATS_IT = re.compile(r"[\s-]+(?:chemo\w*|therap\w*|treatments?|drugs?|agents?|medications?|"
+                        r"regimens?|immunotherap\w*|radiotherap\w*)\b", re.IGNORECASE)
 # A condition named as the adjective of another: "diabetic neuropathy".
 _ADJECTIVE = re.compile(r"diabetic|hypertensive|alcoholic", re.IGNORECASE)
 
@@ -304,6 +306,13 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             raw.append((vocab.Mention(concept.id, e.start("w"), e.end("w"), e.group("w")),
                         concept))
     raw.sort(key=lambda mc: mc[0].start)
+    # "Prior cancer chemotherapy", "cancer treatment": the cancer names what the
+    # treatment is for (read as a condition, every patient with a history of another
+    # cancer was excluded)
+    modifiers = [m for m, c in raw
+                 if c.id == "malignant-neoplasm" and _TREATS_IT.match(text, m.end)]
+    raw = [(m, c) for m, c in raw if m not in modifiers]
+    understood = [Found(None, m.start, m.end, "comorbidity") for m in modifiers]
     # "hepatitis B or C infection": the head noun of the list, not one more condition.
     heads = [n for n, (m, _) in enumerate(raw)
              if n and m.text.lower() in ("infection", "infections")
@@ -314,7 +323,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     if any(m.start >= after_label for m, _ in raw):
         raw = [(m, c) for m, c in raw if m.start >= after_label]
     if not raw:
-        return []
+        return understood
     umbrellas = _umbrellas(text, [m for m, _ in raw])
     windows = [w for w in find_windows(text) if w.kind == "within"]
     since = [w for w in find_windows(text) if w.kind == "since"]
@@ -478,4 +487,4 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         node = atoms[0] if len(atoms) == 1 else ir.And(items=tuple(atoms))
     spans.extend(head_spans + shared_heads)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "comorbidity",
-                  spans=sorted(spans))]
+                  spans=sorted(spans)), *understood]
