@@ -2302,6 +2302,9 @@ def test_pulmonary_hypertension_is_not_hypertension():
     "Chemotherapy: >= 14 days",
     "Immunotherapy >=4 weeks.",
     "Major surgery: ≥ 3 weeks.",
+    # the first sentence is the washout, the second is read on its own
+    "Prior chemotherapy, surgical therapy, radiation therapy: >3 weeks. Prior chest "
+    "radiotherapy or pneumonectomy is an exclusion.",
 ])
 def test_items_under_a_treatment_label_do_not_require_it(text):
     assert _status(text, {}, assume_absent=True) != "fail"
@@ -2310,7 +2313,9 @@ def test_items_under_a_treatment_label_do_not_require_it(text):
                    "name": "major surgery" if "surgery" in text else
                    "pembrolizumab" if "Immuno" in text else "carboplatin",
                    "start": "2026-11-10", "end": "2026-11-12"}]
-        assert _status(text, {"treatments": recent}, assume_absent=True) == "fail"
+        # (a second sentence left for a person may qualify the first: review)
+        assert _status(text, {"treatments": recent}, assume_absent=True) in (
+            ("review",) if ". " in text else ("fail",))
 
 
 @pytest.mark.parametrize("text,days_ago,expected", [

@@ -89,6 +89,7 @@ _CAUSE = re.compile(r"\b(?:attributed\s+to|attributable\s+to|due\s+to|caused\s+b
                     r"induced\s+by|resulting\s+from|as\s+a\s+result\s+of|sequelae\s+of)\s+"
                     r"(?:(?:the|any|a|prior|previous|previously\s+administered|earlier|recent)\s+)*"
                     r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.(?=\s+[A-Z])")
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
@@ -481,6 +482,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # the item under the list's own label ("... washout as follows: Prior anticancer
         # therapy: Immunotherapy >= 4 weeks")
         listed = _LISTED_WASHOUT.fullmatch(text, after) or _TIMED_ITEM.fullmatch(text, after)
+    if not listed and (stop := _SENTENCE_END.search(text)) is not None:
+        # the item's first sentence ("Prior chemotherapy, radiation therapy: > 3 weeks.
+        # Prior chest radiotherapy is an exclusion."): the rest is read on its own
+        listed = _LISTED_WASHOUT.fullmatch(text, 0, stop.end()) or _LISTED_WASHOUT.fullmatch(
+            text, label_end(text), stop.end())
     if listed and not _NEEDS_PERSON_IN_LIST.search(listed.group("what")):
         days = duration_days(listed.group("n"), listed.group("u"))
         # the item's own treatment, not its list's label ("Prior anticancer therapy:")
