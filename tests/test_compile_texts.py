@@ -2448,3 +2448,18 @@ _BCC = {"name": "basal cell carcinoma of the skin", "status": "resolved", "onset
 def test_single_fact_probe_of_another_cancer(kind, text, expected):
     assert _status(text, {"conditions": [_BCC]}, assume_absent=True, kind=kind) == expected
     assert _status(text, {}, assume_absent=True, kind=kind) == "pass"
+
+
+_PAST_HBV = {"name": "hepatitis B", "status": "history"}
+
+
+@pytest.mark.parametrize("kind,text,expected", [
+    # the abbreviation restates the name: "active" covers it too (read as a second,
+    # unqualified mention, every past hepatitis B was excluded)
+    ("exclusion", "Active hepatitis B virus (HBV) infection", "pass"),
+    # hepatic failure is its own concept, not every liver disease
+    ("inclusion", "No hepatic failure", "pass"),
+    ("inclusion", "No hepatic disease", "fail"),
+])
+def test_single_fact_probe_of_a_past_hepatitis_b(kind, text, expected):
+    assert _status(text, {"conditions": [_PAST_HBV]}, assume_absent=True, kind=kind) == expected

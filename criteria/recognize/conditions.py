@@ -278,8 +278,9 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             # "scheduled to receive radiotherapy": a plan, not a history; "recovered
             # from prior radiotherapy": the treatment recognizer reads it
             continue
-        if raw and raw[-1][1].id == concept.id and re.fullmatch(r"\s*\(\s*",
-                                                                text[raw[-1][0].end:m.start]):
+        if raw and raw[-1][1].id == concept.id and re.fullmatch(
+                r"(?:\s+(?:virus|infection|disease))?\s*\(\s*", text[raw[-1][0].end:m.start],
+                re.IGNORECASE):
             abbreviations.append((m.start, m.end))  # "diabetes mellitus (DM)": the name's
             continue
         raw.append((m, concept))
