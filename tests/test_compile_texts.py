@@ -2463,3 +2463,22 @@ _PAST_HBV = {"name": "hepatitis B", "status": "history"}
 ])
 def test_single_fact_probe_of_a_past_hepatitis_b(kind, text, expected):
     assert _status(text, {"conditions": [_PAST_HBV]}, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("kind,text,hba1c,expected", [
+    # the lab in parentheses says which diabetes: a diabetic with a good HbA1c meets
+    # it (read as "diabetes or HbA1c >= 9", every diabetic was excluded)
+    ("exclusion", "Uncontrolled hypertension (systolic blood pressure ≥ 160 mmHg and/or "
+                  "diastolic blood pressure ≥ 100 mmHg) or diabetes (HbA1c ≥ 9.0%).", 6.5, "pass"),
+    ("exclusion", "Diabetes (HbA1c > 8%)", 9.1, "fail"),
+    ("inclusion", "No diabetes (HbA1c > 8%)", 6.5, "pass"),
+])
+def test_a_lab_in_parentheses_defines_the_condition(kind, text, hba1c, expected):
+    doc = {"conditions": [_T2DM],
+           "labs": [{"name": "HbA1c", "value": hba1c, "unit": "%", "date": "2026-11-12"}]}
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+def test_other_evidence_beside_the_lab_keeps_the_condition():
+    text = "diabetes mellitus (documented diagnosis or HbA1C >=7%, or receiving treatment)"
+    assert _status(text, {"conditions": [_T2DM]}, assume_absent=True) == "pass"

@@ -232,6 +232,12 @@ _ON_INSULIN = re.compile(r"(?<![Nn]on-)(?<![Nn]on )(?<![Nn]on)\binsulin[\s-]*"
                          r"(?:dependent|requiring|treated)\s+$", re.IGNORECASE)
 _TREATS_IT = re.compile(r"[\s-]+(?:chemo\w*|therap\w*|treatments?|drugs?|agents?|medications?|"
                         r"regimens?|immunotherap\w*|radiotherap\w*)\b", re.IGNORECASE)
+_ASIDE = re.compile(r"\s*\(([^()]{3,80})\)")
+# ... unless the parentheses name other evidence beside the lab ("documented diagnosis
+# or HbA1c >= 7%, or receiving treatment")
+_OTHER_EVIDENCE = re.compile(r"\b(?:diagnos\w*|documented|history|receiving|treat\w*|requiring)\b",
+                             re.IGNORECASE)
+_QUALIFIED = {"uncontrolled", "active_only", "min_grade", "min_class", "within_days"}
 # A condition named as the adjective of another: "diabetic neuropathy".
 _ADJECTIVE = re.compile(r"diabetic|hypertensive|alcoholic", re.IGNORECASE)
 
@@ -451,6 +457,14 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         elif leading:  # "a documented negative HIV serologic evaluation"
             node = ir.Not(item=node)
             spans.append((leading.start(), leading.end()))
+        if (aside := _ASIDE.match(text, m.end)) is not None and not set(facets) & _QUALIFIED \
+                and find_thresholds(aside.group(1)) and vocab.find_analytes(aside.group(1)) \
+                and not _OTHER_EVIDENCE.search(aside.group(1)):
+            # "diabetes (HbA1c >= 9.0%)": the lab in parentheses says which diabetes
+            # (read as diabetes or the lab, every diabetic was excluded); the lab's own
+            # recognizer reads it
+            understood.append(Found(None, m.start, m.end, "comorbidity"))
+            continue
         if atoms and prev_end is not None and i > 0 and _ADJECTIVE.fullmatch(raw[i - 1][0].text) \
                 and not text[prev_end:m.start].strip():
             # "diabetic neuropathy": the one with the other (a diabetic without
@@ -470,7 +484,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         spans.append((m.start, m.end))
         prev_end = m.end
     if not atoms:
-        return []
+        return understood
     if len(atoms) > 1 and isinstance(atoms[-1], ir.Not) and _TRAILING_NEG.match(
             text, raw[-1][0].end) and not any(isinstance(a, ir.Not) for a in atoms[:-1]) and all(
             _JOIN_ONLY.fullmatch(text[a[0].end:b[0].start]) for a, b in zip(raw, raw[1:],
