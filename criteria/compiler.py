@@ -642,9 +642,48 @@ def compile_clause(clause: Clause, context: int = 0
         logic = _only_for(scope_ages[0] if len(scope_ages) == 1
                           else ir.And(items=tuple(scope_ages)), logic)
     if childbearing and clause.kind == "inclusion":
-        logic = ir.Or(items=(ir.SexAtom(allowed=("male",)), ir.Not(item=ir.FindingAtom(
-            key="childbearing_potential", value=True)), logic))
+        logic = _for_childbearing(logic, text)
     return logic, min(found, key=lambda f: f.start).family, [], notes
+
+
+def _reproductive(node: ir.Node) -> bool:
+    """A rule about pregnancy: pregnant, breastfeeding, a pregnancy test."""
+    atoms = [a for a in ir.atoms(node) if not isinstance(a, ir.Review)]
+    return bool(atoms) and all(
+        (isinstance(a, ir.FindingAtom) and a.key in ("pregnant", "breastfeeding"))
+        or (isinstance(a, ir.LabResultAtom | ir.LabAtom) and a.analyte == "hcg")
+        or (isinstance(a, ir.ConditionAtom) and a.concepts == ("pregnancy",)) for a in atoms)
+
+
+def _for_childbearing(logic: ir.Node, text: str) -> ir.Node:
+    """A clause naming women of childbearing potential is for them: men and women
+    who cannot bear children meet it.  A clause of several sentences keeps its
+    other rules everyone's and scopes its pregnancy rules only ("Patients must be 18
+    or older. A negative pregnancy test is required for women of child-bearing age";
+    "... 4) ALT <= 3 x ULN ... 6. Female patients with childbearing potential must have
+    a negative pregnancy test": the whole run-on scoped, a man's labs went unread)."""
+    def scoped(node: ir.Node) -> ir.Node:
+        return ir.Or(items=(ir.SexAtom(allowed=("male",)), ir.Not(item=ir.FindingAtom(
+            key="childbearing_potential", value=True)), node))
+
+    if not isinstance(logic, ir.And) or not _SENTENCES.search(text):
+        return scoped(logic)
+    items: list[ir.Node] = []
+    for item in logic.items:  # one level of nested conjunctions
+        items.extend(item.items if isinstance(item, ir.And) else (item,))
+    # (a treatment beside them is often theirs too: "must commit to receive an LHRH
+    # agonist")
+    theirs = [i for i in items if _reproductive(i) or any(
+        isinstance(a, ir.TreatmentAtom) for a in ir.atoms(i))]
+    rest = [i for i in items if i not in theirs]
+    if not theirs or all(isinstance(i, ir.Review) for i in rest):
+        return scoped(logic)
+    return ir.And(items=(*rest, scoped(theirs[0] if len(theirs) == 1
+                                       else ir.And(items=tuple(theirs)))))
+
+
+# More than one sentence, or numbered items run together.
+_SENTENCES = re.compile(r"[.;]\s+(?:\d{1,2}[.)]\s+)?[A-Z]|\s\d{1,2}\)\s+[A-Z]")
 
 
 # Whom a rule applies to, said first: "If the patient is on steroids, ...",

@@ -2482,3 +2482,30 @@ def test_a_lab_in_parentheses_defines_the_condition(kind, text, hba1c, expected)
 def test_other_evidence_beside_the_lab_keeps_the_condition():
     text = "diabetes mellitus (documented diagnosis or HbA1C >=7%, or receiving treatment)"
     assert _status(text, {"conditions": [_T2DM]}, assume_absent=True) == "pass"
+
+
+_MAN_HIGH_ALT = {"sex": "male", "labs": [{"name": "ALT", "value": 400, "unit": "U/L",
+                                          "upper_limit_normal": 40, "date": "2026-11-12"}]}
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # numbered items run together: the childbearing mention scoped the whole run-on,
+    # and a man's ALT of 10 x ULN went unread (passed)
+    ("Note: Use of transfusions is prohibited. 4) ALT ≤ 3 x upper limit of normal (ULN). 6. "
+     "Female patients with childbearing potential must have negative urine or serum pregnancy "
+     "test within 14 days prior to registration.", _MAN_HIGH_ALT, "fail"),
+    # the age is everyone's, the pregnancy test theirs
+    ("Patients must be 18 years or older. A negative pregnancy test is required for all "
+     "female patients of child-bearing age.", {"sex": "male", "age": 17}, "fail"),
+    ("Patients must be 18 years or older. A negative pregnancy test is required for all "
+     "female patients of child-bearing age.", {"sex": "male", "age": 40}, "pass"),
+    # an age defining non-childbearing potential is no requirement
+    ("Postmenopausal women over 50 years of age must have been amenorrheic for at least 12 "
+     "months to be considered of non-childbearing potential. Women of childbearing potential "
+     "must have a negative pregnancy test.", {"sex": "male", "age": 40}, "pass"),
+])
+def test_childbearing_scope_covers_only_their_rules(text, doc, expected):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    patient = parse_patient({"id": "p", "age": 60, **doc})
+    facts = build_facts(patient, date(2026, 11, 20), True)
+    assert evaluate_criterion(c, facts).status == expected

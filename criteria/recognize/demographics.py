@@ -132,6 +132,10 @@ def _years(value: float, unit: str | None) -> float:
     return round(value * _YEARS_PER.get(key, 1.0), 4)
 
 
+# An age in a definition: "Postmenopausal women over 50 years of age must have been
+# amenorrheic for 12 months to be considered of non-childbearing potential".
+_DEFINES = re.compile(r"[^.;]*\b(?:to\s+be|are|is)\s+considered\s+(?:of\s+|as\s+|to\s+be\s+)?"
+                      r"(?:non-?\s*child|not\s+of\s+child|post-?\s*menopaus)", re.IGNORECASE)
 _IN_COUNTRY = re.compile(r"\s*(?:of\s+age\s+|old\s+)?in\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*[);,]")
 
 
@@ -280,7 +284,7 @@ def recognize(clause: Clause) -> list[Found]:
                 found = [Found(joined, min(a for a, _ in spans), max(b for _, b in spans), "age",
                                spans=spans)]
     found = [_as_stated(text, _with_context(text, f)) for f in found
-             if not _conditional(text, f)
+             if not _conditional(text, f) and not _DEFINES.match(text, f.end)
              and not _DURATION_BEFORE.search(text, max(0, f.start - 25), f.start)]
     m3 = _SEX_ANY.search(text)
     if m3:
