@@ -960,6 +960,7 @@ _EXCEPTION_FILLER = re.compile(
     re.IGNORECASE)
 
 
+_WHO_HAVE = re.compile(r"\s*(?:with|who|having|whose)\b", re.IGNORECASE)
 # Two mentions naming one thing: "insulin-dependent diabetes", "diabetic neuropathy".
 _ONE_THING = re.compile(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+",
                         re.IGNORECASE)
@@ -975,6 +976,8 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
         joint = connector(between)
         if kind == "exclusion" and not re.search(r"\band\b", between):
             joint = "or"
+        if isinstance(prev.node, ir.SexAtom) and _WHO_HAVE.match(between):
+            joint = "and"  # "Women with a history of uterine cancer": those women
         if _ONE_THING.fullmatch(between) or (
                 _ADJECTIVE_OF.search(text, prev.start, prev.end) and not between.strip()):
             # "insulin-dependent diabetes", "diabetic neuropathy": the one with the

@@ -2509,3 +2509,19 @@ def test_childbearing_scope_covers_only_their_rules(text, doc, expected):
     patient = parse_patient({"id": "p", "age": 60, **doc})
     facts = build_facts(patient, date(2026, 11, 20), True)
     assert evaluate_criterion(c, facts).status == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # "Women with X" excludes those women, not every woman
+    ("exclusion", "Women with a history of liver and/or kidney disease",
+     {"sex": "female"}, "pass"),
+    ("exclusion", "Men with a history of prostate cancer.",
+     {"sex": "male", "diagnoses": [{"condition": "non-small cell lung cancer"}]}, "pass"),
+    # the test's purpose is no pregnancy required (every woman not pregnant failed)
+    ("inclusion", "Women of child-bearing potential must have a negative serum Beta-hCG to "
+                  "exclude early pregnancy.",
+     {"sex": "female", "findings": {"childbearing_potential": True, "pregnant": False},
+      "labs": [{"name": "hCG", "result": "negative", "date": "2026-11-12"}]}, "review"),
+])
+def test_single_fact_probe_of_a_woman(kind, text, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

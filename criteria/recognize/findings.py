@@ -201,6 +201,9 @@ def _pregnancy(text: str, kind: str = "inclusion") -> list[Found]:
             planned.append(Found(ir.Review(text=text.strip()), hit.start(), hit.end(),
                                  "pregnancy"))
             continue
+        if hit and re.search(r"\bto\s+(?:exclude|rule\s+out|detect)\s+(?:\w+\s+)?$",
+                             text[max(0, hit.start() - 30):hit.start()], re.IGNORECASE):
+            continue  # "a negative beta-hCG to exclude early pregnancy": the test's purpose
         if hit and re.search(r"\s+category\b", text[hit.end():hit.end() + 12], re.IGNORECASE):
             continue  # "pregnancy category D": a drug's label
         if hit and re.search(r"\b(?:becom\w*|get(?:ting)?|fall)\s+$",
