@@ -2525,3 +2525,26 @@ def test_childbearing_scope_covers_only_their_rules(text, doc, expected):
 ])
 def test_single_fact_probe_of_a_woman(kind, text, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+_ON_PREDNISONE = [{"kind": "drug", "name": "prednisone", "start": "2026-01-01", "ongoing": True}]
+_OLD_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2025-01-01", "end": "2025-03-01"}]
+_RECENT_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2026-10-01",
+                  "end": "2026-11-10"}]
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # "No X for at least 4 weeks prior" is a washout (read as "none that ended 4
+    # weeks ago", recent chemotherapy passed and old chemotherapy failed)
+    ("No chemotherapy for at least 4 weeks prior to enrollment", _RECENT_CHEMO, "fail"),
+    ("No chemotherapy for at least 4 weeks prior to enrollment", _OLD_CHEMO, "pass"),
+    ("No corticosteroids for at least 4 weeks prior to enrollment", _ON_PREDNISONE, "fail"),
+    # a stable dose for some time is how long an ongoing treatment has been steady
+    # (read as ended that long ago, a patient on steroids failed)
+    ("On a stable or decreasing dose of corticosteroids for at least 7 days prior to "
+     "enrollment", _ON_PREDNISONE, "pass"),
+    # "no more than 6 months since" stays an upper bound a person checks
+    ("No more than 6 months since prior paclitaxel", [], "pass"),
+])
+def test_negated_washouts_and_stable_doses(text, treatments, expected):
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected

@@ -90,6 +90,12 @@ _CAUSE = re.compile(r"\b(?:attributed\s+to|attributable\s+to|due\s+to|caused\s+b
                     r"(?:(?:the|any|a|prior|previous|previously\s+administered|earlier|recent)\s+)*"
                     r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Z])")
+# "No more than 6 months since prior paclitaxel": at most, not a washout
+_AT_MOST = re.compile(r"\bno\s+(?:more|greater|longer|later)\s+than\b", re.IGNORECASE)
+_STABLE_DOSE = re.compile(
+    r"\b(?:stable|decreasing|tapering|tapered|unchanged|constant)\b[^.;,()]{0,40}?\b(?:doses?|dosages?|"
+    r"dosing|regimens?|(?:therapy|treatment|use))\b|\b(?:doses?|dosages?|regimens?)\b[^.;]{0,40}?"
+    r"\b(?:stable|unchanged)\b", re.IGNORECASE)
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
@@ -598,6 +604,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             # "For patients receiving anthracyclines, EF >= 55% within 14 days": the
             # window dates the lab named between, not the treatment
             continue
+        if w.kind == "since" and _STABLE_DOSE.search(text, max(0, w.start - 80), w.start) \
+                and not re.search(r"[.;]", text[max(0, w.start - 80):w.start]):
+            # "on a stable dose of corticosteroids for at least 7 days": how long the
+            # ongoing treatment has been steady, which records do not hold (read as
+            # ended 7 days ago, a patient on steroids failed)
+            continue
         if started and w.kind == "since":
             # "commenced an LHRH agonist at least 4 weeks prior": the window dates the
             # start, which records do not hold as a facet; a person reads it
@@ -680,6 +692,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
                         classes=tuple(dict.fromkeys(c.id for c in own_classes)),
                         within_days=days - 1))))
                 spans.extend([span, *((d.start, d.end) for d in own_drugs + own_classes)])
+        elif washout and negation and not progression_alt and min_lines is None \
+                and not facets.get("within_days") and not stopped \
+                and not _AT_MOST.search(text) and not _MAX_LINES.search(text):
+            # "No chemotherapy for at least 4 weeks prior to enrollment": none within
+            # them (read as "none that ended 4 weeks ago", recent chemotherapy passed
+            # and old chemotherapy failed)
+            rest = {k: v for k, v in facets.items()
+                    if k not in ("ended_days_before", "ongoing", "progression", "within_days")}
+            node = ir.TreatmentAtom(**base, **rest, within_days=int(washout) - 1)
         elif specific and facets.get("within_days") and not facets.get("ended_days_before") \
                 and not progression_alt and min_lines is None:
             # "Anticancer therapy within the past 3 weeks (6 weeks for mitomycin C)"
