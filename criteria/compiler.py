@@ -325,7 +325,12 @@ _NEGATED_EXCLUSION = ("a negated requirement (\"No ...\") filed among the exclus
                       "literally it excludes whoever does not have it, so a person decides")
 _FOR_WHOM = re.compile(r"\b(?:in|for)\s+(?:those\s+|the\s+)?(?:patients?|subjects?|participants?|"
                        r"those|women|men)\s+(?:with|who\s+(?:have|had)\s+(?:received|had)?|"
-                       r"receiving|on|treated\s+with|previously\s+treated\s+with)\b",
+                       r"receiving|on|treated\s+with|previously\s+treated\s+with)\b|"
+                       # "INR <= 1.5 x ULN. This applies only to patients who are not
+                       # receiving therapeutic anticoagulation"
+                       r"\bappl(?:ies|y)\s+(?:only\s+)?to\s+(?:those\s+|the\s+)?(?:patients?|"
+                       r"subjects?|participants?|those)\s+(?:who\s+are\s+)?"
+                       r"(?=not\s+(?:receiving|on|taking)\b)",
                        re.IGNORECASE)
 _ENDS_LABEL = re.compile(r"\s*(?:years?(?:\s+old)?|of\s+age)?\s*:")
 _ALLOWED_LABEL = re.compile(r"^\W*(?:allowed|permitted)\b", re.IGNORECASE)
@@ -811,7 +816,7 @@ def _scoped(clause: Clause, context: int, scope: re.Match[str]
 
 def _only_for(whom: ir.Node, rule: ir.Node) -> ir.Node:
     """A rule for some patients only: whoever is not among them meets it."""
-    return ir.Or(items=(ir.Not(item=whom), rule))
+    return ir.Or(items=(whom.item if isinstance(whom, ir.Not) else ir.Not(item=whom), rule))
 
 
 def _negate(logic: ir.Node | None) -> ir.Node | None:

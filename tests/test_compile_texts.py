@@ -2548,3 +2548,17 @@ _RECENT_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2026-10-01",
 ])
 def test_negated_washouts_and_stable_doses(text, treatments, expected):
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+def test_coagulation_bounds_apply_to_patients_not_anticoagulated():
+    # "This applies only to patients who are not receiving therapeutic
+    # anticoagulation": read as a requirement of no anticoagulation beside the
+    # bounds, every anticoagulated patient failed
+    text = ("INR and aPTT ≤ 1.5x ULN, This applies only to patients who are not receiving "
+            "therapeutic anticoagulation; patients receiving therapeutic anticoagulation should "
+            "be on a stable dose.")
+    inr = [{"name": "INR", "value": 2.5, "unit": "1", "upper_limit_normal": 1.1,
+            "date": "2026-11-12"}]
+    on_apixaban = [{"kind": "drug", "name": "apixaban", "start": "2026-01-01", "ongoing": True}]
+    assert _status(text, {"treatments": on_apixaban, "labs": inr}, assume_absent=True) != "fail"
+    assert _status(text, {"labs": inr}, assume_absent=True) == "fail"
