@@ -37,6 +37,7 @@ from criteria.recognize.base import (
     CROSS_REFERENCE,
     IF_NOTE,
     LABEL,
+    MAY_HAVE_FOR,
     Clause,
     Found,
     connector,
@@ -579,6 +580,17 @@ def compile_clause(clause: Clause, context: int = 0
             subgroup = ir.Review(text=text[whom_cue.start():].strip())
             used.append((whom_cue.start(), len(text)))
         whom_cue = None
+    if subgroup is None and (allowed := MAY_HAVE_FOR.search(text, context)) is not None:
+        # "Total bilirubin <= 1.5 x ULN. Patients with Gilbert's syndrome may have a
+        # total bilirubin > 1.5 x ULN": what some patients may have is another way to
+        # meet the rule a person checks (read as a bound for everyone, the two
+        # bounds contradicted each other and everyone failed)
+        outside = [f for f in rules if f.start < allowed.start() or f.start >= allowed.end()]
+        if any(f.start < allowed.start() for f in rules):
+            rules = outside
+            subgroup = ir.Review(text=allowed.group().strip())
+            used.append(allowed.span())
+            whom_cue = None
     named = [f for f in rules if whom_cue is not None and f.start >= whom_cue.end()]
     before = [f for f in rules if whom_cue is not None and f.end <= whom_cue.start()]
     if named and before and len(named) + len(before) == len(rules):
@@ -671,20 +683,36 @@ def _for_childbearing(logic: ir.Node, text: str) -> ir.Node:
         return ir.Or(items=(ir.SexAtom(allowed=("male",)), ir.Not(item=ir.FindingAtom(
             key="childbearing_potential", value=True)), node))
 
-    if not isinstance(logic, ir.And) or not _SENTENCES.search(text):
+    def conj(items: list[ir.Node]) -> ir.Node:
+        return items[0] if len(items) == 1 else ir.And(items=tuple(items))
+
+    def split(node: ir.Node) -> tuple[list[ir.Node], list[ir.Node]]:
+        """-> (everyone's rules, theirs) of a conjunction."""
+        if isinstance(node, ir.And):
+            rest: list[ir.Node] = []
+            theirs: list[ir.Node] = []
+            for item in node.items:
+                r, t = split(item)
+                rest += r
+                theirs += t
+            return rest, theirs
+        if isinstance(node, ir.Or) and len(node.items) == 2 \
+                and isinstance(node.items[1], ir.Review):
+            # a rule with another way to meet it a person checks
+            r, t = split(node.items[0])
+            return ([ir.Or(items=(conj(r), node.items[1]))] if r else []), t
+        # (a treatment beside them is often theirs too: "must commit to receive an
+        # LHRH agonist")
+        if _reproductive(node) or any(isinstance(a, ir.TreatmentAtom) for a in ir.atoms(node)):
+            return [], [node]
+        return [node], []
+
+    if not _SENTENCES.search(text):
         return scoped(logic)
-    items: list[ir.Node] = []
-    for item in logic.items:  # one level of nested conjunctions
-        items.extend(item.items if isinstance(item, ir.And) else (item,))
-    # (a treatment beside them is often theirs too: "must commit to receive an LHRH
-    # agonist")
-    theirs = [i for i in items if _reproductive(i) or any(
-        isinstance(a, ir.TreatmentAtom) for a in ir.atoms(i))]
-    rest = [i for i in items if i not in theirs]
+    rest, theirs = split(logic)
     if not theirs or all(isinstance(i, ir.Review) for i in rest):
         return scoped(logic)
-    return ir.And(items=(*rest, scoped(theirs[0] if len(theirs) == 1
-                                       else ir.And(items=tuple(theirs)))))
+    return ir.And(items=(*rest, scoped(conj(theirs))))
 
 
 # More than one sentence, or numbered items run together.

@@ -2562,3 +2562,18 @@ def test_coagulation_bounds_apply_to_patients_not_anticoagulated():
     on_apixaban = [{"kind": "drug", "name": "apixaban", "start": "2026-01-01", "ongoing": True}]
     assert _status(text, {"treatments": on_apixaban, "labs": inr}, assume_absent=True) != "fail"
     assert _status(text, {"labs": inr}, assume_absent=True) == "fail"
+
+
+@pytest.mark.parametrize("text", [
+    # what some patients may have is another way to meet the rule (read as a bound
+    # for everyone, "<= 1.5" and "> 1.5" contradicted each other: everyone failed)
+    "Total serum bilirubin ≤ 1.5 x ULN. Patient's with Gilbert's syndrome may have a total serum "
+    "bilirubin > 1.5 x ULN.",
+    "Total bilirubin <= 1.5 x ULN; patients with Gilbert syndrome may have bilirubin up to 3 x ULN",
+])
+def test_what_some_patients_may_have_is_an_alternative(text):
+    normal = [{"name": "total bilirubin", "value": 0.6, "unit": "mg/dL",
+               "upper_limit_normal": 1.2, "date": "2026-11-12"}]
+    high = [{**normal[0], "value": 2.4}]
+    assert _status(text, {"labs": normal}) == "pass"
+    assert _status(text, {"labs": high}) == "review"

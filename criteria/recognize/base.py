@@ -116,6 +116,13 @@ CROSS_REFERENCE = re.compile(
     r"surgery|protocol(?:\s+outline)?)\b", re.IGNORECASE)
 
 
+# What some patients may have: "Patients with Gilbert's syndrome may have a total
+# bilirubin > 1.5 x ULN" (another way to meet the rule before it, for them).
+MAY_HAVE_FOR = re.compile(r"(?:(?<=[.;])|^)\s*(?:the\s+)?(?:patient'?s?|participants?|subjects?)\s+"
+                          r"with\s+[^.;]{1,80}?\s+may\s+have\b(?:[^.;]|\.(?=\d))*",
+                          re.IGNORECASE)
+
+
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 

@@ -13,7 +13,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import IF_NOTE, Clause, Found, connector
+from criteria.recognize.base import IF_NOTE, MAY_HAVE_FOR, Clause, Found, connector
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -436,6 +436,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
     if reflex:
         return reflex
     conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
+    conditions += [m.span() for m in MAY_HAVE_FOR.finditer(text)] if "may" in text else []
     # "(if liver metastases are present, <= 5 x ULN)" is no note but the relaxed
     # bound of the threshold before it, under a condition
     if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)
