@@ -2406,6 +2406,10 @@ _PRIOR_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2025-01-01", "
                   "therapy (i.e., have residual toxicities > grade 1) with the exception of "
                   "alopecia."),
     ("exclusion", "Peripheral neuropathy grade >= 2 caused by prior chemotherapy"),
+    # nor what something holds "regardless of" (it required G-CSF)
+    ("inclusion", "Must be past the hematologic nadir resulting from prior chemotherapy "
+                  "(generally 2 weeks from onset of prior therapy regardless of filgrastim "
+                  "(G-CSF) use)"),
 ])
 def test_the_cause_of_a_condition_is_not_a_requirement(kind, text):
     assert _status(text, {"treatments": _PRIOR_CHEMO}, assume_absent=True, kind=kind) != "fail"

@@ -86,9 +86,11 @@ _TREATMENT_HISTORY = re.compile(
 _DEPENDENT_ON = re.compile(r"[\s-]*(?:dependent|requiring|treated)\s+(?:type\s+\w+\s+)?diabet",
                           re.IGNORECASE)
 _CAUSE = re.compile(r"\b(?:attributed\s+to|attributable\s+to|due\s+to|caused\s+by|secondary\s+to|"
+                    # "... regardless of filgrastim (G-CSF) use": no requirement either
+                    r"regardless\s+of|irrespective\s+of|"
                     r"induced\s+by|resulting\s+from|as\s+a\s+result\s+of|sequelae\s+of)\s+"
                     r"(?:(?:the|any|a|prior|previous|previously\s+administered|earlier|recent)\s+)*"
-                    r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
+                    r"(?:[\w-]+(?:\s+|\s*\(\s*)){0,2}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"\.(?=\s+[A-Z])")
 # "No more than 6 months since prior paclitaxel": at most, not a washout
 _AT_MOST = re.compile(r"\bno\s+(?:more|greater|longer|later)\s+than\b", re.IGNORECASE)
