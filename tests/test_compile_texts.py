@@ -2581,3 +2581,11 @@ def test_what_some_patients_may_have_is_an_alternative(text):
     high = [{**normal[0], "value": 2.4}]
     assert _status(text, {"labs": normal}) == "pass"
     assert _status(text, {"labs": high}) == "review"
+
+
+def test_uncontrolled_covers_both_members_of_an_or():
+    # "Uncontrolled diabetes or infection": a controlled HIV infection is no
+    # uncontrolled infection (the qualifier sat inside the first name and was lost)
+    doc = {"conditions": [{"name": "HIV infection", "status": "active", "controlled": True}]}
+    assert _status("Uncontrolled diabetes or infection.", doc, assume_absent=True,
+                   kind="exclusion") == "pass"

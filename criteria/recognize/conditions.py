@@ -341,6 +341,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     inherited: dict[str, object] = {}
     paren_close = -1
     last_lead = ""
+    inner_qualifier = ""
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
         lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
@@ -360,7 +361,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if coordinated:
             # "severe or unstable arrhythmia or angina": the qualifiers before the
             # first member qualify the whole coordination.
-            lead = last_lead + " " + lead
+            lead = last_lead + " " + lead + (
+                inner_qualifier if re.fullmatch(r"\s*(?:or|and/or)\s*", lead) else "")
         concept_before, swapped, orig_lead = concept, False, lead
         for word in _UNCONTROLLED.findall(lead):
             # "unstable" + angina is the concept unstable angina, not a control facet
@@ -424,6 +426,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             node = ir.And(items=(node, ir.Review(text=trail.group("q").strip())))
             spans.append((trail.start(), trail.end()))
         last_lead = lead
+        # ("Uncontrolled diabetes or infection": the qualifier inside the first name
+        # qualifies the other member of an "or" too; not "unstable" of "unstable angina")
+        inner_qualifier = "".join(
+            " " + w for w in _UNCONTROLLED.findall(m.text)
+            if (plain := vocab.condition(m.text.replace(w, " ").strip())) is not None
+            and plain.id == concept.id)
         for pattern in (_ACTIVE, _HISTORY, _UNCONTROLLED):
             for q in pattern.finditer(lead):
                 spans.append((lead_start + q.start(), lead_start + q.end()))
