@@ -2589,3 +2589,11 @@ def test_uncontrolled_covers_both_members_of_an_or():
     doc = {"conditions": [{"name": "HIV infection", "status": "active", "controlled": True}]}
     assert _status("Uncontrolled diabetes or infection.", doc, assume_absent=True,
                    kind="exclusion") == "pass"
+
+
+def test_aids_is_not_every_hiv_infection():
+    # "No AIDS" read as no HIV: every controlled HIV infection failed it
+    hiv = {"conditions": [{"name": "HIV infection", "status": "active", "controlled": True}]}
+    assert _status("No AIDS", hiv, assume_absent=True) == "pass"
+    aids = {"conditions": [{"name": "AIDS", "status": "active"}]}
+    assert _status("HIV infection", aids, assume_absent=True, kind="exclusion") == "fail"
