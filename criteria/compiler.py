@@ -994,10 +994,9 @@ _EXCEPTION_FILLER = re.compile(
 
 
 _WHO_HAVE = re.compile(r"\s*(?:with|who|having|whose)\b", re.IGNORECASE)
-# Two mentions naming one thing: "insulin-dependent diabetes", "diabetic neuropathy".
+# Two mentions naming one thing: "insulin-dependent diabetes".
 _ONE_THING = re.compile(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+",
                         re.IGNORECASE)
-_ADJECTIVE_OF = re.compile(r"\b(?:diabetic|hypertensive|alcoholic)$", re.IGNORECASE)
 
 
 def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
@@ -1011,16 +1010,8 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
             joint = "or"
         if isinstance(prev.node, ir.SexAtom) and _WHO_HAVE.match(between):
             joint = "and"  # "Women with a history of uterine cancer": those women
-        if _ONE_THING.fullmatch(between) or (
-                _ADJECTIVE_OF.search(text, prev.start, prev.end) and not between.strip()):
-            # "insulin-dependent diabetes", "diabetic neuropathy": the one with the
-            # other, and a negation denies the pair ("No diabetic neuropathy" is met
-            # by a diabetic without neuropathy)
-            if isinstance(prev.node, ir.Not) and isinstance(cur.node, ir.Not) \
-                    and groups[-1][-1] is prev.node:
-                groups[-1][-1] = ir.Not(item=ir.And(items=(prev.node.item, cur.node.item)))
-                continue
-            joint = "and"
+        if _ONE_THING.fullmatch(between):
+            joint = "and"  # "steroid-dependent asthma": the one with the other
         if isinstance(cur.node, ir.TreatmentAtom) and re.fullmatch(
                 r"\s*\)?\s*(?:\([^()]*\)\s*)?(?:on|during|while\s+(?:on|receiving)|with)\s+"
                 r"(?:prior\s+|previous\s+)?", between, re.IGNORECASE):
