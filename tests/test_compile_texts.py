@@ -2597,3 +2597,18 @@ def test_aids_is_not_every_hiv_infection():
     assert _status("No AIDS", hiv, assume_absent=True) == "pass"
     aids = {"conditions": [{"name": "AIDS", "status": "active"}]}
     assert _status("HIV infection", aids, assume_absent=True, kind="exclusion") == "fail"
+
+
+@pytest.mark.parametrize("text,condition,expected", [
+    # renal failure is a concept of its own under kidney disease: a moderate chronic
+    # kidney disease meets "No renal failure", end-stage disease does not
+    ("No renal failure", "chronic kidney disease", "pass"),
+    ("No renal failure", "end-stage renal disease", "fail"),
+    # "requiring hemodialysis or peritoneal dialysis" names it again: one denial (read
+    # as three mentions, the last one positive, the rule passed a patient on dialysis)
+    ("No renal failure requiring hemodialysis or peritoneal dialysis",
+     "end-stage renal disease", "review"),
+])
+def test_renal_failure(text, condition, expected):
+    doc = {"conditions": [{"name": condition, "status": "active"}]}
+    assert _status(text, doc, assume_absent=True) == expected

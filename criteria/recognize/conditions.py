@@ -228,6 +228,10 @@ _SITE_BEFORE = re.compile(r"\b(?:brain|CNS|central\s+nervous\s+system|cerebral|i
                           re.IGNORECASE)
 
 
+# The same thing named again after what it needs: "renal failure requiring
+# hemodialysis or peritoneal dialysis" (and the members joined to that restatement)
+_RESTATED = re.compile(r"\s*(?:requiring|needing|on)\s+", re.IGNORECASE)
+_RESTATED_TOO = re.compile(r"\s*(?:,|or|and/or)\s+", re.IGNORECASE)
 _ON_INSULIN = re.compile(r"(?<![Nn]on-)(?<![Nn]on )(?<![Nn]on)\binsulin[\s-]*"
                          r"(?:dependent|requiring|treated)\s+$", re.IGNORECASE)
 _TREATS_IT = re.compile(r"[\s-]+(?:chemo\w*|therap\w*|treatments?|drugs?|agents?|medications?|"
@@ -284,10 +288,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             # "scheduled to receive radiotherapy": a plan, not a history; "recovered
             # from prior radiotherapy": the treatment recognizer reads it
             continue
-        if raw and raw[-1][1].id == concept.id and re.fullmatch(
+        restated_end = max([e for _, e in abbreviations if e <= m.start], default=-1)
+        if raw and raw[-1][1].id == concept.id and (re.fullmatch(
                 r"(?:\s+(?:virus|infection|disease))?\s*\(\s*", text[raw[-1][0].end:m.start],
-                re.IGNORECASE):
-            abbreviations.append((m.start, m.end))  # "diabetes mellitus (DM)": the name's
+                re.IGNORECASE) or _RESTATED.fullmatch(text, raw[-1][0].end, m.start) or (
+                restated_end > raw[-1][0].end
+                and _RESTATED_TOO.fullmatch(text, restated_end, m.start))):
+            # "diabetes mellitus (DM)", "renal failure requiring hemodialysis or
+            # peritoneal dialysis": the same thing named again
+            abbreviations.append((m.start, m.end))
             continue
         raw.append((m, concept))
     for e in _HEPATITIS_ELLIPSIS.finditer(text):  # "hepatitis B and C"
