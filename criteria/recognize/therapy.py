@@ -485,16 +485,18 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
             specific = []
     if not drugs and not classes and not kinds:
         return []
+    after_label = label_end(text)
     listed = _LISTED_WASHOUT.fullmatch(text) or _TIMED_ITEM.fullmatch(text)
-    if not listed and (after := label_end(text)):
+    if not listed and after_label:
         # the item under the list's own label ("... washout as follows: Prior anticancer
         # therapy: Immunotherapy >= 4 weeks")
-        listed = _LISTED_WASHOUT.fullmatch(text, after) or _TIMED_ITEM.fullmatch(text, after)
+        listed = _LISTED_WASHOUT.fullmatch(text, after_label) or _TIMED_ITEM.fullmatch(
+            text, after_label)
     if not listed and (stop := _SENTENCE_END.search(text)) is not None:
         # the item's first sentence ("Prior chemotherapy, radiation therapy: > 3 weeks.
         # Prior chest radiotherapy is an exclusion."): the rest is read on its own
         listed = _LISTED_WASHOUT.fullmatch(text, 0, stop.end()) or _LISTED_WASHOUT.fullmatch(
-            text, label_end(text), stop.end())
+            text, after_label, stop.end())
     if listed and not _NEEDS_PERSON_IN_LIST.search(listed.group("what")):
         days = duration_days(listed.group("n"), listed.group("u"))
         # the item's own treatment, not its list's label ("Prior anticancer therapy:")
@@ -525,7 +527,6 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # Hemoglobin >= 9.0 g/dL": a cohort's heading names the therapy; the rule
         # after it is about something else.
         return []
-    after_label = label_end(text)
     if after_label and (any(m.start >= after_label for m in drugs + classes)
                         or any(m.start() >= after_label for m, _ in kinds)):
         # "Endocrine therapy: No concurrent immunosuppressive drugs": the text after
