@@ -2612,3 +2612,34 @@ def test_aids_is_not_every_hiv_infection():
 def test_renal_failure(text, condition, expected):
     doc = {"conditions": [{"name": condition, "status": "active"}]}
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # "untreated": whether the condition is treated is not in a record's conditions;
+    # read as "active" alone, a patient on antivirals was excluded
+    ("Has untreated active Hepatitis B virus (HBV)", "exclusion",
+     {"conditions": [{"name": "hepatitis B", "status": "active"}]}, "review"),
+    ("Presence of untreated hypothyroidism", "exclusion",
+     {"conditions": [{"name": "hypothyroidism", "status": "active"}]}, "review"),
+    ("Presence of untreated hypothyroidism", "exclusion", {"conditions": []}, "pass"),
+    # an opening "No" reaches over an example list ("e.g. ", "; i.e."): read as
+    # requirements, a patient without those conditions failed
+    ("No clinically significant autoimmune disease (e.g. rheumatoid arthritis)", "inclusion",
+     {"conditions": []}, "pass"),
+    ("Participants must not have ischemic heart disease (e.g. angina, myocardial infarction "
+     "or congestive heart failure).", "inclusion", {"conditions": []}, "pass"),
+    ("Participants must not have ischemic heart disease (e.g. angina, myocardial infarction "
+     "or congestive heart failure).", "inclusion",
+     {"conditions": [{"name": "angina", "status": "active"}]}, "fail"),
+    ("No patients with unstable disease process; i.e., angina pectoris, accelerated "
+     "hypertension, recent stroke", "inclusion", {"conditions": []}, "pass"),
+])
+def test_qualifiers_and_reach_of_a_denial(text, kind, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+def test_a_qualifier_does_not_reach_past_a_semicolon():
+    # the pregnancy is not "untreated" (a person was asked about an untreated pregnancy)
+    (c,) = compile_text("T", "Exclusion Criteria:\n* The presence of an unhealed wound, active "
+                             "ulcer, or untreated fracture; Pregnant or lactating women.")
+    assert "untreated" in c.text and not any("untreated" in r for r in c.review)

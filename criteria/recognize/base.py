@@ -53,12 +53,18 @@ _CLAUSE_NEGATION = re.compile(r"^\s*(?:" + LABEL + r")?"
                               re.IGNORECASE)
 
 
+# what ends an opening negation's reach: a new clause or sentence (not the one
+# that opens an example list, "No unstable disease; i.e., angina, ..."), or a
+# "but"/"except"
+_OUT_OF_HEAD = re.compile(r"(?:;|(?<!\be\.g)(?<!\bi\.e)\.)\s(?!\s*(?:i\.e\.|e\.g\.))|"
+                          r"\b(?:but|except|unless)\b", re.IGNORECASE)
+
+
 def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, int] | None]:
     """Is the mention at ``start`` negated by a cue shortly before it, in the
     same clause part (no ';' or '.' between)?  Returns the cue span."""
     head = _CLAUSE_NEGATION.match(text)
-    if head and head.end() <= start and not re.search(r"[;.]\s|\b(?:but|except|unless)\b",
-                                                       text[head.end():start]):
+    if head and head.end() <= start and not _OUT_OF_HEAD.search(text[head.end():start]):
         # "Absence of any unstable systemic diseases or active infections": a
         # clause that opens with a negation negates every mention in it.
         return True, (head.start(1), head.end(1))

@@ -22,6 +22,8 @@ from criteria.recognize.therapy import prospective, recovering
 _ACTIVE = re.compile(r"\b(?:active|current(?:ly)?|"
                      r"ongoing|persistent|acute|uncontrolled|"
                      r"unstable|poorly\s+controlled|uncontrollable|untreated)\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r";(?!\s*(?:i\.e\.|e\.g\.))|\.\s+(?=[A-Z])")
+_UNTREATED = re.compile(r"\buntreated\b", re.IGNORECASE)
 # "chronic hepatitis B", "concurrent infection": one that goes on, said right
 # before the name (a concept's own name, "chronic kidney disease", says nothing of
 # its status; a heading's "PRIOR CONCURRENT THERAPY" is not the condition's).
@@ -354,6 +356,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
         lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
+        # a qualifier does not reach past a clause's end ("...; untreated fracture;
+        # Pregnant or lactating women": the pregnancy is not untreated)
+        lead_start = max([lead_start] + [b.end() for b in _CLAUSE_END.finditer(
+            text, lead_start, m.start)])
         lead = text[lead_start:m.start]
         if i in umbrellas:
             # Its qualifiers pass to the listed members; it adds no atom itself.
@@ -434,6 +440,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         if trail:  # "substance abuse and unable to abstain": a qualifier for a person
             node = ir.And(items=(node, ir.Review(text=trail.group("q").strip())))
             spans.append((trail.start(), trail.end()))
+        if _UNTREATED.search(lead):
+            # "untreated active hepatitis B": active, and not under treatment, which a
+            # record's conditions do not say (read as active alone, a patient on
+            # antivirals was excluded)
+            node = ir.And(items=(node, ir.Review(text=f"untreated {m.text}")))
         last_lead = lead
         # ("Uncontrolled diabetes or infection": the qualifier inside the first name
         # qualifies the other member of an "or" too; not "unstable" of "unstable angina")
