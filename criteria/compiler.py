@@ -191,6 +191,34 @@ _PERMISSION_DENIED = re.compile(r"\b(?:not|never)\s+(?:be\s+)?(?:allowed|permitt
 _NEXT_ITEM = re.compile(r"\s\(?\d{1,2}\)\s+[A-Z]")
 
 
+# "(Testing is not mandatory)", "Screening for chronic conditions is not required":
+# what is known decides; nobody is let in by it.
+_OPTIONAL_TESTING = re.compile(r"\b(?:test\w*|screen\w*|imaging|scans?|assess\w*|evaluat\w*)\b"
+                               r"[^.;]{0,40}\b(?:not\s+(?:mandatory|required|necessary|needed)|"
+                               r"optional)\b", re.IGNORECASE)
+# Where a clause's next sentence starts ("e.g. ", "i.e. " and "vs. " are no ends).
+_SENTENCE_BREAK = re.compile(r"(?:;|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)\.)\s+(?=\S)",
+                             re.IGNORECASE)
+
+
+def _permission_after_rule(text: str, context: int, permission: re.Match[str]
+                           ) -> tuple[int, int] | None:
+    """The span of a permission that follows a rule in the same clause: its
+    parenthesis, or its sentence (to the next sentence's start); None when the
+    permission opens the clause (the clause is the permission)."""
+    if permission.re is not _PERMISSION or permission.string is not text:
+        return None
+    if (paren := _enclosing_parenthesis(text, permission.start())) is not None:
+        if re.search(r"\w", text[context:paren[0]]):
+            return paren[0], paren[1] + 1
+        return None
+    starts = [m.end() for m in _SENTENCE_BREAK.finditer(text, context, permission.start())]
+    if not starts or not re.search(r"\w", text[context:starts[-1]]):
+        return None
+    after = _SENTENCE_BREAK.search(text, permission.end())
+    return starts[-1], after.start() + 1 if after else len(text)
+
+
 def _denies(text: str) -> bool:
     """The clause says what it names is not allowed.  A denial in parentheses
     ("Platelets >= 100 x 10^9/L (transfusion is not allowed within 1 week)") or
@@ -385,6 +413,24 @@ def compile_clause(clause: Clause, context: int = 0
         return None, review_family(text) or "washout", [text[context:].strip()], []
     permission = _PERMISSION.search(text) or _ALLOWED_LABEL.match(clause.header) or \
         _MAY_ALSO.match(text, context)
+    if permission and not _PERMISSION_DENIED.search(text) and \
+            (part := _permission_after_rule(text, context, permission)) is not None:
+        # "Radiotherapy within 14 days. Palliative radiotherapy will be allowed.",
+        # "Anti-arrhythmic therapy (beta blockers or digoxin are permitted)": a rule,
+        # then what it allows.  The rule stands; the permission can only rescue a
+        # patient it fails (read as a permission alone, the whole rule was dropped
+        # and every patient passed it).
+        a, b = part
+        blanked = dataclasses.replace(clause, text=text[:a] + " " * (b - a) + text[b:])
+        logic, family, review, notes = compile_clause(blanked, context)
+        if logic is None:
+            # nothing computable before it: the whole clause to a person, as written
+            return None, family, [text[context:].strip()] if review else [], notes
+        if not _OPTIONAL_TESTING.search(text, a, b):
+            allowed = ir.Review(text=text[a:b].strip(" ();.[]"))
+            logic = ir.Or(items=(logic, allowed)) if clause.kind == "inclusion" else \
+                ir.And(items=(logic, ir.Not(item=allowed)))
+        return logic, family, review, notes
     if permission and not _PERMISSION_DENIED.search(text):
         if _MIXED.search(text):
             # "No prior chemotherapy except adjuvant allowed": a rule with an

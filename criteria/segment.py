@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from criteria import vocab
+
 # Section headings -> the kind of the criteria under them.
 HEADINGS: list[tuple[str, str]] = [
     (r"(?:key\s+|main\s+|major\s+|general\s+)?inclusion\s+criteria", "inclusion"),
@@ -21,6 +23,10 @@ HEADINGS: list[tuple[str, str]] = [
     (r"patient\s+characteristics", "inclusion"),
     (r"prior\s+concurrent\s+therapy", "inclusion"),
     (r"eligibility\s+criteria", "inclusion"),
+    # a bare "Exclusions" line ("... Negative pregnancy test\n\n Exclusions\n\n Prior
+    # malignancies except: ..."): read as an item, the exclusions became requirements
+    (r"exclusions?(?=\s*:?\s*$)", "exclusion"),
+    (r"inclusions?(?=\s*:?\s*$)", "inclusion"),
 ]
 # One pattern for all headings (alternatives in table order, so the first listed wins):
 # every line of every trial is tried against it.
@@ -201,9 +207,41 @@ _NEGATED_INTRO = re.compile(r"^\W*no\b|\b(?:must\s+not|may\s+not|should\s+not|do
 
 # "No other active malignancy except:" then the excepted cancers, one per item:
 # one criterion, whose exceptions are the items.
-_EXCEPTION_INTRO = re.compile(r"\b(?:except(?:\s+for)?|other\s+than|with\s+the\s+exception\s+of|"
-                              r"excluding|unless|apart\s+from)(?:\s+(?:the\s+)?following)?\s*:\s*$",
+_EXCEPTION_INTRO = re.compile(r"(?:\b(?:except(?:\s+for)?|other\s+than|with\s+the\s+exception\s+of|"
+                              r"excluding|unless|apart\s+from)(?:\s+(?:any\s+of\s+)?(?:the\s+)?"
+                              r"following)?|\bexcept\s+as\s+follows|"
+                              r"\bexceptions?(?:\s+(?:are|to\s+this\s+(?:criterion|rule)))?)\s*:\s*$",
                               re.IGNORECASE)
+# In a flat list (registries that lose the nesting) the exceptions are the items
+# after the intro that name a kind of what it excludes, up to the first that does
+# not (vocab.names_a_kind_of).  An item opening like a criterion of its own
+# ("Patients with MDS/AML" after "another malignancy, except for:") belongs to the
+# list only when it says what is allowed ("stable", "adequately treated").
+_OWN_CRITERION = re.compile(
+    r"^\W*(?:patients?|participants?|subjects?|individuals?|history\s+of|has|have|had|known|"
+    r"any|prior|previous|current(?:ly)?|concomitant|concurrent|active|evidence\s+of|"
+    r"uncontrolled|severe|significant|clinically|women|females?|males?|men|pregnan\w*|"
+    r"presence\s+of|receiving|treatment\s+with|use\s+of)\b", re.IGNORECASE)
+_ALLOWANCE = re.compile(
+    r"\b(?:allowed|permitted|eligible|acceptable|not\s+(?:be\s+)?excluded|may|can\s+be|stable|"
+    r"adequately|curatively|definitively|disease[\s-]free|in\s+situ|no\s+evidence|resolved|"
+    r"physiologic(?:al)?|low[\s-]dose|premedication|topical|inhaled|intranasal|replacement|"
+    r"asymptomatic|without\s+(?:evidence|recurrence))\b", re.IGNORECASE)
+# an item ending in "; and" / "or" carries the list on
+_CARRIES_ON = re.compile(r"\b(?:and|or|and/or)\s*$", re.IGNORECASE)
+
+
+def _excepted(intro: Segment, item: Segment, previous: Segment) -> bool:
+    if item.kind != intro.kind or item.indent != intro.indent:
+        return False
+    body = item.text.lstrip(" -*\u2022\t")
+    if previous.text.rstrip().endswith(":") and previous is not intro:
+        return False  # "... 6. Have cardiopulmonary disease such as:": a list of its own
+    if body[:1].islower() or _CARRIES_ON.search(previous.text):
+        return True
+    if _OWN_CRITERION.match(body) and not _ALLOWANCE.search(body):
+        return False
+    return vocab.names_a_kind_of(body, intro.text)
 
 
 def _merge_exception_lists(items: list[Segment], text: str) -> list[Segment]:
@@ -216,6 +254,9 @@ def _merge_exception_lists(items: list[Segment], text: str) -> list[Segment]:
             while end < len(items) and items[end].indent > item.indent \
                     and items[end].kind == item.kind:
                 end += 1
+            if end == n + 1:
+                while end < len(items) and _excepted(item, items[end], items[end - 1]):
+                    end += 1
             if end > n + 1:
                 last = items[end - 1]
                 out.append(Segment(item.kind, item.start, last.end, text[item.start:last.end],

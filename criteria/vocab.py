@@ -81,6 +81,10 @@ class DrugClass:
     label: str
     parents: tuple[str, ...]
     phrases: tuple[str, ...]
+    # Classes whose exclusions list this one among their exceptions ("no
+    # immunosuppressive medication, except: inhaled steroids ..."): not a kind of
+    # them, but named in their exception lists.
+    excepted_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,10 @@ class ConditionConcept:
     # "ctcae" ("severe" = grade 3 or worse, "life-threatening" = grade 4), "nyha"
     # ("symptomatic" = class II or worse).  Empty: severity is a person's judgement.
     graded_by: str = ""
+    # Concepts whose exclusions list this one among their exceptions ("no other
+    # malignancy, except: carcinoma in situ"): not a kind of them, but named in
+    # their exception lists.
+    excepted_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -480,7 +488,8 @@ class _Knowledge:
     # drug classes
     def _load_classes(self) -> None:
         f = "drug_classes.yaml"
-        data = _entries(f, _load_yaml(f), {"id", "label", "parents", "phrases"} | _COMMON)
+        data = _entries(f, _load_yaml(f), {"id", "label", "parents", "phrases", "excepted_from"}
+                        | _COMMON)
         self.classes: dict[str, DrugClass] = {}
         self.class_scanner = _Scanner()
         idx = _NameIndex(f)
@@ -490,13 +499,17 @@ class _Knowledge:
                 raise KnowledgeError(f"{f}: class id {cid!r} is not kebab-case")
             label = str(e.get("label") or cid)
             phrases = _strs(f, cid, e.get("phrases"), "phrases")
-            dc = DrugClass(cid, label, _strs(f, cid, e.get("parents"), "parents"), phrases)
+            dc = DrugClass(cid, label, _strs(f, cid, e.get("parents"), "parents"), phrases,
+                           _strs(f, cid, e.get("excepted_from"), "excepted_from"))
             self.classes[cid] = dc
             for p in phrases:
                 idx.add(cid, p)
             _scanner_add(self.class_scanner, cid, phrases, e, f, plural=True)
         self.class_scanner.freeze()
         self.class_ancestors = _closure(f, {c.id: c.parents for c in self.classes.values()})
+        for c in self.classes.values():
+            if unknown := [x for x in c.excepted_from if x not in self.classes]:
+                raise KnowledgeError(f"{f}: class {c.id!r}: excepted_from names unknown {unknown}")
         desc: dict[str, set[str]] = {c: set() for c in self.classes}
         for c, anc in self.class_ancestors.items():
             for a in anc:
@@ -620,7 +633,7 @@ class _Knowledge:
     def _load_conditions(self) -> None:  # noqa: C901 - one loop checking each field
         f = "conditions.yaml"
         keys = {"id", "label", "synonyms", "icd10", "parents", "kind", "severe_forms",
-                "qualifies_labs", "covers", "biomarkers", "graded_by"} | _COMMON
+                "qualifies_labs", "covers", "biomarkers", "graded_by", "excepted_from"} | _COMMON
         data = _entries(f, _load_yaml(f), keys)
         self.conditions: dict[str, ConditionConcept] = {}
         self.condition_names = _NameIndex(f)
@@ -643,6 +656,7 @@ class _Knowledge:
                 _strs(f, cid, e.get("covers"), "covers"),
                 _marker_results(f, cid, e.get("biomarkers")),
                 _graded_by(f, cid, e.get("graded_by")),
+                _strs(f, cid, e.get("excepted_from"), "excepted_from"),
             )
             self.conditions[cid] = cc
             for nm in (label, _bare_label(label), *syn):
@@ -651,7 +665,7 @@ class _Knowledge:
         self.condition_scanner.freeze()
         self.condition_anc = _closure(f, {c.id: c.parents for c in self.conditions.values()})
         for c in self.conditions.values():
-            for key in ("severe_forms", "covers"):
+            for key in ("severe_forms", "covers", "excepted_from"):
                 unknown = [s for s in getattr(c, key) if s not in self.conditions]
                 if unknown:
                     raise KnowledgeError(f"{f}: entry {c.id!r}: {key} names unknown {unknown}")
@@ -851,6 +865,33 @@ def conditions_for_icd10(code: str) -> frozenset[str]:
 def condition_ancestors(concept_id: str) -> frozenset[str]:
     """The concept itself and all its ancestors (KeyError if unknown)."""
     return _kb().condition_anc[concept_id]
+
+
+def names_a_kind_of(item: str, intro: str) -> bool:
+    """Does ``item`` name a kind of something ``intro`` names, or something the
+    knowledge files list among its exceptions (``excepted_from``)?  A cancer after
+    "No other malignancy, except:", a steroid after "immunosuppressive medication,
+    with the following exceptions:"; an antiplatelet drug there is not."""
+    kb = _kb()
+
+    def concepts(text: str) -> set[str]:
+        out: set[str] = set()
+        for m in find_conditions(text):
+            out |= kb.condition_anc[m.id] | set(kb.conditions[m.id].excepted_from)
+        return out
+
+    def classes(text: str) -> set[str]:
+        ids = {m.id for m in find_drug_classes(text)} | {
+            c for m in find_drugs(text) for c in kb.drug_classes[m.id]}
+        out: set[str] = set()
+        for c in ids:
+            out |= kb.class_ancestors[c] | set(kb.classes[c].excepted_from)
+        return out
+
+    own_concepts = {a for m in find_conditions(intro) for a in kb.condition_anc[m.id]}
+    own_classes = {a for m in find_drug_classes(intro) for a in kb.class_ancestors[m.id]} | {
+        a for m in find_drugs(intro) for c in kb.drug_classes[m.id] for a in kb.class_ancestors[c]}
+    return bool(concepts(item) & own_concepts or classes(item) & own_classes)
 
 
 def find_conditions(text: str) -> list[Mention]:

@@ -3,7 +3,8 @@
 Each atom is evaluated by rule-engine as a (certain, possible) pair of
 expressions (``criteria.rules``); connectives combine the three-valued
 results with Kleene logic.  Review leaves (text nobody could compile) are
-evaluated twice, as false and as true: when the answer does not depend on
+evaluated twice, all read against the criterion and all read for it (a leaf
+under a negation takes the opposite value): when the answer does not depend on
 them, the compiled part decides; when it does, the criterion goes to a person.
 """
 
@@ -114,7 +115,11 @@ def kleene(node: ir.Node, values: dict[ir.Node, Tri], review_as: Tri) -> Tri:
     if isinstance(node, ir.Or):
         return _or([kleene(i, values, review_as) for i in node.items])
     if isinstance(node, ir.Not):
-        return _not(kleene(node.item, values, review_as))
+        # a review leaf under a negation takes the opposite value, so that
+        # review_as=True gives the highest value any reading of the review leaves
+        # could give and False the lowest (read with one value everywhere, "X and
+        # not [allowed exception] and [qualifier]" could never be met)
+        return _not(kleene(node.item, values, not review_as))
     if isinstance(node, ir.Review):
         return review_as
     return values[node]

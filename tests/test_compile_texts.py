@@ -2038,7 +2038,11 @@ def test_spread_recorded_as_a_condition_counts(doc, expected):
     ("Measurable disease by RECIST 1.1. Patients with non-measurable bone metastases in "
      "addition to measurable disease are eligible; however patients with non-measurable bone "
      "disease as the only site(s) of disease are not eligible.",
-     {"findings": {"measurable_disease": True}}, "review"),  # the permission: a person
+     {"findings": {"measurable_disease": True}}, "pass"),  # measurable: meets it
+    ("Measurable disease by RECIST 1.1. Patients with non-measurable bone metastases in "
+     "addition to measurable disease are eligible; however patients with non-measurable bone "
+     "disease as the only site(s) of disease are not eligible.",
+     {"findings": {"measurable_disease": False}}, "review"),  # the permission: a person
     # "not eligible for curative treatment" describes the patient
     ("Has a histologically- or cytologically-confirmed advanced (metastatic and/or "
      "unresectable) solid tumor (except ovarian cancer whose tumor has a germline BRCA "
@@ -2643,3 +2647,64 @@ def test_a_qualifier_does_not_reach_past_a_semicolon():
     (c,) = compile_text("T", "Exclusion Criteria:\n* The presence of an unhealed wound, active "
                              "ulcer, or untreated fracture; Pregnant or lactating women.")
     assert "untreated" in c.text and not any("untreated" in r for r in c.review)
+
+
+FLAT_EXCEPTIONS = ("Exclusion Criteria:\n\n History of another primary malignancy within the last 5 "
+                   "years prior to Trial Registration, except for: \n\n Adequately treated "
+                   "non-melanoma skin cancer or lentigo maligna without evidence of disease; \n\n "
+                   "Adequately treated carcinoma in situ without evidence of disease; \n\n Patients "
+                   "with myelodysplastic syndrome (MDS)/acute myeloid leukaemia (AML); \n\n "
+                   "Current or prior use of immunosuppressive medication within 14 days before the "
+                   "first dose. The following are exceptions to this criterion: \n\n Intranasal, "
+                   "inhaled, topical steroids, or local steroid injections \n\n Systemic "
+                   "corticosteroids at physiologic doses not to exceed 10 mg/day of prednisone \n\n"
+                   " Chronic daily intake of antiplatelet drugs\n")
+
+
+def test_a_flat_list_of_exceptions_belongs_to_its_intro():
+    # registries that lose the nesting print the exceptions as items of their own:
+    # each was an exclusion (a basal cell carcinoma excluded the patient the trial
+    # allows); the items naming a kind of what the intro excludes are its exceptions,
+    # up to the first that does not
+    texts = [c.text for c in compile_text("T", FLAT_EXCEPTIONS)]
+    assert len(texts) == 4
+    assert "carcinoma in situ" in texts[0] and "myelodysplastic" not in texts[0]
+    assert texts[1].startswith("Patients with myelodysplastic")  # a criterion of its own
+    assert "physiologic doses" in texts[2] and "antiplatelet" not in texts[2]
+    assert texts[3] == "Chronic daily intake of antiplatelet drugs"
+
+
+def test_a_bare_exclusions_line_is_a_heading():
+    text = ("Inclusion Criteria:\n\n Hemoglobin > 9 g/dl\n\n Exclusions\n\n Prior malignancies "
+            "except:\n\n Effectively treated basal cell skin cancer\n")
+    kinds = [(c.kind, c.text[:20]) for c in compile_text("T", text)]
+    assert kinds == [("inclusion", "Hemoglobin > 9 g/dl"), ("exclusion", "Prior malignancies e")]
+
+
+ON_WARFARIN = {"treatments": [{"kind": "drug", "name": "warfarin", "start": "2026-01-01"}]}
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # a rule, then what it allows: read as a permission alone, the whole rule was
+    # dropped and every patient passed it
+    ("Warfarin or other coumarin-derived anticoagulant for treatment, prophylaxis or "
+     "otherwise. Therapy with heparin, low molecular weight heparin or fondaparinux is allowed.",
+     "exclusion", ON_WARFARIN, "review"),
+    ("Warfarin or other coumarin-derived anticoagulant for treatment, prophylaxis or "
+     "otherwise. Therapy with heparin, low molecular weight heparin or fondaparinux is allowed.",
+     "exclusion", {"treatments": []}, "pass"),
+    ("Hemoglobin at least 8 g/dL (transfusion allowed)", "inclusion",
+     {"labs": [{"name": "hemoglobin", "value": 6.5, "unit": "g/dL", "date": "2026-11-15"}]},
+     "review"),
+    ("Hemoglobin at least 8 g/dL (transfusion allowed)", "inclusion",
+     {"labs": [{"name": "hemoglobin", "value": 10, "unit": "g/dL", "date": "2026-11-15"}]},
+     "pass"),
+    ("Infection with human immunodeficiency virus (HIV)-1 or HIV-2. Exception: Patients with "
+     "well controlled HIV (e.g., CD4 > 350/mm3 and undetectable viral load) are eligible.",
+     "exclusion", {"conditions": [{"name": "HIV infection", "status": "active"}]}, "review"),
+    # "testing is not mandatory" lets nobody in: what is known decides
+    ("Has known active hepatitis B or hepatitis C infection (Testing is not mandatory)",
+     "exclusion", {"conditions": [{"name": "hepatitis C", "status": "active"}]}, "fail"),
+])
+def test_a_permission_after_a_rule_keeps_the_rule(text, kind, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

@@ -353,6 +353,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     paren_close = -1
     last_lead = ""
     inner_qualifier = ""
+    denied_before: tuple[int, int] | None = None
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
         lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
@@ -456,6 +457,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             for q in pattern.finditer(lead):
                 spans.append((lead_start + q.start(), lead_start + q.end()))
         neg, cue = negated(text, m.start)
+        if not neg and coordinated and denied_before is not None:
+            # "no other neurologic disorder, e.g., stroke, multiple sclerosis": a
+            # denial covers its whole list, however far the list runs from the cue
+            neg, cue = True, denied_before
         trailing = _TRAILING_NEG.match(text, m.end)
         leading = _LEADING_NEG.search(text, max(0, m.start - _LEADING_NEG_REACH), m.start)
         if _NON.search(text, max(0, m.start - 5), m.start):
@@ -485,6 +490,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
         elif leading:  # "a documented negative HIV serologic evaluation"
             node = ir.Not(item=node)
             spans.append((leading.start(), leading.end()))
+        denied_before = cue if neg and cue and isinstance(node, ir.Not) else None
         if (aside := _ASIDE.match(text, m.end)) is not None and not set(facets) & _QUALIFIED \
                 and find_thresholds(aside.group(1)) and vocab.find_analytes(aside.group(1)) \
                 and not _OTHER_EVIDENCE.search(aside.group(1)):

@@ -326,7 +326,8 @@ class Generator:
             return "(" + " OR ".join(self.kleene(i, atom_ref, review_as)
                                      for i in node.items) + ")"
         if isinstance(node, ir.Not):
-            return f"(NOT {self.kleene(node.item, atom_ref, review_as)})"
+            # a review leaf under NOT takes the opposite value (see matcher.evaluate)
+            return f"(NOT {self.kleene(node.item, atom_ref, not review_as)})"
         if isinstance(node, ir.Review):
             return "TRUE" if review_as else "FALSE"
         return atom_ref(node)

@@ -99,7 +99,8 @@ def _expr(node: ir.Node, position: dict[ir.Node, int], review: int) -> Expr:
         head = "and" if isinstance(node, ir.And) else "or"
         return (head, tuple(_expr(i, position, review) for i in node.items))
     if isinstance(node, ir.Not):
-        return ("not", _expr(node.item, position, review))
+        # a review leaf under a negation reads the other way (matcher.evaluate.kleene)
+        return ("not", _expr(node.item, position, PASS if review == FAIL else FAIL))
     if isinstance(node, ir.Review):
         return ("const", review)
     return ("leaf", position[node])
