@@ -2649,16 +2649,16 @@ def test_a_qualifier_does_not_reach_past_a_semicolon():
     assert "untreated" in c.text and not any("untreated" in r for r in c.review)
 
 
-FLAT_EXCEPTIONS = ("Exclusion Criteria:\n\n History of another primary malignancy within the last 5 "
-                   "years prior to Trial Registration, except for: \n\n Adequately treated "
-                   "non-melanoma skin cancer or lentigo maligna without evidence of disease; \n\n "
-                   "Adequately treated carcinoma in situ without evidence of disease; \n\n Patients "
-                   "with myelodysplastic syndrome (MDS)/acute myeloid leukaemia (AML); \n\n "
-                   "Current or prior use of immunosuppressive medication within 14 days before the "
-                   "first dose. The following are exceptions to this criterion: \n\n Intranasal, "
-                   "inhaled, topical steroids, or local steroid injections \n\n Systemic "
-                   "corticosteroids at physiologic doses not to exceed 10 mg/day of prednisone \n\n"
-                   " Chronic daily intake of antiplatelet drugs\n")
+FLAT_EXCEPTIONS = (
+    "Exclusion Criteria:\n\n History of another primary malignancy within the last 5 years "
+    "prior to Trial Registration, except for: \n\n Adequately treated non-melanoma skin "
+    "cancer or lentigo maligna without evidence of disease; \n\n Adequately treated "
+    "carcinoma in situ without evidence of disease; \n\n Patients with myelodysplastic "
+    "syndrome (MDS)/acute myeloid leukaemia (AML); \n\n Current or prior use of "
+    "immunosuppressive medication within 14 days before the first dose. The following are "
+    "exceptions to this criterion: \n\n Intranasal, inhaled, topical steroids, or local "
+    "steroid injections \n\n Systemic corticosteroids at physiologic doses not to exceed "
+    "10 mg/day of prednisone \n\n Chronic daily intake of antiplatelet drugs\n")
 
 
 def test_a_flat_list_of_exceptions_belongs_to_its_intro():
