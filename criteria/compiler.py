@@ -10,6 +10,7 @@ criteria too.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import re
@@ -45,7 +46,7 @@ from criteria.recognize.base import (
 )
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
-from criteria.segment import segment
+from criteria.segment import section_starts, segment
 from criteria.trial import CompiledTrial, Trial
 
 COMPILER_VERSION = "0.1.0"
@@ -1100,6 +1101,98 @@ def _structured(trial: Trial, seen: dict[str, int]) -> list[ir.Criterion]:
     return out
 
 
+# A line naming a part of the study and nothing else heads the items after it:
+# "Additional Eligibility for the Alpelisib Combination (Phase 1b and Arm A)", "For
+# Part A", "Cohort 2", "Patients enrolled in Arm 2 only:".  Read for everyone,
+# one arm's exclusion of prior CDK4/6 inhibitors failed the patients another arm
+# asks for.
+_PART_ID = r"(?-i:[A-Z0-9]{1,3}[a-z]?(?:\.\d)?|I{1,3}V?|IV)\b"
+_PART_NAME = re.compile(
+    r"\b(?:arms?|cohorts?|parts?|phases?|modules?|groups?)\s+" + _PART_ID +
+    r"(?:\s*(?:,|and|&|/|or)\s*" + _PART_ID + r")*|"
+    r"\bdose[\s-]+(?:escalation|expansion)(?:\s+(?:phase|part|cohorts?))?|"
+    r"\b(?:expansion|escalation)\s+(?:cohorts?|phase|part)", re.IGNORECASE)
+_HEADING_WORDS = re.compile(
+    r"\b(?:additional|specific|eligibility|inclusion|exclusion|criteria|criterion|for|the|in|"
+    r"of|and|or|only|patients?|participants?|subjects?|enrolled|enrolling|combination|"
+    r"applicable|applies|to|portion|all|both|a|an|who|are|is|will|be|following|must|meet|"
+    r"requirements?|stages?)\b", re.IGNORECASE)
+_ALL_PARTS = re.compile(r"^\W*(?:for\s+)?(?:all|both)\s+(?:patients|participants|subjects|"
+                        r"cohorts|arms|parts|phases|modules|groups)\W*$|^\W*general\W*$",
+                        re.IGNORECASE)
+
+
+def _part_heading(text: str) -> tuple[str, bool] | None:
+    """(the heading, whether the segment states nothing else) when the segment
+    names a part of the study: alone ("For Part A", with at most two words of its
+    own, as a drug's name in "the Alpelisib Combination (Arm A)"), with its
+    disease ("Cohort B2: Uterine Carcinosarcoma"), or as a label ending in ":"."""
+    body = text.strip()
+    if len(body) > 120 or body.endswith(".") or re.search(r"[.;]\s", body) \
+            or not _PART_NAME.search(body):
+        return None
+    heading = body.rstrip(":").strip()
+    if body.endswith(":"):
+        return heading, not _words(heading)
+    label, colon, content = body.partition(":")
+    if colon and _PART_NAME.search(label) and len(_words(label)) <= 2 and content.strip():
+        # "Cohort A: Endometrial Cancer" names its patients, and heads the items
+        # after it; "PHASE IB AND II: Patients over age of 18" is one rule for them.
+        # Either is a rule of its own too (compile_clause reads it: one cohort's
+        # disease is no requirement for all, nor is it nothing)
+        logic, _family, _review, _notes = compile_clause(Clause(text=content, kind="inclusion"))
+        if logic is None or all(isinstance(a, ir.DiagnosisAtom | ir.BiomarkerAtom | ir.Review)
+                                for a in ir.atoms(logic)):
+            return heading, False
+        return None
+    if len(_words(heading)) <= 2:
+        return heading, True
+    # "For triple-negative breast cancer patients (Cohort L)": a cohort by its disease
+    # (not "Hepatocellular carcinoma (eligible for cohort II only)": one of a list)
+    if any(_PART_NAME.search(p) and _words(p) for p in re.findall(r"\([^()]*\)", heading)):
+        return None
+    return (heading, True) if not isinstance(_part_whom(heading), ir.Review) else None
+
+
+def _words(heading: str) -> list[str]:
+    """A heading's own words: not the part's name, a short acronym in parentheses
+    ("(BC)"), or the words every heading has."""
+    rest = re.sub(r"\(\s*[A-Z]{2,6}\s*\)", " ", _PART_NAME.sub(" ", heading))
+    return re.findall(r"[A-Za-z][\w-]*", _HEADING_WORDS.sub(" ", rest))
+
+
+# What every part of a study usually asks alike: the end of the items a cohort's
+# defining label ("Cohort B1: HGSOC") heads.
+_EVERYONES_FAMILIES = frozenset({
+    "age", "sex", "performance_status", "lab", "life_expectancy", "consent", "pregnancy",
+    "contraception", "capacity", "compliance", "comorbidity", "judgement", "conduct",
+    "participation", "measurable_disease"})
+
+
+def _for_part(kind: str, logic: ir.Node, part: ir.Node) -> ir.Node:
+    """A rule for the patients of one part of the study: whoever is not among them
+    meets an inclusion and is not excluded; a part no record shows (an arm) leaves
+    it to a person whenever the rule would fail or exclude."""
+    if isinstance(part, ir.Review):
+        return ir.Or(items=(logic, part)) if kind == "inclusion" else \
+            ir.And(items=(logic, part))
+    return _only_for(part, logic) if kind == "inclusion" else ir.And(items=(part, logic))
+
+
+def _part_whom(heading: str) -> ir.Node:
+    """Whom a part's heading names: its disease when the heading says it in full
+    ("For triple-negative breast cancer patients (Cohort L)"), else the heading,
+    for a person."""
+    named = _PART_NAME.sub(" ", re.sub(r"\((?=[^()]*\b(?:arms?|cohorts?|parts?|phases?|"
+                                     r"modules?|groups?)\b)[^()]*\)", " ", heading,
+                                     flags=re.IGNORECASE))
+    whom, _family, review, _notes = compile_clause(Clause(text=named, kind="inclusion"))
+    if whom is not None and not review and all(
+            isinstance(a, ir.DiagnosisAtom | ir.BiomarkerAtom) for a in ir.atoms(whom)):
+        return whom
+    return ir.Review(text=heading)
+
+
 def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
                  ) -> list[ir.Criterion]:
     seen = {} if seen is None else seen
@@ -1112,7 +1205,36 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
             own = [w for w in find_windows(seg.text) if w.kind == "within"]
             if own:
                 list_windows[seg.header_start] = own[-1].days
+    sections = section_starts(text)
+    part: ir.Node | None = None  # whom the items after a part's heading are for
+    part_section = -1
+    part_until_general = False
     for seg in segments:
+        section = bisect.bisect_right(sections, seg.start)
+        if section != part_section:
+            part = None  # a new section ("Exclusion Criteria:") is everyone's again
+        if _ALL_PARTS.match(seg.text):
+            part = None
+        found = _part_heading(seg.text) if not seg.label else None
+        if found is not None:
+            heading, alone = found
+            # a heading of its own may name its patients' disease ("Dose expansion
+            # Cohort - TNBC"); a defining label's content is that item's own rule
+            part = _part_whom(heading) if alone else ir.Review(text=heading)
+            part_section = section
+            # "Group 2: HRD gene mutation" defines its group; whether the items
+            # after it are the group's is less sure than after a heading of its own.
+            # A part named by its disease lets everyone else pass: carried onto the
+            # general items after it, it would pass them unread
+            part_until_general = ":" in heading or not isinstance(part, ir.Review)
+            if alone:
+                out.append(ir.Criterion(
+                    id=criterion_id(trial_id, seg.kind, seg.text, seen), kind=seg.kind,
+                    text=seg.text, span=ir.Span(start=seg.start, end=seg.end),
+                    family="none", compiled="full", logic=None, review=(),
+                    notes=("a heading: the items after it are for one part of the study",),
+                    rule=""))
+                continue
         header_windows = [w for w in find_windows(seg.header) if w.kind == "within"]
         # A label is context; one printed without its colon ("Chemotherapy" on a
         # line of its own) gets one, so that the recognizers read it as a label.
@@ -1137,6 +1259,11 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
             # "No severe congestive heart failure" under the exclusions: read literally
             # it excludes everyone without heart failure.
             logic, review, notes = None, [seg.text.strip()], [*notes, _NEGATED_EXCLUSION]
+        if part is not None and part_until_general and found is None \
+                and family in _EVERYONES_FAMILIES:
+            part = None  # age, performance status, organ function: everyone's again
+        if part is not None and logic is not None:
+            logic = _for_part(seg.kind, logic, part)
         compiled = _compiled_state(logic, review)
         review_parts = tuple(review) if logic is None else tuple(
             a.text for a in ir.atoms(logic) if isinstance(a, ir.Review))

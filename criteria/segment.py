@@ -34,6 +34,10 @@ _HEADING_RE = re.compile(
     r"^\s*+(?:[-*•#]+\s*+)?(?:" + "|".join(f"(?P<h{i}>{p})" for i, (p, _k) in enumerate(HEADINGS))
     + r")\s*:?", re.IGNORECASE)
 _HEADING_KIND = {f"h{i}": kind for i, (_p, kind) in enumerate(HEADINGS)}
+# The bare "Inclusion:" / "Exclusion:" lines head a part of a section (an arm's
+# own inclusions and exclusions), not a section of their own.
+_SUB_HEADINGS = {f"h{i}" for i, (p, _k) in enumerate(HEADINGS) if p.startswith(("exclusions?",
+                                                                                 "inclusions?"))}
 
 # A line opening a list item: bullets, numbers, letters, roman numerals.
 _MARKER = re.compile(
@@ -76,6 +80,20 @@ def _heading(line: str) -> tuple[str, int] | None:
     rest = line[m.end():].strip()
     # "Inclusion criteria: age over 18" keeps its text; a bare heading has none.
     return _HEADING_KIND[m.lastgroup], (m.end() if rest else len(line))
+
+
+def section_starts(text: str) -> list[int]:
+    """Where each section of the text opens ("Inclusion Criteria:", "Exclusion
+    Criteria:"), in order; a sub-heading ("Exclusion:" under an arm's heading) opens
+    none."""
+    out: list[int] = []
+    pos = 0
+    for raw in text.splitlines(keepends=True):
+        m = _HEADING_RE.match(raw)
+        if m is not None and m.lastgroup not in _SUB_HEADINGS:
+            out.append(pos)
+        pos += len(raw)
+    return out
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -2708,3 +2708,38 @@ ON_WARFARIN = {"treatments": [{"kind": "drug", "name": "warfarin", "start": "202
 ])
 def test_a_permission_after_a_rule_keeps_the_rule(text, kind, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+ARMS = "\n\n ".join([
+    "Inclusion Criteria:", "Age 18 years or older", "Exclusion Criteria:", "Active hepatitis B",
+    "Additional Eligibility for the Alpelisib Combination (Phase 1b and Arm A)", "Exclusion:",
+    "Prior therapy with alpelisib or any other PI3K inhibitor.",
+    "Additional Eligibility for the Abemaciclib Combination (Arm D)", "Exclusion:",
+    "Prior therapy with a CDK4/6i in the metastatic setting."]) + "\n"
+PRIOR_CDK46 = {"treatments": [{"kind": "drug", "name": "palbociclib", "start": "2024-01-01",
+                               "end": "2025-01-01", "setting": "recurrent/metastatic"}]}
+
+
+def test_items_under_an_arms_heading_are_that_arms():
+    # read for everyone, arm D's exclusion of a prior CDK4/6 inhibitor failed the
+    # patients the other arms ask for; the heading itself asks nothing
+    criteria = compile_text("T", ARMS)
+    heading = next(c for c in criteria if c.text.startswith("Additional Eligibility for the Abem"))
+    assert heading.logic is None and heading.compiled == "full"
+    cdk = next(c for c in criteria if "CDK4/6i" in c.text)
+    patient = parse_patient({"id": "p", "age": 60, "sex": "female", **PRIOR_CDK46})
+    facts = build_facts(patient, date(2026, 11, 20), True)
+    assert evaluate_criterion(cdk, facts).status == "review"
+    # the items before the first heading stay everyone's
+    hbv = next(c for c in criteria if c.text == "Active hepatitis B")
+    assert "review" not in hbv.rule
+
+
+def test_a_cohorts_heading_naming_its_disease_scopes_by_the_disease():
+    text = ("Inclusion Criteria:\n\n Age 18 years or older\n\n For triple-negative breast cancer "
+            "patients (Cohort L)\n\n Prior taxane therapy\n")
+    taxane = compile_text("T", text)[-1]
+    hnscc = {"diagnoses": [{"condition": "squamous cell carcinoma of the oropharynx"}]}
+    patient = parse_patient({"id": "p", "age": 60, "sex": "female", **hnscc})
+    assert evaluate_criterion(taxane, build_facts(patient, date(2026, 11, 20), True)).status \
+        == "pass"  # required of everyone, it failed every patient outside the cohort
