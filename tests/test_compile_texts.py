@@ -2743,3 +2743,28 @@ def test_a_cohorts_heading_naming_its_disease_scopes_by_the_disease():
     patient = parse_patient({"id": "p", "age": 60, "sex": "female", **hnscc})
     assert evaluate_criterion(taxane, build_facts(patient, date(2026, 11, 20), True)).status \
         == "pass"  # required of everyone, it failed every patient outside the cohort
+
+
+@pytest.mark.parametrize("text,condition,expected", [
+    # hypothyroidism and hyperthyroidism were one concept: "Hyperthyroidism" excluded
+    # every patient on levothyroxine; ischaemic and haemorrhagic stroke the same
+    ("Hyperthyroidism", "hypothyroidism", "pass"),
+    ("Thyroid dysfunction", "hypothyroidism", "fail"),
+    ("History of hemorrhagic stroke", "ischemic stroke", "pass"),
+    ("History of hemorrhagic stroke", "intracerebral hemorrhage", "fail"),
+    ("Stroke within 6 months", "ischemic stroke", "fail"),
+])
+def test_sibling_conditions_are_apart(text, condition, expected):
+    doc = {"conditions": [{"name": condition, "status": "history", "date": "2026-08-01"}]}
+    assert _status(text, doc, assume_absent=True, kind="exclusion") == expected
+
+
+def test_how_lines_are_counted_is_no_setting():
+    # "failure of adjuvant and neoadjuvant therapy is considered 1 line": read as a
+    # setting, a targeted therapy for metastatic disease did not count
+    doc = {"treatments": [{"kind": "drug", "name": "cetuximab", "start": "2025-10-01",
+                           "end": "2026-01-15", "setting": "recurrent/metastatic",
+                           "progression": {"date": "2026-01-10"}}]}
+    assert _status("Patient must have received 1 to 3 prior FDA-approved targeted therapies, "
+                   "failure of adjuvant and neoadjuvant therapy is considered 1 line of "
+                   "treatment", doc, assume_absent=True) == "pass"

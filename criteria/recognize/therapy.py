@@ -341,12 +341,21 @@ _SETTING_GATE = ("metasta", "advanced", "recurren", "relaps", "palliat", "adjuva
                  "perioperative", "definitive", "curative")
 
 
+# "failure of adjuvant and neoadjuvant therapy is considered 1 line of treatment"
+_COUNTS_AS_LINE = re.compile(
+    r"[^,;.()]{0,40}?\b(?:(?:is|are|will\s+be)\s+(?:considered|counted|regarded)(?:\s+as)?|"
+    r"counts?\s+as|(?:is|are)\s+equivalent\s+to)\s+(?:an?\s+|one\s+|1\s+)?(?:prior\s+)?"
+    r"(?:line|regimen)", re.IGNORECASE)
+
+
 def _settings(text: str) -> tuple[tuple[str, ...], list[tuple[int, int]]]:
     values: list[str] = []
     spans: list[tuple[int, int]] = []
     if not mentions_any(text, _SETTING_GATE):
         return (), spans
     for m in _SETTING.finditer(text):
+        if _COUNTS_AS_LINE.match(text, m.end()):
+            continue  # "adjuvant therapy counts as one line": how to count, not a setting
         for group in ("a", "b", "c", "d"):
             word = m.group(group)
             if word:
