@@ -111,6 +111,7 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
                r"micromol(?:es?)?/[lL]|(?:ml|mL|cc)\s*(?:/|\s+per\s+)\s*min(?:ute)?|"
                r"mmol/L|mmol/l|mEq/L|U/L|IU/L|u/l|iu/l|mL/min(?:/1\.73\s*m(?:2|²))?|"
                r"ml/min(?:/1\.73\s*m(?:2|²))?|/mm\^3|cells/mm\^3|/mm3|/mm³|/µL|/μL|/uL|/ul|/mcL|cells/mm3|"
+               r"cells/mm³|m?g\s*/\s*100\s*m[lL]|mg\s*%|"
                r"cells/µL|cells/uL|cells/mcL|K/uL|K/µL|ng/mL|ng/ml|pg/mL|pg/ml|µg/L|ug/L|"
                r"mg/24\s*h(?:ours?)?|g/24\s*h(?:ours?)?|mg|ml|mL|L|%|"
                # a footnote mark glued on ("5.6 mmol/La Renal ...") ends the unit

@@ -67,6 +67,9 @@ def _normalise(text: str) -> str:
     # superscript exponent after translate: "10⁹" became "109"; "mm³" became "mm3"
     s = re.sub(r"^\s*(?:x\s*)?10(3|6|9|12)(?=\s*(?:/|cells?\b))", r"10^\1", s)
     s = _RE_BSA.sub("", s)
+    # "mg/100 ml", "mg%": the old ways of writing mg/dL
+    s = re.sub(r"/\s*100\s*m[lL]\b", "/dL", s)
+    s = re.sub(r"^(m?g)\s*%$", r"\1/dL", s)
     s = re.sub(r"\bper\s+", "/", s, flags=re.IGNORECASE)
     s = _RE_24H.sub("/day", s)
     # "1.5 G/L", "4 T/L": giga- and tera-cells per litre as Chinese and French labs

@@ -2768,3 +2768,22 @@ def test_how_lines_are_counted_is_no_setting():
     assert _status("Patient must have received 1 to 3 prior FDA-approved targeted therapies, "
                    "failure of adjuvant and neoadjuvant therapy is considered 1 line of "
                    "treatment", doc, assume_absent=True) == "pass"
+
+
+@pytest.mark.parametrize("text,value,unit,expected", [
+    # "mg/100 ml", "mg%", "cells/mm³": the old ways of writing mg/dL and a count
+    # per microlitre (read as "mg", the bound went to a person)
+    ("Creatinine less than 2.0 mg/100ml", 1.5, "mg/dL", "pass"),
+    ("Creatinine less than 2.0 mg/100ml", 2.5, "mg/dL", "fail"),
+    ("Serum bilirubin less than 1.5 mg%", 2.0, "mg/dL", "fail"),
+])
+def test_old_unit_spellings(text, value, unit, expected):
+    name = "creatinine" if "reatinine" in text else "total bilirubin"
+    doc = {"labs": [{"name": name, "value": value, "unit": unit, "date": "2026-11-15"}]}
+    assert _status(text, doc) == expected
+
+
+def test_cells_per_cubic_millimetre_with_a_superscript():
+    doc = {"labs": [{"name": "platelet count", "value": 40, "unit": "10^9/L",
+                     "date": "2026-11-15"}]}
+    assert _status("Platelet count ≥ 50,000 cells/mm³", doc) == "fail"
