@@ -21,7 +21,7 @@ from pathlib import Path
 
 from criteria import ir, vocab
 from criteria.collector import fewer_collections
-from criteria.grammar import digits_for_number_words, find_windows
+from criteria.grammar import WORD_NUMBERS, digits_for_number_words, find_windows
 from criteria.misfiled import NOTE as MISFILED_NOTE
 from criteria.misfiled import reads_as_requirement
 from criteria.recognize import (
@@ -564,6 +564,12 @@ def compile_clause(clause: Clause, context: int = 0
                 continue  # mostly text an earlier recognizer already read
             found.append(f)
             used.extend(f.used())
+    # "chemotherapy for metastatic breast cancer (MBC)": the cancer the treatment
+    # was for, inside the therapy's reading, is no diagnosis of its own (read as one,
+    # an exclusion of prior chemotherapy excluded every patient with that cancer)
+    found = [f for f in found if not (f.family == "diagnosis" and any(
+        g.family in ("prior_therapy", "washout", "current_therapy") and g.node is not None
+        and any(a <= f.start and f.end <= b for a, b in g.used()) for g in found))]
     if clause.lab_window_days is not None and any(
             getattr(a, "within_days", None) == clause.lab_window_days
             for f in found if f.node is not None for a in ir.atoms(f.node)):
@@ -653,6 +659,23 @@ def compile_clause(clause: Clause, context: int = 0
         # the future, which no record of the past can decide.
         return None, "conduct", [text[context:].strip()], notes
     leftover_spans = _leftover_spans(text, used)
+    halves = [(a, b) for a, b in leftover_spans if _HALF_LIVES.search(text, a, b)]
+    if halves and any(isinstance(x, ir.TreatmentAtom) and x.within_days is not None
+                      for x in ir.atoms(logic)):
+        # "within 4 weeks or 5 half-lives, whichever is shorter": no record gives
+        # a drug's half-life, so a person decides inside the stated window (read as
+        # the window alone, a patient whose short-lived drug had long washed out
+        # failed); "whichever is longer" (or no choice said): the window excludes,
+        # and a person decides after it
+        a, b = halves[0]
+        shorter = _SHORTER.search(text, a, b) is not None
+        count = _HALF_LIVES_COUNT.search(text, a, b)
+        n = count.group(1) if count is not None else ""
+        cap = int((int(n) if n.isdigit() else WORD_NUMBERS[n.lower()]) * _LONGEST_HALF_LIFE_DAYS) \
+            if count is not None else None
+        logic = _within_or_half_lives(logic, ir.Review(text=text[a:b].strip(" ,;()")), shorter,
+                                      cap)
+        leftover_spans = [sp for sp in leftover_spans if sp not in halves]
     leftovers = [text[s:e] for s, e in leftover_spans]
     # A fragment joined to what was read by "or" is one more alternative ("creatinine
     # <= 1.5 x ULN or 24-hour clearance >= 50 mL/min", "No active infection or oral
@@ -940,6 +963,38 @@ def _is_alternative(text: str, start: int, end: int) -> bool:
 _CODE = r"(?:[IVX]+[A-D]?|T[0-4][a-d]?|Tis|N[0-3]|M[01])"  # stages, classes, TNM
 _CODE_BEFORE = re.compile(r"\b" + _CODE + r"\W{0,3}$")
 _CODE_AFTER = re.compile(r"\W{0,3}" + _CODE + r"\b")
+
+
+_HALF_LIVES = re.compile(r"\bhalf[\s-]*li(?:fe|ves)\b", re.IGNORECASE)
+_SHORTER = re.compile(r"\bwhichever\s+(?:is|comes|occurs)?\s*(?:shorter|less|earlier|sooner|"
+                      r"first)\b", re.IGNORECASE)
+
+
+_HALF_LIVES_COUNT = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+                               r"\s*(?:\(\d+\)\s*)?(?:drug\s+|terminal\s+|elimination\s+)?"
+                               r"half[\s-]*li", re.IGNORECASE)
+# Past N half-lives of the longest-lived anticancer drugs trials name (IgG
+# antibodies: terminal half-lives of three to four weeks), every drug has washed
+# out: a record older than that meets a half-lives washout whatever the drug.
+_LONGEST_HALF_LIFE_DAYS = 30
+
+
+def _within_or_half_lives(node: ir.Node, half_lives: ir.Review, shorter: bool,
+                          cap: int | None) -> ir.Node:
+    """Every treatment window of the rule, with its half-lives alternative."""
+    if isinstance(node, ir.And | ir.Or):
+        return type(node)(items=tuple(_within_or_half_lives(i, half_lives, shorter, cap)
+                                      for i in node.items))
+    if isinstance(node, ir.Not):
+        return ir.Not(item=_within_or_half_lives(node.item, half_lives, shorter, cap))
+    if not isinstance(node, ir.TreatmentAtom) or node.within_days is None:
+        return node
+    if shorter:
+        return ir.And(items=(node, half_lives))
+    if cap is not None and cap <= node.within_days:
+        return node
+    ever = node.model_copy(update={"within_days": cap})
+    return ir.Or(items=(node, ir.And(items=(ever, half_lives))))
 
 
 def _with_alternatives(logic: ir.Node, alternatives: tuple[ir.Review, ...]) -> ir.Node:

@@ -260,8 +260,9 @@ WINDOW_PATTERNS: list[tuple[str, str]] = [
     (rf"{_AMOUNT}{_PERIOD}\s+(?:prior\s+to|before)", "since_or_within"),
     # "washout period of at least 28 days", "a minimum 4-week wash out",
     # "Washout from prior tamoxifen: 4 months"
-    (rf"wash\s*-?\s*out(?:\s+period)?\s+(?:of\s+)?(?:at\s+least\s+|(?:a\s+)?minimum\s+(?:of\s+)?)?"
-     rf"{_AMOUNT}{_PERIOD}", "since"),
+    # (not "up to a maximum washout period of 28 days": a cap on a half-lives rule)
+    (rf"(?<!maximum\s)(?<!maximal\s)wash\s*-?\s*out(?:\s+period)?\s+(?:of\s+)?"
+     rf"(?:at\s+least\s+|(?:a\s+)?minimum\s+(?:of\s+)?)?{_AMOUNT}{_PERIOD}", "since"),
     (rf"(?:(?:a\s+)?minimum(?:\s+of)?|at\s+least)\s+(?:an?\s+)?{_AMOUNT}{_PERIOD}\s+wash\s*-?\s*out",
      "since"),
     (rf"wash\s*-?\s*out\s+(?:from|of|after)\s+[^:;.]{{1,60}}:\s*{_AMOUNT}{_PERIOD}", "since"),

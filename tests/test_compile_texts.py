@@ -2787,3 +2787,59 @@ def test_cells_per_cubic_millimetre_with_a_superscript():
     doc = {"labs": [{"name": "platelet count", "value": 40, "unit": "10^9/L",
                      "date": "2026-11-15"}]}
     assert _status("Platelet count ≥ 50,000 cells/mm³", doc) == "fail"
+
+
+def _chemo_ended(days_ago: int) -> dict:
+    end = date(2026, 11, 20).toordinal() - days_ago
+    return {"treatments": [{"kind": "drug", "name": "paclitaxel",
+                            "start": date.fromordinal(end - 60).isoformat(),
+                            "end": date.fromordinal(end).isoformat()}]}
+
+
+@pytest.mark.parametrize("text,days_ago,expected", [
+    # "whichever is shorter": inside the stated window a person decides (a short
+    # half-life may have washed out long before: read as the window alone, the
+    # patient failed); after it the patient passes
+    ("Chemotherapy within 4 weeks or 5 half-lives, whichever is shorter, prior to the first "
+     "dose", 20, "review"),
+    ("Chemotherapy within 4 weeks or 5 half-lives, whichever is shorter, prior to the first "
+     "dose", 40, "pass"),
+    # "whichever is longer": the window excludes; after it a person decides, up to five
+    # half-lives of the longest-lived drugs (read as the window alone, it passed)
+    ("Chemotherapy within 14 days or 5 half-lives, whichever is longer", 10, "fail"),
+    ("Chemotherapy within 14 days or 5 half-lives, whichever is longer", 40, "review"),
+    ("Chemotherapy within 14 days or 5 half-lives, whichever is longer", 400, "pass"),
+    # "up to a maximum washout period of 28 days" caps the half-lives; it is no washout
+    # (read as one, the rule was negated and recent treatment passed)
+    ("Has had treatment with any systemic antineoplastic therapy within 14 days or 4 "
+     "half-lives, whichever is longer, prior to the initiation of study treatment up to a "
+     "maximum washout period of 28 days", 10, "fail"),
+])
+def test_windows_with_half_lives(text, days_ago, expected):
+    assert _status(text, _chemo_ended(days_ago), assume_absent=True, kind="exclusion") == expected
+
+
+PALLIATIVE_RT = {"treatments": [{"kind": "radiotherapy", "name": "palliative radiotherapy to bone",
+                                 "start": "2026-05-01", "end": "2026-05-10",
+                                 "setting": "recurrent/metastatic"}]}
+
+
+@pytest.mark.parametrize("text,kind,doc,expected", [
+    # "systemic therapy" is no radiotherapy (a palliative radiotherapy failed "no prior
+    # systemic therapy for metastatic disease")
+    ("Has received no prior systemic therapy for advanced NSCLC", "inclusion", PALLIATIVE_RT,
+     "pass"),
+    # the cancer a treatment was for names its setting, and is no diagnosis of its own
+    # (read as one, every recurrent HNSCC was excluded by a washout of other patients)
+    ("Prior systemic treatment for metastatic and/or recurrent SCCHN", "exclusion",
+     {"treatments": [], "diagnoses": [{"condition": "squamous cell carcinoma of the larynx",
+                                       "status": ["recurrent"]}]}, "pass"),
+    ("Have received prior chemotherapy for metastatic breast cancer (MBC)", "exclusion",
+     {"treatments": [], "diagnoses": [{"condition": "breast cancer", "status": ["metastatic"]}]},
+     "pass"),
+    ("Have received prior chemotherapy for metastatic breast cancer (MBC)", "exclusion",
+     {"treatments": [{"kind": "drug", "name": "paclitaxel", "start": "2025-01-01",
+                      "end": "2025-06-01", "setting": "recurrent/metastatic"}]}, "fail"),
+])
+def test_systemic_therapy_and_the_cancer_it_was_for(text, kind, doc, expected):
+    assert _status(text, doc, assume_absent=True, kind=kind) == expected

@@ -331,7 +331,10 @@ _SETTING_WORD = (r"(?:locally\s+advanced\s+or\s+metastatic|recurrent/metastatic|
                  r"definitive|curative)")
 _SETTING = re.compile(
     rf"\b(?:in|for|during)\s+(?:the\s+)?(?P<a>{_SETTING_WORD})(?:\s*(?:,|or|and/or|and|/)\s*"
-    rf"(?P<b>{_SETTING_WORD}))?\s+(?:settings?|disease|cancer|stage|treatment|therapy)\b|"
+    rf"(?P<b>{_SETTING_WORD}))?\s+(?:settings?|disease|cancer|stage|treatment|therapy|"
+    # "for metastatic breast cancer", "for advanced NSCLC": the trial's cancer, named
+    r"(?:[A-Za-z-]+\s+){0,5}?(?:cancer|carcinoma|NSCLC|SCLC|HNSCC|SCCHN|m?CRPC|melanoma|"
+    r"sarcoma|lymphoma|mesothelioma|glioma|tumou?rs?)\b(?:\s*\([A-Za-z]{2,6}\))?)|"
     rf"\b(?P<c>{_SETTING_WORD})(?:\s*(?:,|or|and/or|and|/)\s*(?P<d>{_SETTING_WORD}))?"
     r"(?=\s+(?:\w+\s+){0,2}(?:chemo\w*|therapy|treatment|radiotherapy|immunotherapy|"
     r"endocrine|hormon\w*|regimens?|systemic)\b)", re.IGNORECASE)
@@ -341,6 +344,7 @@ _SETTING_GATE = ("metasta", "advanced", "recurren", "relaps", "palliat", "adjuva
                  "perioperative", "definitive", "curative")
 
 
+_SYSTEMIC = re.compile(r"\bsystemic\b", re.IGNORECASE)
 # "failure of adjuvant and neoadjuvant therapy is considered 1 line of treatment"
 _COUNTS_AS_LINE = re.compile(
     r"[^,;.()]{0,40}?\b(?:(?:is|are|will\s+be)\s+(?:considered|counted|regarded)(?:\s+as)?|"
@@ -642,8 +646,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         facets["settings"] = settings
         spans.extend(setting_spans)
     kind_ids = sorted({k for _, k in kinds})
-    if "antineoplastic" in class_ids and "radiotherapy" not in kind_ids:
-        # "antineoplastic / anticancer therapy" includes radiotherapy.
+    systemic = any(c.id == "antineoplastic" and _SYSTEMIC.search(text, max(0, c.start - 12), c.end)
+                   for c in classes)
+    if "antineoplastic" in class_ids and "radiotherapy" not in kind_ids and not systemic:
+        # "antineoplastic / anticancer therapy" includes radiotherapy; "systemic
+        # therapy" does not (read so, a palliative radiotherapy broke "no prior
+        # systemic therapy for metastatic disease")
         kind_ids.append("radiotherapy")
     drug_ids = sorted({d.id for d in drugs})
     if "transplant" in kind_ids and not drug_ids and not class_ids:
