@@ -504,8 +504,11 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
             # "diabetic neuropathy": the one with the other (a diabetic without
             # neuropathy meets "No diabetic neuropathy")
             denied = isinstance(node, ir.Not) or isinstance(atoms[-1], ir.Not)
-            pair = ir.And(items=tuple(a.item if isinstance(a, ir.Not) else a
-                                      for a in (atoms[-1], node)))
+            # ... and that the one comes of the other, which no record says (a
+            # diabetic's neuropathy after cisplatin is no diabetic neuropathy)
+            pair = ir.And(items=(*(a.item if isinstance(a, ir.Not) else a
+                                   for a in (atoms[-1], node)),
+                                 ir.Review(text=text[raw[i - 1][0].start:m.end])))
             atoms[-1] = ir.Not(item=pair) if denied else pair
             spans.append((m.start, m.end))
             prev_end = m.end
