@@ -1122,7 +1122,8 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
             groups[-1].append(cur.node)
         else:
             groups.append([cur.node])
-    conj = [g[0] if len(g) == 1 else ir.Or(items=tuple(g)) for g in groups]
+    conj = [g[0] if len(g) == 1 else _neither(ir.Or(items=tuple(g))) if kind == "inclusion"
+            else ir.Or(items=tuple(g)) for g in groups]
     return conj[0] if len(conj) == 1 else ir.And(items=tuple(conj))
 
 
@@ -1222,6 +1223,15 @@ _EVERYONES_FAMILIES = frozenset({
     "age", "sex", "performance_status", "lab", "life_expectancy", "consent", "pregnancy",
     "contraception", "capacity", "compliance", "comorbidity", "judgement", "conduct",
     "participation", "measurable_disease"})
+
+
+def _neither(node: ir.Or) -> ir.Node:
+    """A requirement's denials joined by "or" are "neither ... nor": "No diabetes
+    mellitus or fasting glucose >= 120 mg/dl" (read as alternatives, a diabetic with
+    a normal glucose met it)."""
+    if len(node.items) > 1 and all(isinstance(i, ir.Not) for i in node.items):
+        return ir.And(items=node.items)
+    return node
 
 
 def _for_part(kind: str, logic: ir.Node, part: ir.Node) -> ir.Node:

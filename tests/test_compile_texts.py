@@ -2845,3 +2845,17 @@ PALLIATIVE_RT = {"treatments": [{"kind": "radiotherapy", "name": "palliative rad
 ])
 def test_systemic_therapy_and_the_cancer_it_was_for(text, kind, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # denials joined by "or" are "neither ... nor" (read as alternatives, a diabetic
+    # with a normal glucose met it, and a pregnant patient who was not nursing)
+    ("No diabetes mellitus or fasting glucose greater than or equal to 120 mg/dl.",
+     {"conditions": [{"name": "type 2 diabetes", "status": "active"}],
+      "labs": [{"name": "glucose", "value": 95, "unit": "mg/dL", "date": "2026-11-15"}]}, "fail"),
+    ("No diabetes mellitus or fasting glucose greater than or equal to 120 mg/dl.",
+     {"conditions": [],
+      "labs": [{"name": "glucose", "value": 95, "unit": "mg/dL", "date": "2026-11-15"}]}, "pass"),
+])
+def test_denials_joined_by_or_are_neither_nor(text, doc, expected):
+    assert _status(text, doc, assume_absent=True) == expected
