@@ -562,6 +562,8 @@ def compile_clause(clause: Clause, context: int = 0
         for f in recognize(seen):
             if f.node is not None and _overlap_share(f.used(), used[1:] if context else used) > 0.5:
                 continue  # mostly text an earlier recognizer already read
+            if clause.kind == "inclusion" and isinstance(f.node, ir.Or):
+                f.node = _neither(f.node)  # "No hematocrit < 28% or platelets < 100,000"
             found.append(f)
             used.extend(f.used())
     # "chemotherapy for metastatic breast cancer (MBC)": the cancer the treatment

@@ -2856,6 +2856,13 @@ def test_systemic_therapy_and_the_cancer_it_was_for(text, kind, doc, expected):
     ("No diabetes mellitus or fasting glucose greater than or equal to 120 mg/dl.",
      {"conditions": [],
       "labs": [{"name": "glucose", "value": 95, "unit": "mg/dL", "date": "2026-11-15"}]}, "pass"),
+    # within one recognizer's reading too (a platelet count of 20 passed)
+    ("No hematocrit less than 28% (or hemoglobin less than 9.0 g/dL), or platelet count less "
+     "than 100,000", {"labs": [
+         {"name": "hematocrit", "value": 40, "unit": "%", "date": "2026-11-15"},
+         {"name": "hemoglobin", "value": 13, "unit": "g/dL", "date": "2026-11-15"},
+         {"name": "platelet count", "value": 20, "unit": "10^9/L", "date": "2026-11-15"}]},
+     "fail"),
 ])
 def test_denials_joined_by_or_are_neither_nor(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
