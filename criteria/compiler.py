@@ -563,7 +563,8 @@ def compile_clause(clause: Clause, context: int = 0
             if f.node is not None and _overlap_share(f.used(), used[1:] if context else used) > 0.5:
                 continue  # mostly text an earlier recognizer already read
             if clause.kind == "inclusion" and isinstance(f.node, ir.Or):
-                f.node = _neither(f.node)  # "No hematocrit < 28% or platelets < 100,000"
+                # "No hematocrit < 28% or platelets < 100,000"
+                f = dataclasses.replace(f, node=_neither(f.node))
             found.append(f)
             used.extend(f.used())
     # "chemotherapy for metastatic breast cancer (MBC)": the cancer the treatment
@@ -675,8 +676,8 @@ def compile_clause(clause: Clause, context: int = 0
         n = count.group(1) if count is not None else ""
         cap = int((int(n) if n.isdigit() else WORD_NUMBERS[n.lower()]) * _LONGEST_HALF_LIFE_DAYS) \
             if count is not None else None
-        logic = _within_or_half_lives(logic, ir.Review(text=text[a:b].strip(" ,;()")), shorter,
-                                      cap)
+        shown = " ".join(text[x:y].strip(" ,;()") for x, y in halves)
+        logic = _within_or_half_lives(logic, ir.Review(text=shown), shorter, cap)
         leftover_spans = [sp for sp in leftover_spans if sp not in halves]
     leftovers = [text[s:e] for s, e in leftover_spans]
     # A fragment joined to what was read by "or" is one more alternative ("creatinine

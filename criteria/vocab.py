@@ -874,24 +874,23 @@ def names_a_kind_of(item: str, intro: str) -> bool:
     with the following exceptions:"; an antiplatelet drug there is not."""
     kb = _kb()
 
-    def concepts(text: str) -> set[str]:
+    def concepts(text: str, excepted: bool) -> set[str]:
         out: set[str] = set()
         for m in find_conditions(text):
-            out |= kb.condition_anc[m.id] | set(kb.conditions[m.id].excepted_from)
+            out |= kb.condition_anc[m.id]
+            out |= set(kb.conditions[m.id].excepted_from) if excepted else set()
         return out
 
-    def classes(text: str) -> set[str]:
+    def classes(text: str, excepted: bool) -> set[str]:
         ids = {m.id for m in find_drug_classes(text)} | {
             c for m in find_drugs(text) for c in kb.drug_classes[m.id]}
         out: set[str] = set()
         for c in ids:
-            out |= kb.class_ancestors[c] | set(kb.classes[c].excepted_from)
+            out |= kb.class_ancestors[c] | (set(kb.classes[c].excepted_from) if excepted else set())
         return out
 
-    own_concepts = {a for m in find_conditions(intro) for a in kb.condition_anc[m.id]}
-    own_classes = {a for m in find_drug_classes(intro) for a in kb.class_ancestors[m.id]} | {
-        a for m in find_drugs(intro) for c in kb.drug_classes[m.id] for a in kb.class_ancestors[c]}
-    return bool(concepts(item) & own_concepts or classes(item) & own_classes)
+    return bool(concepts(item, True) & concepts(intro, False)
+                or classes(item, True) & classes(intro, False))
 
 
 def find_conditions(text: str) -> list[Mention]:
