@@ -2866,3 +2866,21 @@ def test_systemic_therapy_and_the_cancer_it_was_for(text, kind, doc, expected):
 ])
 def test_denials_joined_by_or_are_neither_nor(text, doc, expected):
     assert _status(text, doc, assume_absent=True) == expected
+
+
+@pytest.mark.parametrize("text,kind,status,expected", [
+    # "Symptomatic brain or other CNS metastases": the qualifier covers both (a treated,
+    # stable patient failed)
+    ("Symptomatic brain or other CNS metastases.", "exclusion", "treated_stable", "pass"),
+    ("Symptomatic brain or other CNS metastases.", "exclusion", "active", "fail"),
+    # "no brain metastasis or asymptomatic brain metastasis": the second names those
+    # allowed (read under the denial, they were excluded too)
+    ("no brain metastasis or asymptomatic brain metastasis", "inclusion", "treated_stable",
+     "review"),
+    ("No brain metastases or treated and stable brain metastases", "inclusion",
+     "treated_stable", "pass"),
+    ("No brain metastases or treated and stable brain metastases", "inclusion", "active",
+     "fail"),
+])
+def test_brain_metastases_allowed_beside_a_denial(text, kind, status, expected):
+    assert _status(text, {"findings": {"brain_metastases": status}}, kind=kind) == expected

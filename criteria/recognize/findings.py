@@ -84,11 +84,18 @@ _BRAIN = re.compile(
     r"\b(?P<q>(?:(?:clinically\s+)?(?:active|untreated|symptomatic|uncontrolled|progressive|unstable|"
     r"known|new|treated)\s*(?:,\s*|\s(?:or|and|and/or)\s+|\s+))+)?"
     r"(?:brain|CNS|central\s+nervous\s+system|cerebral|intracranial)(?:\s*\(CNS\))?"
-    r"(?:\s*(?:/|or|and|and/or)\s*(?:brain|CNS|central\s+nervous\s+system|leptomeningeal|meningeal|"
+    r"(?:\s*(?:/|or|and|and/or)\s*(?:other\s+)?(?:brain|CNS|central\s+nervous\s+system|"
+    r"leptomeningeal|meningeal|"
     r"spinal\s+cord)(?:\s*\(CNS\))?)?\s+"
     r"metastas[ie]s\b",
     re.IGNORECASE,
 )
+# "(no brain metastases) or asymptomatic / treated and stable brain metastases"
+_BRAIN_ALLOWED = re.compile(
+    r"\s*,?\s*(?:or|and/or)\s+(?:with\s+)?(?P<q>(?:(?:clinically\s+)?(?:asymptomatic|"
+    r"(?:previously\s+)?treated|stable|controlled|neurologically\s+stable)"
+    r"(?:\s*(?:,|and|or)\s*|\s+))+)(?:brain|CNS|central\s+nervous\s+system|cerebral|"
+    r"intracranial)\s+metastas[ie]s\b", re.IGNORECASE)
 # A month is 52/12 weeks, so that "6 months" is 26 weeks, the same as written in weeks.
 _WEEKS = {"week": 1.0, "month": 52 / 12, "year": 52.0, "day": 1 / 7}
 
@@ -173,9 +180,18 @@ def recognize(clause: Clause) -> list[Found]:
             "active", "treated_stable")
         neg, cue = negated(text, brain.start())
         node = ir.FindingAtom(key="brain_metastases", value=values)
-        out.append(Found(ir.Not(item=node) if neg else node, brain.start(), brain.end(),
-                         "cns_metastases",
-                         spans=[(brain.start(), brain.end())] + ([cue] if cue else [])))
+        logic: ir.Node = ir.Not(item=node) if neg else node
+        end = brain.end()
+        allowed = _BRAIN_ALLOWED.match(text, brain.end()) if neg else None
+        if allowed is not None:
+            # "no brain metastasis or asymptomatic brain metastasis": the second names
+            # the ones allowed (read under the denial, they were excluded too)
+            kept = ir.FindingAtom(key="brain_metastases", value=("treated_stable",)) \
+                if re.search(r"treated|stable", allowed.group("q"), re.IGNORECASE) else \
+                ir.Review(text=re.sub(r"^\W*(?:or|and/or)\s+", "", allowed.group(0).strip(" ,;")))
+            logic, end = ir.Or(items=(logic, kept)), allowed.end()
+        out.append(Found(logic, brain.start(), end, "cns_metastases",
+                         spans=[(brain.start(), end)] + ([cue] if cue else [])))
     return out
 
 
