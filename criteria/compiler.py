@@ -570,9 +570,11 @@ def compile_clause(clause: Clause, context: int = 0
     # "chemotherapy for metastatic breast cancer (MBC)": the cancer the treatment
     # was for, inside the therapy's reading, is no diagnosis of its own (read as one,
     # an exclusion of prior chemotherapy excluded every patient with that cancer)
-    found = [f for f in found if not (f.family == "diagnosis" and any(
-        g.family in ("prior_therapy", "washout", "current_therapy") and g.node is not None
-        and any(a <= f.start and f.end <= b for a, b in g.used()) for g in found))]
+    therapies = [g for g in found if g.family in ("prior_therapy", "washout", "current_therapy")
+                 and g.node is not None]
+    if therapies and any(f.family == "diagnosis" for f in found):
+        found = [f for f in found if not (f.family == "diagnosis" and any(
+            a <= f.start and f.end <= b for g in therapies for a, b in g.used()))]
     if clause.lab_window_days is not None and any(
             getattr(a, "within_days", None) == clause.lab_window_days
             for f in found if f.node is not None for a in ir.atoms(f.node)):
@@ -662,7 +664,8 @@ def compile_clause(clause: Clause, context: int = 0
         # the future, which no record of the past can decide.
         return None, "conduct", [text[context:].strip()], notes
     leftover_spans = _leftover_spans(text, used)
-    halves = [(a, b) for a, b in leftover_spans if _HALF_LIVES.search(text, a, b)]
+    halves = [(a, b) for a, b in leftover_spans if _HALF_LIVES.search(text, a, b)] \
+        if "alf" in text or "ALF" in text else []
     if halves and any(isinstance(x, ir.TreatmentAtom) and x.within_days is not None
                       for x in ir.atoms(logic)):
         # "within 4 weeks or 5 half-lives, whichever is shorter": no record gives
@@ -1171,6 +1174,7 @@ _PART_NAME = re.compile(
     r"(?:\s*(?:,|and|&|/|or)\s*" + _PART_ID + r")*|"
     r"\bdose[\s-]+(?:escalation|expansion)(?:\s+(?:phase|part|cohorts?))?|"
     r"\b(?:expansion|escalation)\s+(?:cohorts?|phase|part)", re.IGNORECASE)
+_PART_WORDS = ("arm", "cohort", "part", "phase", "module", "group", "escalation", "expansion")
 _HEADING_WORDS = re.compile(
     r"\b(?:additional|specific|eligibility|inclusion|exclusion|criteria|criterion|for|the|in|"
     r"of|and|or|only|patients?|participants?|subjects?|enrolled|enrolling|combination|"
@@ -1187,8 +1191,8 @@ def _part_heading(text: str) -> tuple[str, bool] | None:
     own, as a drug's name in "the Alpelisib Combination (Arm A)"), with its
     disease ("Cohort B2: Uterine Carcinosarcoma"), or as a label ending in ":"."""
     body = text.strip()
-    if len(body) > 120 or body.endswith(".") or re.search(r"[.;]\s", body) \
-            or not _PART_NAME.search(body):
+    if len(body) > 120 or body.endswith(".") or not any(w in body.lower() for w in _PART_WORDS) \
+            or re.search(r"[.;]\s", body) or not _PART_NAME.search(body):
         return None
     heading = body.rstrip(":").strip()
     if body.endswith(":"):
@@ -1204,8 +1208,11 @@ def _part_heading(text: str) -> tuple[str, bool] | None:
                                 for a in ir.atoms(logic)):
             return heading, False
         return None
-    if len(_words(heading)) <= 2:
+    own = len(_words(heading))
+    if own <= 2:
         return heading, True
+    if own > 5:
+        return None  # a sentence naming a part ("Prior participation in a Phase 1 study")
     # "For triple-negative breast cancer patients (Cohort L)": a cohort by its disease
     # (not "Hepatocellular carcinoma (eligible for cohort II only)": one of a list)
     if any(_PART_NAME.search(p) and _words(p) for p in re.findall(r"\([^()]*\)", heading)):
@@ -1273,17 +1280,19 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
             own = [w for w in find_windows(seg.text) if w.kind == "within"]
             if own:
                 list_windows[seg.header_start] = own[-1].days
-    sections = section_starts(text)
+    sections: list[int] | None = None  # where sections start, once a part's heading needs it
     part: ir.Node | None = None  # whom the items after a part's heading are for
     part_section = -1
     part_until_general = False
     for seg in segments:
-        section = bisect.bisect_right(sections, seg.start)
-        if section != part_section:
-            part = None  # a new section ("Exclusion Criteria:") is everyone's again
-        if _ALL_PARTS.match(seg.text):
-            part = None
         found = _part_heading(seg.text) if not seg.label else None
+        if part is not None or found is not None:
+            sections = section_starts(text) if sections is None else sections
+            section = bisect.bisect_right(sections, seg.start)
+            if section != part_section:
+                part = None  # a new section ("Exclusion Criteria:") is everyone's again
+        if part is not None and _ALL_PARTS.match(seg.text):
+            part = None
         if found is not None:
             heading, alone = found
             # a heading of its own may name its patients' disease ("Dose expansion

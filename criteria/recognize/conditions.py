@@ -354,13 +354,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     last_lead = ""
     inner_qualifier = ""
     denied_before: tuple[int, int] | None = None
+    has_ends = ";" in text or "." in text
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
         lead_start = max(0, m.start - 40, prev_end if prev_end is not None else 0)
         # a qualifier does not reach past a clause's end ("...; untreated fracture;
         # Pregnant or lactating women": the pregnancy is not untreated)
-        lead_start = max([lead_start] + [b.end() for b in _CLAUSE_END.finditer(
-            text, lead_start, m.start)])
+        if has_ends and (";" in text[lead_start:m.start] or "." in text[lead_start:m.start]):
+            lead_start = max([lead_start] + [b.end() for b in _CLAUSE_END.finditer(
+                text, lead_start, m.start)])
         lead = text[lead_start:m.start]
         if i in umbrellas:
             # Its qualifiers pass to the listed members; it adds no atom itself.
