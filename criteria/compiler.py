@@ -348,7 +348,8 @@ _CHILDBEARING = re.compile(
     r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
     r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?))(?:\s*\(WOCBP\))?"
     r"(?:\s+only)?", re.IGNORECASE)
-_NO_FIRST = re.compile(r"\W*(?:(?:(?:patients?|subjects?|participants?)\s+)?(?:must\s+|should\s+)?"
+_NO_FIRST = re.compile(r"\W*(?:(?:(?:the\s+)?(?:patients?|subjects?|participants?)\s+)?"
+                       r"(?:must\s+|should\s+)?"
                        r"(?:have|has|with)\s+)?(?:no|none\s+of|absence\s+of|without)\b",
                        re.IGNORECASE)
 _NEGATED_EXCLUSION = ("a negated requirement (\"No ...\") filed among the exclusions: read "

@@ -2884,3 +2884,9 @@ def test_denials_joined_by_or_are_neither_nor(text, doc, expected):
 ])
 def test_brain_metastases_allowed_beside_a_denial(text, kind, status, expected):
     assert _status(text, {"findings": {"brain_metastases": status}}, kind=kind) == expected
+
+
+def test_the_patient_has_no_history_under_exclusions_goes_to_a_person():
+    # read literally it excluded everyone without an intracranial haemorrhage
+    assert _status("The patient has no history of intracranial hemorrhage.", {"conditions": []},
+                   assume_absent=True, kind="exclusion") == "review"
