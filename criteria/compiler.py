@@ -1186,8 +1186,9 @@ _ALL_PARTS = re.compile(r"^\W*(?:for\s+)?(?:all|both)\s+(?:patients|participants
                         re.IGNORECASE)
 
 
-def _part_heading(text: str) -> tuple[str, bool] | None:
-    """(the heading, whether the segment states nothing else) when the segment
+def _part_heading(text: str) -> tuple[ir.Node, bool] | None:
+    """(whom the items after it are for, whether the segment states nothing else)
+    when the segment
     names a part of the study: alone ("For Part A", with at most two words of its
     own, as a drug's name in "the Alpelisib Combination (Arm A)"), with its
     disease ("Cohort B2: Uterine Carcinosarcoma"), or as a label ending in ":"."""
@@ -1197,7 +1198,8 @@ def _part_heading(text: str) -> tuple[str, bool] | None:
         return None
     heading = body.rstrip(":").strip()
     if body.endswith(":"):
-        return heading, not _words(heading)
+        return (_part_whom(heading), True) if not _words(heading) else \
+            (ir.Review(text=heading), False)
     label, colon, content = body.partition(":")
     if colon and _PART_NAME.search(label) and len(_words(label)) <= 2 and content.strip():
         # "Cohort A: Endometrial Cancer" names its patients, and heads the items
@@ -1207,18 +1209,19 @@ def _part_heading(text: str) -> tuple[str, bool] | None:
         logic, _family, _review, _notes = compile_clause(Clause(text=content, kind="inclusion"))
         if logic is None or all(isinstance(a, ir.DiagnosisAtom | ir.BiomarkerAtom | ir.Review)
                                 for a in ir.atoms(logic)):
-            return heading, False
+            return ir.Review(text=heading), False
         return None
     own = len(_words(heading))
     if own <= 2:
-        return heading, True
+        return _part_whom(heading), True
     if own > 5:
         return None  # a sentence naming a part ("Prior participation in a Phase 1 study")
     # "For triple-negative breast cancer patients (Cohort L)": a cohort by its disease
     # (not "Hepatocellular carcinoma (eligible for cohort II only)": one of a list)
     if any(_PART_NAME.search(p) and _words(p) for p in re.findall(r"\([^()]*\)", heading)):
         return None
-    return (heading, True) if not isinstance(_part_whom(heading), ir.Review) else None
+    whom = _part_whom(heading)
+    return (whom, True) if not isinstance(whom, ir.Review) else None
 
 
 def _words(heading: str) -> list[str]:
@@ -1295,16 +1298,16 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         if part is not None and _ALL_PARTS.match(seg.text):
             part = None
         if found is not None:
-            heading, alone = found
             # a heading of its own may name its patients' disease ("Dose expansion
             # Cohort - TNBC"); a defining label's content is that item's own rule
-            part = _part_whom(heading) if alone else ir.Review(text=heading)
+            part, alone = found
             part_section = section
             # "Group 2: HRD gene mutation" defines its group; whether the items
             # after it are the group's is less sure than after a heading of its own.
             # A part named by its disease lets everyone else pass: carried onto the
             # general items after it, it would pass them unread
-            part_until_general = ":" in heading or not isinstance(part, ir.Review)
+            part_until_general = ":" in seg.text.strip().rstrip(":") or \
+                not isinstance(part, ir.Review)
             if alone:
                 out.append(ir.Criterion(
                     id=criterion_id(trial_id, seg.kind, seg.text, seen), kind=seg.kind,
