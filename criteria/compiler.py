@@ -139,10 +139,16 @@ def _leftover_spans(text: str, used: list[tuple[int, int]]) -> list[tuple[int, i
     spans = sorted(used)
     quiet: list[tuple[int, int]] | None = None  # found when a free number needs it
     current: list[tuple[int, int]] = []
+    # Words come in order: a word is free when no span starting before its end
+    # reaches past its start (one sweep over the sorted spans, not a scan per word).
+    next_span, reach = 0, -1
     for m in _WORD.finditer(text):
         word = m.group(0)
-        ws, we = m.start(), m.end()
-        free = not any(s < we and ws < e for s, e in spans)
+        ws, we = m.span()
+        while next_span < len(spans) and spans[next_span][0] < we:
+            reach = max(reach, spans[next_span][1])
+            next_span += 1
+        free = reach <= ws
         if word[0].isdigit():
             # A number nobody read is a bound or a count lost: never boilerplate.
             if free and quiet is None:
