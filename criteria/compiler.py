@@ -785,8 +785,9 @@ def _for_childbearing(logic: ir.Node, text: str) -> ir.Node:
             r, t = split(node.items[0])
             return ([ir.Or(items=(conj(r), node.items[1]))] if r else []), t
         # (a treatment beside them is often theirs too: "must commit to receive an
-        # LHRH agonist")
-        if _reproductive(node) or any(isinstance(a, ir.TreatmentAtom) for a in ir.atoms(node)):
+        # LHRH agonist"; a washout, "no chemotherapy in the last 21 days", is everyone's)
+        if _reproductive(node) or not isinstance(node, ir.Not) and any(
+                isinstance(a, ir.TreatmentAtom) for a in ir.atoms(node)):
             return [], [node]
         return [node], []
 

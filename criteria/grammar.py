@@ -242,6 +242,14 @@ _AMOUNT = r"(?P<n>\d+(?:\.\d+)?|" + "|".join(WORD_NUMBERS) + r")(?:\s*\(\d+\))?"
 _PERIOD = r"\s*+[-‐]?\s*(?P<u>day|week|month|year|d\b|wk|mo|yr)s?"
 
 WINDOW_PATTERNS: list[tuple[str, str]] = [
+    # (tried first: the "at least 6 months from" inside them is theirs)
+    # "a >= 21-day treatment-free interval from chemotherapy", "a therapy-free interval
+    # of at least 4 weeks since": a washout ("platinum-free interval" is not: it dates
+    # a relapse)
+    (rf"(?:(?:at\s+least|minimum(?:\s+of)?|≥|>=|>)\s*)?(?:an?\s+)?{_AMOUNT}{_PERIOD}\s*[-\s]\s*"
+     rf"(?:treatment|therapy)[\s-]+free\s+(?:interval|period)", "since"),
+    (rf"(?:treatment|therapy)[\s-]+free\s+(?:interval|period)\s+(?:of\s+)?(?:at\s+least\s+|"
+     rf"(?:a\s+)?minimum\s+(?:of\s+)?|≥\s*|>=\s*|>\s*)?{_AMOUNT}{_PERIOD}", "since"),
     # "within 4 weeks prior to", "in the last 6 months", "during the past year"
     (rf"(?:within(?:\s+(?:the\s+)?(?:last|past|previous|preceding))?|in\s+the\s+(?:last|past|"
      rf"previous|preceding)|during\s+the\s+(?:last|past|previous|preceding))\s+{_AMOUNT}{_PERIOD}",
@@ -274,7 +282,7 @@ _WINDOW_RES = [(re.compile(p, re.IGNORECASE), k) for p, k in WINDOW_PATTERNS]
 # Words without which a pattern cannot match (lower case): the patterns are tried
 # at every character, so a text lacking them skips the pattern.  None: always tried.
 _WINDOW_NEEDS: list[tuple[str, ...] | None] = [
-    None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"),
+    ("free",), ("free",), None, None, ("for",), ("least", "more", "greater", "less", "≥", ">"),
     ("<", "≤", "less", "more"), ("prior", "before"),
     ("wash",), ("wash",), ("wash",), ("discontinued", "stopped", "ceased")]
 _SHORT_PERIOD = re.compile(r"\d\s*-?\s*(?:d|mo)s?\b")

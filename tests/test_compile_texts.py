@@ -2555,6 +2555,15 @@ _RECENT_CHEMO = [{"kind": "drug", "name": "carboplatin", "start": "2026-10-01",
      "enrollment", _ON_PREDNISONE, "pass"),
     # "no more than 6 months since" stays an upper bound a person checks
     ("No more than 6 months since prior paclitaxel", [], "pass"),
+    # a treatment-free interval is a washout, not a demand to have had the treatment
+    # (read so, every patient without chemotherapy failed)
+    ("Have a >= 21-day treatment-free interval from chemotherapeutic treatment", [], "pass"),
+    ("Have a >= 21-day treatment-free interval from chemotherapeutic treatment",
+     _RECENT_CHEMO, "fail"),
+    ("Have a >= 21-day treatment-free interval from chemotherapeutic treatment",
+     _OLD_CHEMO, "pass"),
+    ("Treatment-free interval of at least 6 months from prior anti-cancer therapy",
+     _RECENT_CHEMO, "fail"),
 ])
 def test_negated_washouts_and_stable_doses(text, treatments, expected):
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
@@ -2639,6 +2648,28 @@ def test_renal_failure(text, condition, expected):
      {"conditions": [{"name": "angina", "status": "active"}]}, "fail"),
     ("No patients with unstable disease process; i.e., angina pectoris, accelerated "
      "hypertension, recent stroke", "inclusion", {"conditions": []}, "pass"),
+    # "must be free of": a denial like "no" (read as a requirement, a patient with
+    # active heart failure passed)
+    ("All patients must be free of a significant history or active symptomatology of "
+     "coronary artery disease, congestive heart failure, or chronic obstructive pulmonary "
+     "disease.", "inclusion",
+     {"conditions": [{"name": "congestive heart failure", "status": "active"}]}, "review"),
+    ("Patients must be free of opportunistic infection at time of entry into study.",
+     "inclusion", {"conditions": []}, "pass"),
+    # a later sentence opening with a denial denies its own list
+    ("Patients must have no angina. Patients should not currently require therapy for "
+     "cardiac arrhythmias, congestive heart failure, or coronary artery disease.", "inclusion",
+     {"conditions": [{"name": "congestive heart failure", "status": "active"}]}, "review"),
+    # a washout window covers every member of its list (read for the first only, a
+    # recent heart failure passed)
+    ("Cardiovascular: At least 6 months since prior cardiac arrhythmias, myocardial "
+     "infarction, or congestive heart failure", "inclusion",
+     {"conditions": [{"name": "congestive heart failure", "status": "history",
+                      "date": "2026-10-01"}]}, "fail"),
+    ("Cardiovascular: At least 6 months since prior cardiac arrhythmias, myocardial "
+     "infarction, or congestive heart failure", "inclusion",
+     {"conditions": [{"name": "congestive heart failure", "status": "history",
+                      "date": "2024-10-01"}]}, "pass"),
 ])
 def test_qualifiers_and_reach_of_a_denial(text, kind, doc, expected):
     assert _status(text, doc, assume_absent=True, kind=kind) == expected
@@ -2881,6 +2912,17 @@ def test_denials_joined_by_or_are_neither_nor(text, doc, expected):
      "treated_stable", "pass"),
     ("No brain metastases or treated and stable brain metastases", "inclusion", "active",
      "fail"),
+    # "Previously treated brain metastases": treated ones; active ones may have been
+    # treated before they grew, which a person checks (read as any brain metastases,
+    # an inclusion passed active ones)
+    ("Previously treated brain metastases", "inclusion", "treated_stable", "pass"),
+    ("Previously treated brain metastases", "inclusion", "active", "review"),
+    ("Previously treated brain metastases", "inclusion", "none", "fail"),
+    ("Patients with treated brain metastases", "exclusion", "treated_stable", "fail"),
+    ("Patients with treated brain metastases", "exclusion", "none", "pass"),
+    ("Known brain metastases", "exclusion", "active", "fail"),
+    ("No history of treated or active brain metastases", "inclusion", "treated_stable", "fail"),
+    ("No history of treated or active brain metastases", "inclusion", "active", "fail"),
 ])
 def test_brain_metastases_allowed_beside_a_denial(text, kind, status, expected):
     assert _status(text, {"findings": {"brain_metastases": status}}, kind=kind) == expected

@@ -44,13 +44,18 @@ NEGATION = re.compile(
 # A PDQ label before a requirement ("Endocrine therapy: ", "Other: "); legacy text
 # wraps lines inside them ("Endocrine\r\n        therapy: No concurrent ...").
 LABEL = r"[A-Za-z][A-Za-z\s/&,()'-]{0,40}:\s*"
-_CLAUSE_NEGATION = re.compile(r"^\s*(?:" + LABEL + r")?"
-                              r"(no|absence\s+of|without|free\s+of|none\s+of|"
-                              r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for|"
-                              r"(?:(?:the\s+)?(?:patients?|subjects?|participants?|individuals?|"
-                              r"women|men)\s+)?(?:(?:must|may|should|shall|can)\s*not|"
-                              r"(?:must|should|shall)\s+have\s+no|(?:has|have)\s+no))\b",
-                              re.IGNORECASE)
+_OPENING_NEGATION = (r"\s*(?:" + LABEL + r")?"
+                     r"(no|absence\s+of|without|free\s+of|none\s+of|"
+                     r"(?:sero)?negative\s+(?:tests?\s+|testing\s+|results?\s+)?for|"
+                     r"(?:(?:all\s+)?(?:the\s+)?(?:patients?|subjects?|participants?|individuals?|"
+                     r"women|men)\s+)?(?:(?:must|may|should|shall|can)\s*not|"
+                     r"(?:must|should|shall)\s+(?:have\s+no|be\s+free\s+of|be\s+without)|"
+                     r"(?:has|have)\s+no))\b")
+_CLAUSE_NEGATION = re.compile("^" + _OPENING_NEGATION, re.IGNORECASE)
+# The same, opening a later sentence of the clause ("... have no angina. Patients
+# should not require therapy for heart failure or coronary artery disease").
+_SENTENCE_NEGATION = re.compile(_OPENING_NEGATION, re.IGNORECASE)
+_SENTENCE_START = re.compile(r"(?:;|(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)\.)\s+(?=[A-Z])")
 
 
 # what ends an opening negation's reach: a new clause or sentence (not the one
@@ -68,6 +73,11 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
         # "Absence of any unstable systemic diseases or active infections": a
         # clause that opens with a negation negates every mention in it.
         return True, (head.start(1), head.end(1))
+    if "." in text or ";" in text:
+        opens = [m.end() for m in _SENTENCE_START.finditer(text, 0, start)]
+        head = _SENTENCE_NEGATION.match(text, opens[-1]) if opens else None
+        if head and head.end() <= start and not _OUT_OF_HEAD.search(text[head.end():start]):
+            return True, (head.start(1), head.end(1))
     window_start = max(0, start - scope)
     window = text[window_start:start]
     cut = max(window.rfind(";"), window.rfind(". "))

@@ -354,6 +354,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
     last_lead = ""
     inner_qualifier = ""
     denied_before: tuple[int, int] | None = None
+    washout_before = None
     has_ends = ";" in text or "." in text
     prev_end: int | None = None
     for i, (m, concept) in enumerate(raw):
@@ -472,6 +473,12 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - one grammar
                 None, None
         washout = next((w for w in since if 0 <= m.start - w.end <= 40
                         and _SINCE_GAP.fullmatch(text, w.end, m.start)), None)
+        if washout is None and coordinated:
+            # "At least 6 months since prior arrhythmias, myocardial infarction, or
+            # heart failure": the window covers the whole list (read for the first
+            # only, the others were alternatives, and heart failure passed)
+            washout = washout_before
+        washout_before = washout
         if washout is not None and not (neg and cue):
             # "At least 6 months since myocardial infarction": none within the
             # window (an older one, or none at all, qualifies).

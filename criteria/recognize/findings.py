@@ -176,10 +176,21 @@ def recognize(clause: Clause) -> list[Found]:
         q = (brain.group("q") or "").lower()
         # "active", "untreated", "symptomatic": active only; "known", "treated": any
         values = ("active",) if re.search(r"active|untreated|symptomatic|uncontrolled|"
-                                          r"progressive|unstable|new", q) else (
-            "active", "treated_stable")
+                                          r"progressive|unstable|new", q) and not re.search(
+            r"\btreated\s*(?:,|or|and/or)\s*(?:clinically\s+)?active\b|\bactive\s*(?:,|or|"
+            r"and/or)\s*(?:previously\s+)?treated\b", q) else ("active", "treated_stable")
         neg, cue = negated(text, brain.start())
-        node = ir.FindingAtom(key="brain_metastases", value=values)
+        node: ir.Node = ir.FindingAtom(key="brain_metastases", value=values)
+        if re.search(r"\btreated", q) and not re.search(r"known|stable|active|symptomatic|"
+                                                      r"uncontrolled|progressive|new", q):
+            # "Previously treated brain metastases": the treated ones; active ones
+            # may have been treated before they grew, which a person checks (read
+            # as any, an inclusion passed active metastases)
+            node = ir.Or(items=(ir.FindingAtom(key="brain_metastases", value=("treated_stable",)),
+                                ir.And(items=(ir.FindingAtom(key="brain_metastases",
+                                                             value=("active",)),
+                                              ir.Review(text="active brain metastases "
+                                                             "treated before")))))
         logic: ir.Node = ir.Not(item=node) if neg else node
         end = brain.end()
         allowed = _BRAIN_ALLOWED.match(text, brain.end()) if neg else None

@@ -151,6 +151,10 @@ _RECOVERED_AFTER = re.compile(
     r"surgery|procedure))?)?)", re.IGNORECASE)
 _SINCE_ONLY = re.compile(r"\bsince\b|\bpost\b|\bfrom\s+(?:the\s+)?(?:last|prior|previous)\b|"
                          r"wash\s*-?\s*out", re.IGNORECASE)
+# "a >= 21-day treatment-free interval from chemotherapy": a washout, whatever else
+# the text says was received
+_FREE_INTERVAL = re.compile(r"\b(?:treatment|therapy)[\s-]+free\s+(?:interval|period)",
+                            re.IGNORECASE)
 # "must have been discontinued for >= 7 days": a washout, whoever took it
 _STOPPED = re.compile(r"\b(?:discontinued|stopped|ceased)\s+(?:for\s+)?(?:at\s+least|more|greater|"
                       r"≥|>)|\boff[\s-]+(?:(?:treatment|therapy)\s+)?(?:with|from)\b",
@@ -685,7 +689,7 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         stop_in_time = bool(washout and facets.get("ongoing"))
         stopped = _STOPPED.search(text)
         if washout and (stop_in_time or stopped or _SINCE_ONLY.search(text)
-                        and not _RECEIVED.search(text)) \
+                        and not _RECEIVED.search(text) or _FREE_INTERVAL.search(text)) \
                 and not progression_alt and min_lines is None and not negation:
             # "At least 4 weeks since prior chemotherapy": a washout, not a demand
             # to have had chemotherapy; it fails only if the therapy was given
