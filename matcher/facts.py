@@ -423,6 +423,10 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
     facts.values["diagnoses"] = out
 
 
+# Treatments given on one day: their start is their end.
+_ONE_DAY_KINDS = frozenset({"surgery", "transplant"})
+
+
 def _treatments(patient: PatientDocument, facts: Facts) -> None:
     out = []
     for i, t in enumerate(patient.treatments):
@@ -433,12 +437,18 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
             classes = sorted(_class_closure([m.id for m in vocab.find_drug_classes(t.name)
                                              if m.start == 0 and m.end >= len(t.name.strip())]))
         ongoing = t.ongoing
-        if ongoing is None and t.end is not None and t.end <= facts.as_of:
+        end = t.end
+        if end is None and t.start is not None and t.kind in _ONE_DAY_KINDS and not ongoing:
+            # an operation or a transplant is done on the day it is given: with only its
+            # date recorded it ended then (read as open-ended, every "no major surgery
+            # within 4 weeks" was unknown for a patient operated years ago)
+            end = t.start
+        if ongoing is None and end is not None and end <= facts.as_of:
             ongoing = False
-        days_since_end = _days(facts.as_of, t.end)
+        days_since_end = _days(facts.as_of, end)
         if ongoing:
             last = 0
-        elif t.end is not None:
+        elif end is not None:
             last = days_since_end
         else:
             last = None

@@ -2932,3 +2932,15 @@ def test_the_patient_has_no_history_under_exclusions_goes_to_a_person():
     # read literally it excluded everyone without an intracranial haemorrhage
     assert _status("The patient has no history of intracranial hemorrhage.", {"conditions": []},
                    assume_absent=True, kind="exclusion") == "review"
+
+
+@pytest.mark.parametrize("when,expected", [
+    # an operation recorded by its date alone ended that day (read as open-ended,
+    # every surgery washout was unknown, however long ago the operation)
+    ("2026-11-05", "fail"),
+    ("2023-04-05", "pass"),
+])
+def test_an_operation_recorded_by_its_date_ended_that_day(when, expected):
+    doc = {"treatments": [{"kind": "surgery", "name": "exploratory laparotomy", "start": when}]}
+    assert _status("Major surgery within 4 weeks prior to enrollment", doc, assume_absent=True,
+                   kind="exclusion") == expected
