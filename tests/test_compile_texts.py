@@ -2944,3 +2944,25 @@ def test_an_operation_recorded_by_its_date_ended_that_day(when, expected):
     doc = {"treatments": [{"kind": "surgery", "name": "exploratory laparotomy", "start": when}]}
     assert _status("Major surgery within 4 weeks prior to enrollment", doc, assume_absent=True,
                    kind="exclusion") == expected
+
+
+_R_M_DOCETAXEL = [{"kind": "drug", "name": "docetaxel", "start": "2024-01-10",
+                   "end": "2024-05-01", "setting": "recurrent/metastatic"}]
+
+
+@pytest.mark.parametrize("text,treatments,expected", [
+    # "untreated with": never had it (read as a requirement, the chemotherapy it
+    # rules out passed the patient)
+    ("Patient must be previously untreated with chemotherapy for metastatic disease.",
+     _R_M_DOCETAXEL, "fail"),
+    ("Patient must be previously untreated with chemotherapy for metastatic disease.", [],
+     "pass"),
+    # "=< four (4) prior regimens" is a ceiling: none at all meets it
+    ("Received =< four (4) prior chemotherapy regimens in the metastatic setting", [], "pass"),
+    # a candidate for a treatment, with the drugs it may be in parentheses, has not had
+    # them (read so, every patient without prior paclitaxel failed)
+    ("Patient considered candidate for a first line chemotherapy in metastatic setting by "
+     "their physician (either capecitabine or paclitaxel)", [], "review"),
+])
+def test_single_fact_probe_of_a_prior_docetaxel(text, treatments, expected):
+    assert _status(text, {"treatments": treatments}, assume_absent=True) == expected

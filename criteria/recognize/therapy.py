@@ -48,7 +48,8 @@ _LINES = re.compile(rf"(?:at\s+least|≥|>=|minimum\s+of)\s*{_NUM}\s+(?:prior\s+
 # person (records are drugs, not lines); none at all certainly qualifies.
 _MAX_LINES = re.compile(rf"\b(?:no|not)\s+(?:more|greater)\s+than\s+{_NUM}|"
                         rf"(?:\b(?:at\s+most|a\s+maximum\s+of|"
-                        rf"maximum\s+of|up\s+to|(?:fewer|less)\s+than|0\s*(?:to|-|–|or))|≤|<=|<)\s*{_NUM}"
+                        rf"maximum\s+of|up\s+to|(?:fewer|less)\s+than|0\s*(?:to|-|–|or))|≤|=<|<=|<)\s*{_NUM}"
+                        r"(?:\s*\(\d+\))?"  # "four (4)"
                         r"(?!\s*(?:days?|weeks?|months?|years?)\b)(?=\s+(?:\w+\s+){0,5}?"
                         r"(?:lines?|regimens?|courses?|(?:chemo)?therap(?:y|ies)|treatments?)\b)",
                         re.IGNORECASE)
@@ -98,7 +99,11 @@ _STABLE_DOSE = re.compile(
     r"\b(?:stable|decreasing|tapering|tapered|unchanged|constant)\b[^.;,()]{0,40}?\b(?:doses?|dosages?|"
     r"dosing|regimens?|(?:therapy|treatment|use))\b|\b(?:doses?|dosages?|regimens?)\b[^.;]{0,40}?"
     r"\b(?:stable|unchanged)\b", re.IGNORECASE)
+# A parenthesis shortly after a mention, in the same sentence.
+_ASIDE_AFTER = re.compile(r"[^().;]{0,60}?\(")
 _NAIVE = re.compile(r"[\s-]*(?:na[iï]ve|free)\b", re.IGNORECASE)
+_UNTREATED_WITH = re.compile(r"\b(?:untreated|not\s+(?:been\s+)?(?:previously\s+)?treated)\s+"
+                             r"(?:with|by)\s+(?:(?:any|prior|previous|an?)\s+)*$", re.IGNORECASE)
 _STARTED = re.compile(r"\b(?:commenced|started|initiated|begun|began)\b", re.IGNORECASE)
 _CURRENT = re.compile(r"\b(?:currently\s+(?:receiving|taking|on|undergoing|treated)|concurrent|"
                       r"ongoing|concomitant|are\s+receiving|is\s+receiving|"
@@ -286,7 +291,7 @@ _PROSPECT = re.compile(
     r"receiv\w*|treated)|to\s+(?:undergo|receive|be\s+treated\s+with))\s+(?:for\s+|to\s+|with\s+)?"
     r"(?:(?:treatment|therapy|chemotherapy|immunotherapy|radiotherapy)\s+(?:with\s+)?)?"
     r"(?:(?:an?|the|any|further|definitive|curative|intent|intention|complete|major|primary|"
-    r"salvage|concurrent|"
+    r"salvage|concurrent|systemic|palliative|(?:first|second|third|1st|2nd|3rd)[\s-]+line|"
     r"single[\s-]agent)\s+)*"
     # the second of a list: "not curable by surgery or radiotherapy"
     r"(?:(?:surgery|surgical\s+resection|resection|radiotherapy|radiation(?:\s+therapy)?|"
@@ -483,7 +488,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         # plan covers every mention of what it plans.
         planned = {_what(m) for group, left in zip((drugs, classes, kinds), kept, strict=True)
                    for m in group if m not in left}
-        drugs, classes, kinds = ([m for m in left if _what(m) not in planned] for left in kept)
+        # ... and what its parenthesis names: "candidate for a first line chemotherapy
+        # in metastatic setting (either capecitabine or paclitaxel)"
+        asides = [(opened.end(), close) for group, left in zip((drugs, classes, kinds), kept,
+                                                                strict=True)
+                  for m in group if m not in left
+                  if (opened := _ASIDE_AFTER.match(text, _end(m))) is not None
+                  and (close := text.find(")", opened.end())) > 0]
+        drugs, classes, kinds = ([m for m in left if _what(m) not in planned
+                                  and not any(a <= _start(m) < b for a, b in asides)]
+                                 for left in kept)
     (kinds,) = _unless_after(_NEEDS, 30, text, kinds)
     if "insulin" in low:
         # "insulin-dependent diabetes" is a kind of diabetes, read with it
@@ -589,6 +603,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         after = _NOT_GIVEN.match(text, first_end)
         if after:
             neg, cue = True, (after.start(), after.end())
+    if not neg and (untreated := _UNTREATED_WITH.search(text, max(0, first - 40), first)):
+        # "previously untreated with chemotherapy for metastatic disease": never had it
+        # (read as a requirement, the chemotherapy it rules out passed the patient)
+        neg, cue = True, untreated.span()
     if not neg and first_end is not None and (naive := _NAIVE.match(text, first_end)):
         # "chemotherapy-naive", "treatment-naïve", "endocrine therapy-free": never had it
         neg, cue = True, naive.span()
