@@ -119,6 +119,8 @@ _PLAIN_UNIT = (r"(?:g/dl|g/dL|g/l|g/L|mg/dl|mg/dL|mg/l|mg/L|µmol/L|μmol/L|umol
 _ULN = (r"(?:\s*[x×X\*]\s*|\s*times\s+(?:of\s+)?|\s*-?\s*fold\s+|\s+)?(?:the\s+)?"
         r"(?:specific\s+|local\s+)?(?:institutional\s+|laboratory\s+|site\s+)?(?:(?P<side>upper|lower)\s+limits?\s+(?:of\s+)?(?:the\s+)?normal"
         r"(?:\s+(?:range|limits?|value))?|(?:(?P<side2>upper|lower)\s+normal\s+limits?)|"
+        # "1.5 times of normal upper limit"
+        r"normal\s+(?P<side3>upper|lower)\s+limits?|"
         r"(?P<abbr>ULN|LLN|UNL|ULRR|LLRR|IULN|ILLN)|maximum\s+normal\s+"
         r"(?:value|limit)|(?:(?<=times\s)|(?<=[x×X]\s)|(?<=[x×X]))normal(?:\s+(?:value|limit))?)")
 
@@ -230,7 +232,7 @@ def _thresholds(text: str) -> tuple[Threshold, ...]:
 
 
 def _side(m: re.Match[str]) -> str:
-    side = (m.group("side") or m.group("side2") or "").lower()
+    side = (m.group("side") or m.group("side2") or m.groupdict().get("side3") or "").lower()
     return "lln" if side == "lower" or (m.group("abbr") or "").upper() in (
         "LLN", "LLRR", "ILLN") else "uln"
 

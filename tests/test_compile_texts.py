@@ -25,6 +25,14 @@ RULES = [
      "Creatinine ≤ 1.5 ULN", "inclusion", "full",
      ['"liver-metastases"', '"bone-metastases"', "labs.creatinine.x_uln <= 1.5"]),
     ("Age: 18 and over", "inclusion", "full", ["age >= 18"]),
+    # the opening "No patients with" denies the bound (read as a requirement, a QTc of
+    # 495 ms passed)
+    ("No patients with baseline QTc prolongation (greater than 440 msec).", "inclusion", "full",
+     ["not (labs.qtc.value > 440)"]),
+    # "times of normal upper limit" is a multiple of the ULN (read as mg/dL, a
+    # bilirubin of 2.0 with a ULN of 1.2 passed "1.5 times")
+    ("TBIL ≤ 1.5 times of normal upper limit; Creatinine ≤ 1.25 times of normal upper limit.",
+     "inclusion", "full", ["labs.total_bilirubin.x_uln <= 1.5", "labs.creatinine.x_uln <= 1.25"]),
     ("Age below 18 years or above 80 years", "exclusion", "full", ["age < 18", "age > 80"]),
     ("Prior chemotherapy allowed", "inclusion", "full", []),
     ("Not specified", "inclusion", "full", []),

@@ -423,6 +423,7 @@ def _reflex(clause: Clause) -> list[Found]:
 
 _NEGATED_BOUND = re.compile(
     r"(?:^|[:;,]\s*|\band\s+)(?:no|(?:must|should|may)\s+not\s+have|never)\s+(?:an?\s+|any\s+)?"
+    r"(?:(?:patients?|subjects?|participants?)\s+with\s+)?"  # "No patients with baseline QTc ..."
     r"(?:(?:serum|blood|plasma|random|fasting|baseline|total)\s+){0,2}$", re.IGNORECASE)
 
 
