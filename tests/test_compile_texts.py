@@ -25,6 +25,7 @@ RULES = [
      "Creatinine ≤ 1.5 ULN", "inclusion", "full",
      ['"liver-metastases"', '"bone-metastases"', "labs.creatinine.x_uln <= 1.5"]),
     ("Age: 18 and over", "inclusion", "full", ["age >= 18"]),
+    ("Plt ≥ 100 x 10^9/L", "inclusion", "full", ["labs.platelets.value >= 100"]),
     # the opening "No patients with" denies the bound (read as a requirement, a QTc of
     # 495 ms passed)
     ("No patients with baseline QTc prolongation (greater than 440 msec).", "inclusion", "full",
