@@ -2975,3 +2975,39 @@ _R_M_DOCETAXEL = [{"kind": "drug", "name": "docetaxel", "start": "2024-01-10",
 ])
 def test_single_fact_probe_of_a_prior_docetaxel(text, treatments, expected):
     assert _status(text, {"treatments": treatments}, assume_absent=True) == expected
+
+
+def _marker(name: str, result: str) -> dict:
+    return {"name": name, "result": result, "date": "2026-10-01"}
+
+
+@pytest.mark.parametrize("text,kind,markers,expected", [
+    # a marker named by its alteration is carried by the tumour (left to a person,
+    # "Known EGFR mutation" excluded nobody)
+    ("Known EGFR mutation or ALK rearrangement", "exclusion",
+     [_marker("EGFR mutation", "positive")], "fail"),
+    ("Known EGFR mutation or ALK rearrangement", "exclusion",
+     [_marker("EGFR mutation", "negative"), _marker("ALK", "negative")], "pass"),
+    ("PIK3CA mutation", "inclusion", [_marker("PIK3CA", "positive")], "pass"),
+    ("PIK3CA mutation", "inclusion", [_marker("PIK3CA", "negative")], "fail"),
+    # the list shares its head noun and its denial
+    ("No known EGFR, ROS1, ALK, or BRAF V600E mutation", "inclusion",
+     [_marker("EGFR mutation", "positive")], "fail"),
+    ("Absence of EGFR and ALK alterations", "inclusion",
+     [_marker("EGFR mutation", "negative"), _marker("ALK", "negative")], "pass"),
+    ("EGFR and ALK wild-type NSCLC", "inclusion", [_marker("EGFR mutation", "positive")],
+     "fail"),
+    # one variant of a marker is more than a positive result (a KRAS G12D passed
+    # "KRAS G12C")
+    ("KRAS G12C mutation", "inclusion", [_marker("KRAS", "positive")], "review"),
+    # a HER2 mutation is not HER2-positive disease
+    ("Pathologically documented, locally advanced/metastatic HER2-mutant NSCLC", "inclusion",
+     [_marker("HER2", "negative")], "unknown"),
+    ("Documented history of erbb2 amplification.", "inclusion", [_marker("HER2", "positive")],
+     "pass"),
+    # what a test or a sample is for requires no result
+    ("Tumor tissue must be provided for detection of PIK3CA mutation", "inclusion",
+     [_marker("PIK3CA", "negative")], "review"),
+])
+def test_a_marker_named_by_its_alteration(text, kind, markers, expected):
+    assert _status(text, {"biomarkers": markers}, kind=kind) == expected

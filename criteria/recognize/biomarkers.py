@@ -7,7 +7,7 @@ import re
 
 from criteria import ir, vocab
 from criteria.grammar import find_thresholds
-from criteria.recognize.base import ANTI_BEFORE, Clause, Found
+from criteria.recognize.base import ANTI_BEFORE, Clause, Found, negated
 
 _RESULT = re.compile(
     r"\b(?P<word>non-?\s?amplified|not\s+amplified|non-?\s?overexpress\w*|not\s+overexpress\w*|"
@@ -25,6 +25,33 @@ _RESULT_WORD = {
     "not amplified": "negative", "wild type": "negative", "wild-type": "negative",
     "wildtype": "negative",
 }
+# A marker's name that says the tumour carries the alteration ("EGFR mutation", "ALK
+# rearrangement", "KRAS G12C"), unless it names the test or its status.
+_ALTERED = re.compile(r"mutat|mutant|rearrange|fusion|translocation|amplifi|deletion|"
+                      r"insertion|\b[A-Z]\d{2,4}[A-Z]\b|-positive|-mutated", re.IGNORECASE)
+# ... read so only where the text states nothing else about it: whom a rule is for
+# ("Participants with a known EGFR mutation must have received a TKI"), what a
+# test or a sample is for ("tissue for detection of PIK3CA mutation"), a relative's.
+_ALTERATION_CONTEXT = re.compile(
+    r"\b(?:must|should|shall|will|receiv\w*|progress\w*|treat\w*|therap\w*|inhibitors?|"
+    r"detect\w*|assess\w*|test\w*|determin\w*|tissue|samples?|specimens?|biopsy|submit\w*|"
+    r"provide|family|relatives?|carriers?|if|when|unless|except|other|VUS|unknown)\b",
+    re.IGNORECASE)
+_IN_THE_GENE = re.compile(r"\b(?:mutations?|alterations?|rearrangements?|fusions?)\s+(?:in|of)\s+"
+                          r"(?:the\s+)?$", re.IGNORECASE)
+_BARE_EGFR = re.compile(r"\bEGFR\b")
+_EGFR_HEAD_AFTER = re.compile(
+    r"(?:\s*(?:\([A-Za-z0-9/-]{1,10}\)\s*)?(?:,\s*(?:and/or\s+|or\s+|and\s+)?|and/or|or|and|/|&)"
+    r"\s*[A-Z][A-Za-z0-9/-]{1,10}(?:\s+[A-Z]\d{2,4}[A-Z]?)?)*(?:[\s-]+gene)?[\s-]+(?:mutations?|mutated|mutant|"
+    r"alterations?|altered|aberrations?|wild[\s-]?type|sensitizing|activating)\b")
+_ALTERATION_AFTER = re.compile(r"(?:[\s-]+gene)?[\s-]+(?:mutations?|mutated|mutant|alterations?|"
+                               r"rearrangements?|rearranged|fusions?|translocations?|"
+                               r"amplifications?|amplified)\b", re.IGNORECASE)
+_VARIANT = re.compile(r"\b[A-Z]\d{2,4}[A-Z]?\b|\bexon\s*\d+", re.IGNORECASE)
+_NOT_A_RESULT = re.compile(r"[\s-]*(?:status|test\w*|analys[ie]s|assessment|assay|results?|"
+                           r"screening|sequencing|panel|unknown|negative|wild|"
+                           r"(?:is|are|will\s+be|must\s+be)\s+(?:assessed|tested|determined|"
+                           r"known|available|required|documented))\b", re.IGNORECASE)
 # Either result, whichever: "hormone receptor positive or negative" asks nothing.
 _EITHER = re.compile(r"\s*(?:or|and/or|/)\s*-?\s*(?:positive|negative)\b", re.IGNORECASE)
 _METHOD = re.compile(r"\b(?:IHC|immunohistochemi\w+|PCR|RT-PCR|ISH|FISH|CISH|in\s+situ\s+"
@@ -104,12 +131,41 @@ def _mentions(text: str) -> list[vocab.Mention]:
                 found.append(vocab.Mention(_BARE_ID[b.group(group).lower()], start, end,
                                            b.group(group)))
         found.sort(key=lambda m: m.start)
+    if "EGFR" in text:
+        # "EGFR" alone names the gene, its receptor or its inhibitors; it is the
+        # mutation where a list's alteration word follows ("EGFR or ALK alterations",
+        # "EGFR and ALK wild-type") or "a mutation in the EGFR gene" precedes.
+        for b in _BARE_EGFR.finditer(text):
+            if not any(m.start <= b.start() < m.end for m in found) and (
+                    _EGFR_HEAD_AFTER.match(text, b.end())
+                    or _IN_THE_GENE.search(text, max(0, b.start() - 30), b.start())):
+                found.append(vocab.Mention("egfr-mutation", b.start(), b.end(), b.group()))
+        found.sort(key=lambda m: m.start)
     out: list[vocab.Mention] = []
     for m in found:
         if out and out[-1].id == m.id and re.fullmatch(r"\s*\(\s*", text[out[-1].end:m.start]):
             continue
         out.append(m)
     return out
+
+
+def _altered(text: str, mentions: list[vocab.Mention], i: int) -> bool:
+    """Does the text say the tumour carries marker ``i``'s alteration: its name says
+    so ("EGFR mutation"), "a mutation in the EGFR gene", or a later marker of its
+    list that shares the head noun ("No known EGFR, ROS1, ALK, or BRAF V600E
+    mutation")?"""
+    m = mentions[i]
+    if m.id == "her2" and not re.search(r"amplifi", text[m.start:m.end + 30], re.IGNORECASE):
+        return False  # a HER2 mutation is no HER2-positive disease (overexpressed or amplified)
+    if _ALTERED.search(m.text) or _IN_THE_GENE.search(text, max(0, m.start - 30), m.start) \
+            or _ALTERATION_AFTER.match(text, m.end):
+        return True
+    for j in range(i + 1, len(mentions)):
+        if not _SHARED.fullmatch(text, mentions[j - 1].end, mentions[j].start):
+            return False
+        if _ALTERED.search(mentions[j].text) or _ALTERATION_AFTER.match(text, mentions[j].end):
+            return True
+    return False
 
 
 def _shared_result(text: str, mentions: list[vocab.Mention], i: int
@@ -166,6 +222,7 @@ def recognize(clause: Clause) -> list[Found]:
     text = clause.text
     out: list[Found] = []
     mentions = _mentions(text)
+    cues: set[tuple[int, int]] = set()
     for i, m in enumerate(mentions):
         marker = vocab.biomarker(m.id)
         if marker is None or ANTI_BEFORE.search(text, max(0, m.start - 6), m.start):
@@ -199,6 +256,31 @@ def recognize(clause: Clause) -> list[Found]:
             spans.append((m.end, score_end))
         if node is None:
             hit = after or shared or before
+            if hit is None and marker.id not in _RECEPTORS and _altered(text, mentions, i) \
+                    and not _NOT_A_RESULT.match(text, m.end) and len(text) <= 160 \
+                    and not _ALTERATION_CONTEXT.search(text):
+                # "EGFR mutation", "ALK rearrangement", "BRAF V600E": the name says the
+                # tumour carries it (left to a person, "Known EGFR mutation" excluded
+                # nobody)
+                node = ir.BiomarkerAtom(marker=marker.id, results=("positive",))
+                if (head := _ALTERATION_AFTER.match(text, m.end)) is not None:
+                    spans.append(head.span())
+                if _VARIANT.search(m.text):
+                    # "EGFR T790M", "KRAS G12C", "exon 20 insertion": one variant of
+                    # the marker, which a record's result alone does not show: a
+                    # positive result goes to a person (as a plain conjunct the review
+                    # would be dropped and any KRAS mutation passed "KRAS G12C")
+                    node = ir.And(items=(node, ir.Or(items=(ir.Review(text=m.text),
+                                                            ir.Not(item=node)))))
+                neg, cue = negated(text, m.start)
+                if neg and cue:
+                    node = ir.Not(item=node)
+                    if cue not in cues:  # one denial of a list, counted once
+                        spans.append(cue)
+                        cues.add(cue)
+                out.append(Found(node, min(s for s, _ in spans), max(e for _, e in spans),
+                                 "biomarker", spans=spans))
+                continue
             if hit is None:
                 if marker.id in _RECEPTORS:
                     # "ER >= 10%", and "ER and/or PgR >= 1%" (a share after the last
