@@ -3000,6 +3000,8 @@ def _marker(name: str, result: str) -> dict:
     # one variant of a marker is more than a positive result (a KRAS G12D passed
     # "KRAS G12C")
     ("KRAS G12C mutation", "inclusion", [_marker("KRAS", "positive")], "review"),
+    # "HPV+ or -": either result (read as HPV-positive, every HPV-negative patient failed)
+    ("HPV+ or -", "inclusion", [_marker("HPV", "negative")], "pass"),
     # a HER2 mutation is not HER2-positive disease
     ("Pathologically documented, locally advanced/metastatic HER2-mutant NSCLC", "inclusion",
      [_marker("HER2", "negative")], "unknown"),

@@ -52,6 +52,7 @@ _NOT_A_RESULT = re.compile(r"[\s-]*(?:status|test\w*|analys[ie]s|assessment|assa
                            r"screening|sequencing|panel|unknown|negative|wild|"
                            r"(?:is|are|will\s+be|must\s+be)\s+(?:assessed|tested|determined|"
                            r"known|available|required|documented))\b", re.IGNORECASE)
+_EITHER_SIGN = re.compile(r"\s*(?:or|and/or|/)\s*(?:[-−–+](?![\w])|\(\s*[-+]\s*\))")
 # Either result, whichever: "hormone receptor positive or negative" asks nothing.
 _EITHER = re.compile(r"\s*(?:or|and/or|/)\s*-?\s*(?:positive|negative)\b", re.IGNORECASE)
 _METHOD = re.compile(r"\b(?:IHC|immunohistochemi\w+|PCR|RT-PCR|ISH|FISH|CISH|in\s+situ\s+"
@@ -313,6 +314,11 @@ def recognize(clause: Clause) -> list[Found]:
                     continue
             else:
                 result = "positive" if hit.group("plus") else "negative"
+                either = _EITHER_SIGN.match(text, hit.end())
+                if either is not None:
+                    # "HPV+ or -": either result; understood, no requirement
+                    out.append(Found(None, min(m.start, hit.start()), either.end(), "biomarker"))
+                    continue
             if result is None:
                 continue
             results = ("negative", "undetectable") if result == "negative" else (
