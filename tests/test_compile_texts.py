@@ -26,6 +26,8 @@ RULES = [
      ['"liver-metastases"', '"bone-metastases"', "labs.creatinine.x_uln <= 1.5"]),
     ("Age: 18 and over", "inclusion", "full", ["age >= 18"]),
     ("Plt ≥ 100 x 10^9/L", "inclusion", "full", ["labs.platelets.value >= 100"]),
+    # "Male sex" excludes men (the word "sex" was left for a person, and men passed)
+    ("Male Sex", "exclusion", "full", ['sex in ["male"]']),
     # the opening "No patients with" denies the bound (read as a requirement, a QTc of
     # 495 ms passed)
     ("No patients with baseline QTc prolongation (greater than 440 msec).", "inclusion", "full",

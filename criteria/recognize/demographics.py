@@ -297,5 +297,8 @@ def recognize(clause: Clause) -> list[Found]:
         if m4 and (len(text) < 60 or opens) and not _WOMEN_AS_SUBJECT.search(text):
             women = ("female", "females", "women", "woman")
             sex = "female" if m4.group("sex").lower() in women else "male"
-            found.append(Found(ir.SexAtom(allowed=(sex,)), m4.start("sex"), m4.end("sex"), "sex"))
+            end = m4.end("sex")
+            if (word := re.match(r"\s+(?:sex|gender)\b", text[end:], re.IGNORECASE)):
+                end += word.end()  # "Male sex", "Female gender": the word names the fact
+            found.append(Found(ir.SexAtom(allowed=(sex,)), m4.start("sex"), end, "sex"))
     return found
