@@ -462,7 +462,8 @@ def _treatments(patient: PatientDocument, facts: Facts) -> None:
             facts.unused.append(f"treatments[{i}].name: drug not recognized")
         if not facts.explained:
             continue
-        when = f"{t.start or '?'} to {t.end or ('ongoing' if t.ongoing else '?')}"
+        when = f"on {t.start}" if end is not None and t.end is None else \
+            f"{t.start or '?'} to {t.end or ('ongoing' if t.ongoing else '?')}"
         extra = []
         if t.cycles is not None:
             extra.append(f"{t.cycles} cycles")
