@@ -3015,3 +3015,24 @@ def _marker(name: str, result: str) -> dict:
 ])
 def test_a_marker_named_by_its_alteration(text, kind, markers, expected):
     assert _status(text, {"biomarkers": markers}, kind=kind) == expected
+
+
+_NPC = [{"condition": "nasopharyngeal carcinoma", "code": {"system": "ICD-10-CM", "code": "C11.9"},
+         "site": "nasopharynx", "stage": "IV", "status": ["recurrent"]}]
+_LARYNX = [{"condition": "laryngeal cancer", "code": {"system": "ICD-10-CM", "code": "C32.9"},
+            "stage": "IV"}]
+
+
+@pytest.mark.parametrize("text,diagnoses,expected", [
+    # the sites after the first share its "carcinoma of" (read for the first only, a
+    # nasopharyngeal carcinoma failed)
+    ("The patient must have a biopsy proven diagnosis of carcinoma of the oral cavity, "
+     "oropharynx, hypopharynx, nasopharynx, larynx, maxillary sinus.", _NPC, "pass"),
+    # "pharynx (including nasopharynx, ...)" is a site, and the list goes on after it
+    ("Stage IV carcinoma of the oral cavity, pharynx (including nasopharynx, oropharynx, and "
+     "hypopharynx), or larynx", _NPC, "pass"),
+    ("Stage IV carcinoma of the oral cavity, pharynx (including nasopharynx, oropharynx, and "
+     "hypopharynx), or larynx", _LARYNX, "pass"),
+])
+def test_a_list_of_sites_shares_its_carcinoma(text, diagnoses, expected):
+    assert _status(text, {"diagnoses": diagnoses}) == expected

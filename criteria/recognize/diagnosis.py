@@ -33,6 +33,9 @@ _CANCER_WORDS = re.compile(r"carcinom|cancer|tumou?r|malignan|neoplas|sarcom|lym
                            r"melanom|myelom|glioma|blastom", re.IGNORECASE)
 _CRITERIA_IN = re.compile(r"criteria\s+(?:in|for)\s+$", re.IGNORECASE)
 _OF_SITE = re.compile(r"\s+(?:of|in)\s+(?:the\s+)?(?P<site>[A-Za-z]+(?:\s+[A-Za-z]+)?)")
+_INCLUDING_ASIDE = re.compile(r"\s*\((?:including|incl\.|e\.g\.,?|i\.e\.,?)\s[^()]*\)",
+                              re.IGNORECASE)
+_CANCER_OF = re.compile(r"(?i:(?:carcinomas?|cancers?|tumou?rs?|malignanc\w+)\s+(?:of|in)\s)")
 _NEXT_SITE = re.compile(r"\s*(?:,\s*(?:(?:or|and|and/or)\s+)?|\s(?:or|and|and/or)\s+|/)\s*"
                         r"(?:the\s+)?"
                         r"(?P<site>[A-Za-z]+(?:\s+[A-Za-z]+)?)")
@@ -60,6 +63,8 @@ def _sites_listed(text: str, of: re.Match[str], spans: list[tuple[int, int]]) ->
             break
         found.append(hit[0])
         end = m.start("site") + hit[1]
+        if (aside := _INCLUDING_ASIDE.match(text, end)) is not None:
+            end = aside.end()  # "pharynx (including nasopharynx, oropharynx)": its parts
         spans.append((start, end))
         start = end
         m = _NEXT_SITE.match(text, end)
@@ -175,6 +180,14 @@ def recognize(clause: Clause) -> list[Found]:
         if target is sites:
             lone_sites.append(concept.id)
         spans.append((m.start, m.end))
+        if target is sites and _CANCER_OF.match(m.text) and \
+                (more := _NEXT_SITE.match(text, m.end)) is not None:
+            # "carcinoma of the oral cavity, oropharynx, hypopharynx, nasopharynx": the
+            # sites after the first share its "carcinoma of" (read for the first only,
+            # a nasopharyngeal carcinoma failed)
+            listed = _sites_listed(text, more, spans)
+            sites.extend(listed)
+            lone_sites.extend(listed)
     # "squamous NSCLC": the histology named decides, not the group NSCLC covers
     histologies = named_histologies or histologies
     # "NSCLC or breast cancer": two diseases; the breast cancer has no histology
