@@ -26,6 +26,13 @@ RULES = [
      ['"liver-metastases"', '"bone-metastases"', "labs.creatinine.x_uln <= 1.5"]),
     ("Age: 18 and over", "inclusion", "full", ["age >= 18"]),
     ("Plt ≥ 100 x 10^9/L", "inclusion", "full", ["labs.platelets.value >= 100"]),
+    # the NCI template's word order: "within normal institutional limits" (left to a
+    # person, and its "OR creatinine clearance" read alone failed a normal creatinine)
+    ("total bilirubin within normal institutional limits", "inclusion", "full",
+     ["labs.total_bilirubin.x_uln <= 1"]),
+    ("Creatinine within normal institutional limits OR creatinine clearance >= 60 mL/min/1.73 "
+     "m2 for patients with creatinine levels above institutional normal", "inclusion", "partial",
+     ["(labs.creatinine.x_uln <= 1) or (labs.creatinine_clearance.value >= 60)"]),
     # "Male sex" excludes men (the word "sex" was left for a person, and men passed)
     ("Male Sex", "exclusion", "full", ['sex in ["male"]']),
     # the opening "No patients with" denies the bound (read as a requirement, a QTc of

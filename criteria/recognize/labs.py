@@ -25,8 +25,11 @@ _RESULT = re.compile(
     r"(?P<sign>\s[+]\s|<\s*\+|\+\s*$)",
     re.IGNORECASE,
 )
+# ("within normal institutional limits", the NCI template's word order, too)
 _NORMAL_RANGE = re.compile(r"within\s+(?:the\s+)?(?:(?:institutional|local|laboratory|site|"
-                           r"reference)\s+)?normal\s+(?:range|limits?)|\bnormal\s+range\b|\bWNL\b",
+                           r"reference)\s+)?normal\s+(?:(?:institutional|local|laboratory|site|"
+                           r"reference)\s+)?(?:range|limits?)|within\s+(?:the\s+)?(?:institutional\s+)?"
+                           r"limits\s+of\s+normal|\bnormal\s+range\b|\bWNL\b",
                            re.IGNORECASE)
 # "Bilirubin normal", "Creatinine is normal OR clearance ...": right after the analyte.
 _NORMAL_AFTER = re.compile(r"\s*(?:(?:level|value|is|are|must\s+be|should\s+be)\s+)*normal\b"
