@@ -26,6 +26,15 @@ RULES = [
      ['"liver-metastases"', '"bone-metastases"', "labs.creatinine.x_uln <= 1.5"]),
     ("Age: 18 and over", "inclusion", "full", ["age >= 18"]),
     ("Plt ≥ 100 x 10^9/L", "inclusion", "full", ["labs.platelets.value >= 100"]),
+    # whom the second bound is for (read as a bound of its own, "total bilirubin > 2 x
+    # ULN" was required of everyone, and a normal bilirubin failed)
+    ("Serum bilirubin < 2.0 x ULN OR direct bilirubin ≤ ULN for a subject with total bilirubin "
+     "level > 2.0 x ULN", "inclusion", "full",
+     ["(labs.total_bilirubin.x_uln < 2) or (labs.direct_bilirubin.x_uln <= 1)"]),
+    ("Serum creatinine ≤1.5 × ULN, or creatinine clearance ≥ 50 mL/min; confirmation of "
+     "creatinine clearance is only required when creatinine is >1.5 × ULN.", "inclusion",
+     "partial",
+     ["(labs.creatinine.x_uln <= 1.5) or (labs.creatinine_clearance.value >= 50)"]),
     # the NCI template's word order: "within normal institutional limits" (left to a
     # person, and its "OR creatinine clearance" read alone failed a normal creatinine)
     ("total bilirubin within normal institutional limits", "inclusion", "full",

@@ -72,9 +72,11 @@ _BARE_RELAXED = re.compile(r"(?:\s*\((?:I?ULN|UNL)\))?\s*[(,;]\s*"
                            r"(?:up\s+to\s+)?(?P<n>\d+(?:\.\d+)?)\s*"
                            r"(?:x|×|X|times)\s*(?:the\s+)?(?:institutional\s+)?"
                            r"(?:ULN|upper\s+limits?\s+of\s+normal|normal)\b")
-_FOR_WHOM_LAB = re.compile(r"\b(?:for|in)\s+(?:the\s+)?(?:participants?|patients?|subjects?|"
-                           r"those|cases)\s+"
-                           r"(?:with|who\s+have|having)\s+(?:an?\s+)?(?:(?:serum|total|baseline)\s+)?$",
+# ("confirmation of clearance is only required when creatinine is > 1.5 x ULN", too)
+_FOR_WHOM_LAB = re.compile(r"(?:\b(?:for|in)\s+(?:the\s+|an?\s+)?(?:participants?|patients?|"
+                           r"subjects?|those|cases)\s+(?:with|who\s+have|having)\s+|"
+                           r"\bonly\s+(?:be\s+)?(?:required|needed|necessary)\s+(?:when|if)\s+)"
+                           r"(?:an?\s+|the\s+)?(?:(?:serum|total|baseline)\s+)?$",
                            re.IGNORECASE)
 # Analytes that measure the same thing, written as alternatives: "INR or PT <=
 # 1.5 x ULN" asks for whichever was measured.
@@ -151,9 +153,11 @@ def _narrower(bounds: list[ir.Node], base: ir.Node) -> bool:
     return True
 
 
-def _complements(atom: ir.LabAtom, th: Threshold) -> bool:
-    """``th`` is the other side of ``atom``'s bound ("<= 1.5 x ULN" and "> 1.5 x ULN")."""
-    return atom.op[0] != th.op[0] and atom.relative_to == th.relative_to and \
+def _complements(atom: ir.LabAtom, th: Threshold, same_too: bool = False) -> bool:
+    """``th`` is the other side of ``atom``'s bound ("<= 1.5 x ULN" and "> 1.5 x ULN"),
+    or with ``same_too`` the same bound said again ("Creatinine > 1.5 x ULN with
+    clearance < 50 ...; clearance only required when creatinine is > 1.5 x ULN")."""
+    return (same_too or atom.op[0] != th.op[0]) and atom.relative_to == th.relative_to and \
         atom.relative_to is not None and abs(atom.value - th.value) < 1e-9
 
 
@@ -538,7 +542,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             # is the complement of a bound read before ("Total bilirubin <= 1.5 x ULN
             # OR direct bilirubin <= ULN for participants with total bilirubin > 1.5 x
             # ULN"), it says what the "or" already says.
-            said = any(_complements(a, th) for _s, _e, n, _j in items if n is not None
+            said = any(_complements(a, th, "only" in whom.group(0).lower())
+                       for _s, _e, n, _j in items if n is not None
                        for a in ir.atoms(n) if isinstance(a, ir.LabAtom)
                        and {a.analyte} == {m.id for m in group})
             items.append((whom.start(), th.end, None if said else
