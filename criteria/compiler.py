@@ -46,7 +46,7 @@ from criteria.recognize.base import (
 )
 from criteria.recognize.review import review_family
 from criteria.rules import display_rule
-from criteria.segment import section_starts, segment
+from criteria.segment import NEGATED_INTRO, section_starts, segment
 from criteria.trial import CompiledTrial, Trial
 
 COMPILER_VERSION = "0.1.0"
@@ -1327,6 +1327,11 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
         # A label is context; one printed without its colon ("Chemotherapy" on a
         # line of its own) gets one, so that the recognizers read it as a label.
         label = seg.label.rstrip()
+        if seg.kind == "exclusion" and label and NEGATED_INTRO.search(label):
+            # "Exclusion Criteria: ... Patients may not have:" then "Acute hepatitis.":
+            # the label restates the exclusion (read in front of the item, its denial
+            # turned the exclusion round, and acute hepatitis passed)
+            label = ""
         prefix = (label if label.endswith(":") else label + ":") + " " if label else ""
         clause = Clause(text=prefix + seg.text, kind=seg.kind, header=seg.header or seg.label,
                         lab_window_days=header_windows[0].days if header_windows else None,

@@ -217,7 +217,7 @@ _EXCLUDED_LABEL = re.compile(r"^\W*(?:excluded|not\s+allowed|prohibited)\W*$", r
 
 # "Patients must not have any of the following:" - the nested items under it
 # are exclusions, whatever the section says.
-_NEGATED_INTRO = re.compile(r"^\W*no\b|\b(?:must\s+not|may\s+not|should\s+not|do(?:es)?\s+not|"
+NEGATED_INTRO = re.compile(r"^\W*no\b|\b(?:must\s+not|may\s+not|should\s+not|do(?:es)?\s+not|"
                             r"not\s+have|"
                             r"none\s+of|no\s+(?:evidence\s+of\s+)?(?:any|the\s+following)|without|"
                             r"excluded?|ineligible|not\s+(?:be\s+)?eligible)\b", re.IGNORECASE)
@@ -299,7 +299,7 @@ def _nested_lists(items: list[Segment]) -> list[Segment]:
         label_only = _LABEL_ONLY.match(item.text)
         if item.text.rstrip().endswith(":") and nxt is not None and nxt.indent > item.indent \
                 and not (label_only and len(label_only.group("label").split()) <= 5):
-            intros.append((item, bool(_NEGATED_INTRO.search(item.text))))
+            intros.append((item, bool(NEGATED_INTRO.search(item.text))))
             continue
         if intros:
             intro, negated_intro = intros[-1]

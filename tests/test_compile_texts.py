@@ -3052,3 +3052,16 @@ _LARYNX = [{"condition": "laryngeal cancer", "code": {"system": "ICD-10-CM", "co
 ])
 def test_a_list_of_sites_shares_its_carcinoma(text, diagnoses, expected):
     assert _status(text, {"diagnoses": diagnoses}) == expected
+
+
+def test_a_denial_label_among_exclusions_restates_them():
+    # "Patients may not have:" under the exclusion heading, then its items: read in
+    # front of each item, its denial turned the exclusion round and a patient with
+    # acute hepatitis passed
+    text = ("Exclusion Criteria\n\nPatients may not have:\n\n  -  Acute hepatitis.\n\n"
+            "Inclusion Criteria\n\nPatients may not have:\n\n  -  Acute hepatitis.\n")
+    doc = parse_patient({"id": "p", "age": 60, "conditions": [
+        {"name": "hepatitis B", "status": "active"}]})
+    facts = build_facts(doc, date(2026, 11, 20), False)
+    assert [evaluate_criterion(c, facts).status for c in compile_text("T", text)] == \
+        ["fail", "fail"]
