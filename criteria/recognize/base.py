@@ -195,6 +195,8 @@ _NOT_THE_SUBJECT = re.compile(
     r"\b(?:unrelated\s+to|related\s+to|due\s+to|secondary\s+to|caused\s+by|associated\s+with|"
     r"(?:infiltration|involvement|replacement)\s+(?:by|with)|"
     r"modification\s+of\s+diet\s+in|"  # the MDRD formula's name
+    # "therapy directed at management of breast cancer": what the therapy is for
+    r"directed\s+(?:at|against|to)\s+(?:the\s+)?(?:management|treatment|control)\s+of|"
     r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
     r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"
     r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,2}for\s+(?:the\s+)?"

@@ -310,12 +310,18 @@ _PLANNED_AFTER = re.compile(r"[^.;]{0,60}?\b(?:(?:is|are)\s+(?:planned|scheduled
                             r"administered|delivered|started|initiated|begun))\b", re.IGNORECASE)
 
 
+_NOW_OR_PLANNED = re.compile(r"\b(?:concurrent|current|ongoing|concomitant)\s+(?:or|and/or)\s+"
+                             r"(?:planned|scheduled|intended)\b", re.IGNORECASE)
+
+
 def prospective(text: str, start: int, procedure: bool = False) -> bool:
     """Is the treatment at ``start`` a plan or a judgement ("candidate for",
     "planned")?  A procedure that is required or needed ("require
     radiotherapy") is one too; a drug "required" is usually taken now."""
     if procedure and _NEEDS.search(text, max(0, start - 30), start):
         return True
+    if _NOW_OR_PLANNED.search(text, max(0, start - 90), start):
+        return False  # "Concurrent or planned radiotherapy": now too (a plan alone is a person's)
     if _PLANNED_AFTER.match(text, start):
         return True
     return _PROSPECT_CUE.search(text) is not None and \
