@@ -170,7 +170,10 @@ def _labs(patient: PatientDocument, facts: Facts) -> None:
         source = labs.get(rule["source"])
         if rule["target"] in labs or source is None or source["value"] is None:
             continue
-        _derive(rule, source, labs, facts)
+        if rule.get("formula") == "ckd-epi-2021":
+            _derive_ckd_epi(rule, source, labs, facts)
+        else:
+            _derive(rule, source, labs, facts)
     facts.values["labs"] = labs
 
 
@@ -222,6 +225,37 @@ def _derive(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
     facts.evidence[f"labs.{target.id}"] = (
         f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
         f"{facts.evidence.get('labs.' + src.id, src.label)} ({rule['why'].strip()})")
+
+
+def _derive_ckd_epi(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
+                    facts: Facts) -> None:
+    """eGFR from serum creatinine, age and sex (CKD-EPI 2021; the constants are in
+    derived_labs.yaml).  Without an adult age or a sex nothing is derived: the
+    criterion stays unknown, as it would without the lab."""
+    age, sex = facts.values.get("age"), facts.values.get("sex")
+    src, target = vocab.analyte(rule["source"]), vocab.analyte(rule["target"])
+    if age is None or age < rule["minimum_age"] or sex not in ("female", "male") \
+            or src is None or target is None or not src.canonical_unit:
+        return
+    try:
+        scr = units.convert(source["value"], src.canonical_unit, rule["source_unit"],
+                            src.molar_mass)
+    except units.UnitError:
+        return
+    if scr <= 0:
+        return
+    ratio = scr / rule["k"][sex]
+    value = rule["scale"] * min(ratio, 1.0) ** rule["a"][sex] \
+        * max(ratio, 1.0) ** rule["high_exponent"] * rule["age_base"] ** age
+    if sex == "female":
+        value *= rule["female_factor"]
+    labs[target.id] = {"value": value, "x_uln": None, "x_lln": None, "result": None,
+                       "days_ago": source["days_ago"]}
+    if facts.explained:
+        facts.evidence[f"labs.{target.id}"] = (
+            f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
+            f"{facts.evidence.get('labs.' + src.id, src.label)}, age {age}, {sex} "
+            f"({rule['why'].strip()})")
 
 
 def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dict[str, Any]:

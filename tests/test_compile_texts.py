@@ -3077,3 +3077,27 @@ def test_a_denial_label_among_exclusions_restates_them():
     facts = build_facts(doc, date(2026, 11, 20), False)
     assert [evaluate_criterion(c, facts).status for c in compile_text("T", text)] == \
         ["fail", "fail"]
+
+
+def _creatinine(mg_dl: float) -> list[dict]:
+    return [{"name": "creatinine", "value": mg_dl, "unit": "mg/dL", "date": "2026-11-10"}]
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # eGFR is derived from creatinine, age and sex (CKD-EPI 2021) when the record has
+    # no eGFR: 97.8 for a man of 60 with 0.9 mg/dL, 27.0 for a man of 70 with 2.5
+    ("eGFR >= 60 mL/min/1.73 m2", {"age": 60, "sex": "male", "labs": _creatinine(0.9)}, "pass"),
+    ("eGFR >= 30 mL/min/1.73 m2", {"age": 70, "sex": "male", "labs": _creatinine(2.5)}, "fail"),
+    ("Creatinine clearance or eGFR >= 60 mL/min", {"age": 60, "sex": "female",
+                                                   "labs": _creatinine(0.7)}, "pass"),
+    # without a sex the equation cannot be used: unknown, as without the lab
+    ("eGFR >= 60 mL/min/1.73 m2", {"age": 60, "sex": "unknown", "labs": _creatinine(0.9)},
+     "unknown"),
+    # a recorded eGFR decides
+    ("eGFR >= 60 mL/min/1.73 m2", {"age": 60, "sex": "male", "labs": _creatinine(0.9) + [
+        {"name": "eGFR", "value": 55, "unit": "mL/min/1.73m2", "date": "2026-11-10"}]}, "fail"),
+])
+def test_egfr_derived_from_creatinine(text, doc, expected):
+    (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
+    facts = build_facts(parse_patient({"id": "p", **doc}), date(2026, 11, 20), False)
+    assert evaluate_criterion(c, facts).status == expected
