@@ -215,16 +215,21 @@ def _derive(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
         return
     entry = {"value": value, "x_uln": None, "x_lln": None, "result": None,
              "days_ago": source["days_ago"]}
-    if target.default_high and target.default_range_unit:
-        uln = units.convert(target.default_high, target.default_range_unit,
-                            target.canonical_unit, target.molar_mass)
+    # (no lab of its own: the target's documented default range)
+    uln, _how = _limit(target, None, None, "high", target.canonical_unit)
+    if uln:
         entry["x_uln"] = value / uln
     labs[target.id] = entry
-    if not facts.explained:
-        return
+    if facts.explained:
+        _derived_evidence(target, value, src, facts, f" ({rule['why'].strip()})")
+
+
+def _derived_evidence(target: vocab.Analyte, value: float, src: vocab.Analyte, facts: Facts,
+                      how: str) -> None:
+    """Why a derived lab has its value: the source's own evidence, and how."""
     facts.evidence[f"labs.{target.id}"] = (
         f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
-        f"{facts.evidence.get('labs.' + src.id, src.label)} ({rule['why'].strip()})")
+        f"{facts.evidence.get('labs.' + src.id, src.label)}{how}")
 
 
 def _derive_ckd_epi(rule: dict[str, Any], source: dict[str, Any], labs: dict[str, Any],
@@ -252,10 +257,7 @@ def _derive_ckd_epi(rule: dict[str, Any], source: dict[str, Any], labs: dict[str
     labs[target.id] = {"value": value, "x_uln": None, "x_lln": None, "result": None,
                        "days_ago": source["days_ago"]}
     if facts.explained:
-        facts.evidence[f"labs.{target.id}"] = (
-            f"{target.label} {_fmt(value)} {target.canonical_unit} derived from "
-            f"{facts.evidence.get('labs.' + src.id, src.label)}, age {age}, {sex} "
-            f"({rule['why'].strip()})")
+        _derived_evidence(target, value, src, facts, f", age {age}, {sex} ({rule['why'].strip()})")
 
 
 def _lab_fact(analyte: vocab.Analyte, lab: Any, index: int, facts: Facts) -> dict[str, Any]:

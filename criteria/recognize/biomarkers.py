@@ -4,6 +4,7 @@ undetectable IL6) with the test method, and numeric scores (PD-L1 CPS >= 1)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from criteria import ir, vocab
 from criteria.grammar import find_thresholds
@@ -158,23 +159,28 @@ def _altered(text: str, mentions: list[vocab.Mention], i: int) -> bool:
     m = mentions[i]
     if m.id == "her2" and not re.search(r"amplifi", text[m.start:m.end + 30], re.IGNORECASE):
         return False  # a HER2 mutation is no HER2-positive disease (overexpressed or amplified)
-    if _ALTERED.search(m.text) or _IN_THE_GENE.search(text, max(0, m.start - 30), m.start) \
-            or _ALTERATION_AFTER.match(text, m.end):
+
+    def names_it(x: vocab.Mention) -> bool:
+        return bool(_ALTERED.search(x.text) or _ALTERATION_AFTER.match(text, x.end))
+
+    if names_it(m) or _IN_THE_GENE.search(text, max(0, m.start - 30), m.start):
         return True
+    return any(names_it(mentions[j]) for j in _listed_after(text, mentions, i))
+
+
+def _listed_after(text: str, mentions: list[vocab.Mention], i: int) -> Iterator[int]:
+    """The markers after marker ``i`` in its coordination ("ER, PR or HER2", "EGFR,
+    ROS1, ALK, or BRAF"), in order, up to the first not joined to the one before."""
     for j in range(i + 1, len(mentions)):
         if not _SHARED.fullmatch(text, mentions[j - 1].end, mentions[j].start):
-            return False
-        if _ALTERED.search(mentions[j].text) or _ALTERATION_AFTER.match(text, mentions[j].end):
-            return True
-    return False
+            return
+        yield j
 
 
 def _shared_result(text: str, mentions: list[vocab.Mention], i: int
                    ) -> re.Match[str] | None:
     """The result of a later marker this one shares by coordination."""
-    for j in range(i + 1, len(mentions)):
-        if not _SHARED.fullmatch(text, mentions[j - 1].end, mentions[j].start):
-            return None
+    for j in _listed_after(text, mentions, i):
         end = mentions[j + 1].start if j + 1 < len(mentions) else min(len(text),
                                                                     mentions[j].end + 30)
         hit = _RESULT.search(text, mentions[j].end, end)
@@ -288,11 +294,12 @@ def recognize(clause: Clause) -> list[Found]:
                     # of markers joined, shared)
                     share = _percent(marker.id, text, m.end, scope_end, False)
                     j = i
-                    while share is None and j + 1 < len(mentions) and \
-                            _SHARED.fullmatch(text, mentions[j].end, mentions[j + 1].start):
-                        j += 1
-                        share = _percent(marker.id, text, mentions[j].end,
-                                         min(len(text), mentions[j].end + 40), False)
+                    if share is None:
+                        for j in _listed_after(text, mentions, i):
+                            share = _percent(marker.id, text, mentions[j].end,
+                                             min(len(text), mentions[j].end + 40), False)
+                            if share is not None:
+                                break
                     if share is not None and share[0] is not None:
                         # (a share after a later marker is that marker's text to read)
                         node, span = share
