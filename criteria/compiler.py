@@ -720,6 +720,12 @@ def compile_clause(clause: Clause, context: int = 0
         else:
             logic = ir.And(items=(logic, *parts))
     applies = _APPLIES_TO.match(text, context) if clause.kind == "inclusion" else None
+    if applies is None and clause.kind == "inclusion" and (
+            group := _GROUP_APPLIES.match(text, context)) is not None:
+        first = next((a for a in ir.atoms(logic) if not isinstance(a, ir.Review)), None)
+        if isinstance(first, ir.SexAtom) if group.group("sex") else \
+                first == ir.FindingAtom(key="breastfeeding", value=True):
+            applies = group
     if applies is not None:
         # "Patients receiving corticosteroids must be on a stable dose", "For
         # patients with chronic HBV, the viral load must be undetectable": the
@@ -826,6 +832,19 @@ _APPLIES_TO = re.compile(
     # "Prior radiotherapy must have completed before randomization": of those who had it
     r"(?:any\s+)?(?:prior|previous)\s+[^,;.]{3,40}?\s+(?:must|should)\s+(?:have\s+)?(?:be(?:en)?\s+)?"
     r"(?:" + _COMPLETED_WORDS + r")\b)", re.IGNORECASE)
+
+
+# "Male subjects must not freeze or donate sperm", "Women must be taking birth
+# control", "Patients who are breastfeeding must agree to discontinue": a rule for
+# them, when what the clause reads first is that sex or breastfeeding (read as a
+# requirement, every woman failed the first, every man the second).
+_GROUP_APPLIES = re.compile(
+    r"\W*(?:" + LABEL + r")?(?:"
+    r"(?P<sex>(?:female|male)s?|wom[ae]n|m[ae]n)(?:\s+(?:patients?|subjects?|participants?))?\s+"
+    r"(?:must|should|will\s+(?:need|have)|need\s+to|are\s+required|is\s+required|have\s+to|"
+    r"agrees?)\b|"
+    r"(?:patients?|subjects?|participants?|women|those)\s+who\s+are\s+(?:breast-?\s?feeding|"
+    r"lactating|nursing)\s+(?:must|should|need\s+to|are\s+required|agree)\b)", re.IGNORECASE)
 
 
 # "Patients may also have received adjuvant therapy; however ...": a permission when
@@ -1124,8 +1143,11 @@ def _join(text: str, kind: str, found: list[Found]) -> ir.Node:
         joint = connector(between)
         if kind == "exclusion" and not re.search(r"\band\b", between):
             joint = "or"
-        if isinstance(prev.node, ir.SexAtom) and _WHO_HAVE.match(between):
-            joint = "and"  # "Women with a history of uterine cancer": those women
+        if isinstance(prev.node, ir.SexAtom) and (_WHO_HAVE.match(between)
+                                                  or not between.strip()):
+            # "Women with a history of uterine cancer": those women; "Male breast
+            # cancer": a man's (either one excluded every woman with breast cancer)
+            joint = "and"
         if _ONE_THING.fullmatch(between):
             joint = "and"  # "steroid-dependent asthma": the one with the other
         if isinstance(cur.node, ir.TreatmentAtom) and re.fullmatch(

@@ -3101,3 +3101,38 @@ def test_egfr_derived_from_creatinine(text, doc, expected):
     (c,) = compile_text("T", f"Inclusion Criteria:\n* {text}")
     facts = build_facts(parse_patient({"id": "p", **doc}), date(2026, 11, 20), False)
     assert evaluate_criterion(c, facts).status == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # a sex opening a rule with "must"/"should" says whom the rule is for: the other
+    # sex meets it (read as a requirement, every woman of a mixed trial failed the
+    # sperm rule, every man the ova rule)
+    ("inclusion", "Male subjects must not freeze or donate sperm starting at screening and "
+     "throughout the study period", {"sex": "female"}, "pass"),
+    ("inclusion", "Male subjects must not freeze or donate sperm starting at screening and "
+     "throughout the study period", {"sex": "male"}, "review"),
+    ("inclusion", "Female participants must not donate, or retrieve for their own use, ova from "
+     "the time of screening", {"sex": "male"}, "pass"),
+    ("inclusion", "Women must be taking appropriate birth control measures.", {"sex": "male"},
+     "pass"),
+    ("inclusion", "Male participants should agree to use an adequate method of birth control",
+     {"sex": "female"}, "pass"),
+    # ... a population without a modal is still one
+    ("inclusion", "Female patients aged 18 years or older", {"sex": "male"}, "fail"),
+    # "Male breast cancer" is a man's breast cancer (read as "male or breast cancer", every
+    # woman with breast cancer was excluded)
+    ("exclusion", "Male breast cancer", {"sex": "female", "diagnoses": [
+        {"condition": "breast cancer", "code": {"system": "ICD-10-CM", "code": "C50.9"}}]}, "pass"),
+    ("exclusion", "Male breast cancer", {"sex": "male", "diagnoses": [
+        {"condition": "breast cancer", "code": {"system": "ICD-10-CM", "code": "C50.9"}}]}, "fail"),
+    # refraining is not doing (read as a requirement, everyone not breastfeeding failed)
+    ("inclusion", "Willingness to refrain from breast-feeding during the study",
+     {"findings": {"breastfeeding": False}}, "pass"),
+    ("inclusion", "Patients who are breastfeeding must agree to discontinue breastfeeding",
+     {"findings": {"breastfeeding": False}}, "pass"),
+    # "Women must not be pregnant or lactating": not only the lactating ones
+    ("inclusion", "Females must not be lactating or pregnant at screening",
+     {"findings": {"breastfeeding": False, "pregnant": True}}, "fail"),
+])
+def test_rules_for_one_sex(kind, text, doc, expected):
+    assert _status(text, doc, kind=kind) == expected

@@ -36,7 +36,10 @@ class Found:
 
 NEGATION = re.compile(
     r"\b(?:no|not|without|never|none|free\s+of|absence\s+of|must\s+not|should\s+not|"
-    r"cannot|may\s+not|neither|nor|non)\b",
+    r"cannot|may\s+not|neither|nor|non|refrain\s+from|abstain\s+from|"
+    # "must agree to avoid systemic steroids"; alone, "avoid" heads lists of drugs
+    # ("Avoid due to potential to cause peripheral neuropathy:")
+    r"(?:must|should|agrees?\s+to|willing\s+to|able\s+to)\s+avoid)\b",
     re.IGNORECASE,
 )
 
