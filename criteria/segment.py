@@ -26,6 +26,15 @@ HEADINGS: list[tuple[str, str]] = [
     # a bare "Exclusions" line ("... Negative pregnancy test\n\n Exclusions\n\n Prior
     # malignancies except: ..."): read as an item, the exclusions became requirements
     (r"exclusions?(?=\s*:?\s*$)", "exclusion"),
+    # A sentence opening the exclusions: "Patients will not be included if any of the
+    # following conditions are present", "Subjects will be excluded if they:" (its
+    # items read as inclusions, a man failed "Pregnancy.")
+    (r"(?:patients?|subjects?|participants?|women|men)\s+(?:(?:will|shall|may)\s+not\s+be\s+"
+     r"(?:included|enrolled|eligible|entered)|(?:will\s+be|are)\s+excluded)"
+     r"(?:\s+(?:from|in|into|for)\s+(?:the\s+|this\s+)?(?:study|trial|project|protocol|"
+     r"participation(?:\s+in\s+this\s+study)?))?(?:\s+for\s+inclusion\s+in\s+this\s+study)?"
+     r"\s+(?:if|for)\s+(?:they|any)\b(?:[^:\n]{0,60}:|[^:\n]{0,20}\bfollowing\b[^:\n]{0,40}:?)"
+     r"(?=\s*$)", "exclusion"),
     (r"inclusions?(?=\s*:?\s*$)", "inclusion"),
 ]
 # One pattern for all headings (alternatives in table order, so the first listed wins):

@@ -3136,3 +3136,18 @@ def test_egfr_derived_from_creatinine(text, doc, expected):
 ])
 def test_rules_for_one_sex(kind, text, doc, expected):
     assert _status(text, doc, kind=kind) == expected
+
+
+@pytest.mark.parametrize("intro", [
+    "Patients will not be included if any of the following conditions are present",
+    "Patients will be excluded if they have any one of the following hematologic abnormalities:",
+])
+def test_a_sentence_opening_the_exclusions_heads_them(intro):
+    # NCT00462241, NCT00001267: under the inclusion heading, a sentence saying who is
+    # not included opens the exclusions (its items read as inclusions, a man failed
+    # "Pregnancy." and everyone with a normal haemoglobin failed "Hb less than 10")
+    text = ("Inclusion Criteria:\n\n  -  Be between 18 and 75 year of age.\n\n"
+            f"        {intro}\n\n  -  Pregnancy.\n\n  -  Hb less than 10.0 g/dL\n")
+    assert [(c.kind, c.text) for c in compile_text("T", text)] == [
+        ("inclusion", "Be between 18 and 75 year of age."), ("exclusion", "Pregnancy."),
+        ("exclusion", "Hb less than 10.0 g/dL")]
