@@ -594,6 +594,9 @@ def pair(anns: list[AnnBound], comps: list[CompiledBound]
 # ------------------------------------------------------------------ comparison
 
 
+WHOLE_YEARS = "whole years: 'over N' read as N or older"
+
+
 @dataclass
 class Verdict:
     attribute: str  # operator | value | unit | age | feature
@@ -656,7 +659,15 @@ def compare(a: AnnBound, c: CompiledBound) -> list[Verdict]:
         else:
             a_val_cmp, c_val_cmp = a_val, c_val
         ok = ao == co
-        out.append(Verdict("operator", ok, "" if ok else _op_cause(ao, co)))
+        cause = "" if ok else _op_cause(ao, co)
+        if not ok and c.family == "age" and ao == ">" and co == ">=" and a_val is not None \
+                and close(a_val, c_val) and c_val == int(c_val) and c_val >= 1:
+            # "over 18 years" on an age in whole years: 18 is over 18 years on every
+            # day but the birthday, so both say "18 or older" (the compiler's reading,
+            # criteria.recognize.demographics._lower_bound_in_whole_years); an agreement
+            # that keeps its cause, so the reports count it apart
+            ok, cause = True, WHOLE_YEARS
+        out.append(Verdict("operator", ok, cause))
     else:
         a_val_cmp, c_val_cmp = a_val, c_val
 

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from criteria.compiler import compile_text  # noqa: E402
 from evals.precision_common import (  # noqa: E402
     SHARED,
+    WHOLE_YEARS,
     annotated_bounds,
     as_dict,
     causes,
@@ -125,6 +126,9 @@ def run(limit: int | None = None, write: bool = True) -> dict:
         "annotated_comparisons_skipped": dict(Counter(s["why"] for s in skipped)),
         "annotation_operator_attribute_conflicts": sum(bool(r["annotation_note"]) for r in rows),
         "disagreement_causes": dict(causes(rows)),
+        # agreements that rest on reading "over N years" as N or older (whole-year ages)
+        "operator_agreements_by_whole_years": sum(
+            v["cause"] == WHOLE_YEARS for r in rows for v in r["verdicts"] if v["agree"]),
     }
     if write:
         update_json("lct", payload)
@@ -148,6 +152,9 @@ def _markdown(p: dict, rows: list[dict], uncovered: list[dict], unannotated: lis
             f"({', '.join(f'{k}: {v}' for k, v in p['coverage']['by_kind'].items())}); "
             "compiled atoms with no annotated comparison: "
             f"{p['compiled_atoms_without_annotation']}.",
+            "", "Operator agreements that rest on reading \"over N years\" as N or older "
+            "(ages are whole years; see the README): "
+            f"{p.get('operator_agreements_by_whole_years', 0)}.",
             "", "### Causes, most frequent first", ""]
     for cause, n in p["disagreement_causes"].items():
         out.append(f"- {n} × {cause}")

@@ -3151,3 +3151,22 @@ def test_a_sentence_opening_the_exclusions_heads_them(intro):
     assert [(c.kind, c.text) for c in compile_text("T", text)] == [
         ("inclusion", "Be between 18 and 75 year of age."), ("exclusion", "Pregnancy."),
         ("exclusion", "Hb less than 10.0 g/dL")]
+
+
+@pytest.mark.parametrize("kind,text,age,expected", [
+    # an inclusion's "over 18": whoever is 18 in whole years is over 18 years on every
+    # day but the birthday, and registries record such trials with a minimum age of 18
+    # (read as "age > 18" on whole years, every 18-year-old failed)
+    ("inclusion", "Age: Over 18", 18, "pass"),
+    ("inclusion", "Patient must be more than 18 years old.", 18, "pass"),
+    ("inclusion", "Age > 18 and < 70 years", 18, "pass"),
+    ("inclusion", "Age: Over 18", 17, "fail"),
+    # upper bounds stay as written: "under 75" admits 74, not 75; an exclusion "over 95"
+    # admits 95 (its registry maximum)
+    ("inclusion", "Age under 75 years", 75, "fail"),
+    ("inclusion", "Age under 75 years", 74, "pass"),
+    ("exclusion", "Subjects over 95 years of age.", 95, "pass"),
+    ("exclusion", "Subjects over 95 years of age.", 96, "fail"),
+])
+def test_over_an_age_in_whole_years(kind, text, age, expected):
+    assert _status(text, {"age": age}, kind=kind) == expected

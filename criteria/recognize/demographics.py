@@ -29,7 +29,8 @@ _RANGE = re.compile(
 )
 _MIN_PLAIN = re.compile(
     r"(?P<n>\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age)?\s*(?:or|and)\s+(?:older|over|above|greater)"
-    r"(?!\s*(?:than\s*)?\d)|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)",
+    r"(?!\s*(?:than\s*)?\d)|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)"
+    r"(?:\s+(?:of\s+age|old))?",
     re.IGNORECASE,
 )
 # PDQ "Age: 18 and over", "Age: 75 and under", "Age: Over 21" (the label is the cue)
@@ -103,7 +104,9 @@ _CONDITION_BEFORE = re.compile(
     r"females|males|minors|adults|persons)\b)[^.;:]{0,30}$", re.IGNORECASE)
 _SUBJECT_OF = re.compile(r"\s*(?:must|should|will|shall|are\s+required|need)\s+"
                          r"(?!be\s+(?:\d|at\s+least|"
-                         r"older|younger|aged?|between|over|under|above|below|less|greater|more))",
+                         r"older|younger|aged?|between|over|under|above|below|less|greater|more|"
+                         # "... older than 60 years old will be excluded": the rule itself
+                         r"(?:ex|in)cluded|(?:in)?eligible|enrolled))",
                          re.IGNORECASE)
 
 
@@ -125,6 +128,37 @@ def _as_stated(text: str, found: Found) -> Found:
         return found
     return Found(ir.Not(item=found.node), min(found.start, cue[0]), found.end, found.family,
                  spans=[*found.used(), cue], notes=found.notes)
+
+
+_WHOLE_YEARS_NOTE = ("'over {n:g} years' read as {n:g} or older: ages are whole years, and "
+                     "whoever is {n:g} is over {n:g} years on every day but the birthday "
+                     "(registries record such trials with a minimum age of {n:g})")
+
+
+def _lower_bound_in_whole_years(found: Found) -> Found:
+    """"Over 18", "> 18 years" in an inclusion: anyone whose age in whole years is 18
+    is over 18 years (all but the birthday itself), and registries record such
+    trials with a minimum age of 18 (90 legacy trials against 4 with 19); read as
+    "age > 18" on whole years, every 18-year-old failed.  An upper bound stays as
+    written ("under 75" admits 74; an exclusion "over 95" admits 95, as its
+    registry maximum says)."""
+    node = found.node
+    if isinstance(node, ir.AgeAtom) and node.op == ">" and node.value >= 1 \
+            and node.value == int(node.value):
+        return Found(node.model_copy(update={"op": ">="}), found.start, found.end, found.family,
+                     spans=found.spans, notes=[*found.notes,
+                                               _WHOLE_YEARS_NOTE.format(n=node.value)])
+    if isinstance(node, ir.And) and any(isinstance(a, ir.AgeAtom) and a.op == ">" and
+                                        a.value >= 1 and a.value == int(a.value)
+                                        for a in node.items):
+        items = tuple(a.model_copy(update={"op": ">="}) if isinstance(a, ir.AgeAtom) and
+                      a.op == ">" and a.value >= 1 and a.value == int(a.value) else a
+                      for a in node.items)
+        low = next(a for a in node.items if isinstance(a, ir.AgeAtom) and a.op == ">")
+        return Found(ir.And(items=items), found.start, found.end, found.family,
+                     spans=found.spans, notes=[*found.notes,
+                                               _WHOLE_YEARS_NOTE.format(n=low.value)])
+    return found
 
 
 def _years(value: float, unit: str | None) -> float:
@@ -286,6 +320,8 @@ def recognize(clause: Clause) -> list[Found]:
     found = [_as_stated(text, _with_context(text, f)) for f in found
              if not _conditional(text, f) and not _DEFINES.match(text, f.end)
              and not _DURATION_BEFORE.search(text, max(0, f.start - 25), f.start)]
+    if clause.kind == "inclusion":
+        found = [_lower_bound_in_whole_years(f) for f in found]
     m3 = _SEX_ANY.search(text)
     if m3:
         # No restriction: recognized (node None) so that nothing is left for review.
