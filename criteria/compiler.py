@@ -396,7 +396,16 @@ def _exception_end(text: str, start: int) -> int:
         if close >= 0:
             return close + 1
     stop = text.find(". ", start)
-    return len(text) if stop < 0 else stop + 1
+    stop = len(text) if stop < 0 else stop + 1
+    # an aside before the clause's own verb: "Female subjects, unless post-menopausal
+    # or surgically sterile, must use contraception" (to the sentence end, it took the
+    # rule with it)
+    verb = _VERB_AFTER_ASIDE.search(text, start, stop)
+    return verb.start() + 1 if verb is not None else stop
+
+
+_VERB_AFTER_ASIDE = re.compile(r",\s*(?:must|should|shall|will|need\s+to|are\s+required|"
+                               r"is\s+required)\b", re.IGNORECASE)
 
 
 def compile_clause(clause: Clause, context: int = 0
@@ -840,7 +849,9 @@ _APPLIES_TO = re.compile(
 # requirement, every woman failed the first, every man the second).
 _GROUP_APPLIES = re.compile(
     r"\W*(?:" + LABEL + r")?(?:"
-    r"(?P<sex>(?:female|male)s?|wom[ae]n|m[ae]n)(?:\s+(?:patients?|subjects?|participants?))?\s+"
+    r"(?P<sex>(?:female|male)s?|wom[ae]n|m[ae]n)(?:\s+(?:patients?|subjects?|participants?))?"
+    # (an aside: "Female subjects, unless post-menopausal or surgically sterile, must")
+    r"(?:\s*,[^,;.]{3,60},)?\s+"
     r"(?:must|should|will\s+(?:need|have)|need\s+to|are\s+required|is\s+required|have\s+to|"
     r"agrees?)\b|"
     r"(?:patients?|subjects?|participants?|women|those)\s+who\s+are\s+(?:breast-?\s?feeding|"

@@ -3117,6 +3117,10 @@ def test_egfr_derived_from_creatinine(text, doc, expected):
      "pass"),
     ("inclusion", "Male participants should agree to use an adequate method of birth control",
      {"sex": "female"}, "pass"),
+    # an aside before the verb is the exception, not the rule after it (read to the
+    # sentence end, the rule was part of the exception and every woman passed)
+    ("inclusion", "Female subjects, unless post-menopausal or surgically sterile, must use an "
+     "adequate method of contraception.", {"sex": "female"}, "review"),
     # ... a population without a modal is still one
     ("inclusion", "Female patients aged 18 years or older", {"sex": "male"}, "fail"),
     # "Male breast cancer" is a man's breast cancer (read as "male or breast cancer", every
