@@ -462,7 +462,8 @@ def compile_clause(clause: Clause, context: int = 0
     if _EITHER_RESULT.match(text, context):
         # "HIV positive or negative status": either, so nothing is asked
         return None, "none", [], ["either result is accepted"]
-    if text.rstrip().endswith(":") and _scope_label(text, context, len(text), at_start=True):
+    if text.rstrip().endswith(":") and not _EXCEPTS_BELOW.search(text) \
+            and _scope_label(text, context, len(text), at_start=True):
         return None, "none", [], ["a label saying whom the items under it are for"]
     if not context and (own := _LABEL.match(text)) is not None:
         # "If liver metastases are present: AST <= 5 x ULN": the label in the item
@@ -901,6 +902,14 @@ _COHORT_LABELS = (re.compile(_COHORT + r"\(\s*(?P<what>[^():]{2,60}?)\s*\)\s*:\s
                   re.compile(_COHORT + r"[-–]\s*(?P<what>[^():]{2,60}?)\s*:\s*$", re.IGNORECASE))
 
 
+# "No other prior malignancy within the past 5 years except:": a rule whose exceptions
+# follow, not a label saying whom the items under it are for (read as one, the rule
+# went: nothing was checked)
+_EXCEPTS_BELOW = re.compile(r"\b(?:except(?:\s+for)?|other\s+than|excluding|unless|"
+                            r"with\s+the\s+exception\s+of)(?:\s+(?:the\s+)?following)?\s*:\s*$",
+                            re.IGNORECASE)
+
+
 def _scope_label(text: str, pos: int, endpos: int, at_start: bool = False
                  ) -> re.Match[str] | None:
     """A label saying whom the items under it are for, of either kind."""
@@ -1209,7 +1218,8 @@ def _structured(trial: Trial, seen: dict[str, int]) -> list[ir.Criterion]:
 # Part A", "Cohort 2", "Patients enrolled in Arm 2 only:".  Read for everyone,
 # one arm's exclusion of prior CDK4/6 inhibitors failed the patients another arm
 # asks for.
-_PART_ID = r"(?-i:[A-Z0-9]{1,3}[a-z]?(?:\.\d)?|I{1,3}V?|IV)\b"
+# "A", "B2", "1b", "A-1", "II", "IIa" (not "Accelerated Phase CML": a phase of the disease)
+_PART_ID = r"(?-i:[A-Z]\d{0,2}[a-z]?(?:\.\d)?|\d{1,3}[A-Za-z]?(?:\.\d)?|I{1,3}V?[ab]?|IV[ab]?)\b"
 _PART_NAME = re.compile(
     r"\b(?:arms?|cohorts?|parts?|phases?|modules?|groups?)\s+" + _PART_ID +
     r"(?:\s*(?:,|and|&|/|or)\s*" + _PART_ID + r")*|"
@@ -1222,7 +1232,10 @@ _HEADING_WORDS = re.compile(
     r"applicable|applies|to|portion|all|both|a|an|who|are|is|will|be|following|must|meet|"
     r"requirements?|stages?)\b", re.IGNORECASE)
 _ALL_PARTS = re.compile(r"^\W*(?:for\s+)?(?:all|both)\s+(?:patients|participants|subjects|"
-                        r"cohorts|arms|parts|phases|modules|groups)\W*$|^\W*general\W*$",
+                        r"cohorts|arms|parts|phases|modules|groups)\W*$|^\W*general\W*$|"
+                        # "The following inclusion criteria apply to ALL (dose-escalation
+                        # and expansion) patients"
+                        r"^[^:.;]{0,60}\bappl(?:y|ies)\s+to\s+(?:all|both|every)\b",
                         re.IGNORECASE)
 
 
@@ -1330,13 +1343,18 @@ def compile_text(trial_id: str, text: str, seen: dict[str, int] | None = None
     part_until_general = False
     for seg in segments:
         found = _part_heading(seg.text) if not seg.label else None
+        if found is None and seg.label.rstrip().endswith(":") and (
+                by_label := _part_heading(seg.label)) is not None:
+            # "Expansion phase Arm G participants:" as the label of the items under it
+            # is their part's heading too (the part before it went on over them)
+            found = (by_label[0], False)
         if part is not None or found is not None:
             sections = section_starts(text) if sections is None else sections
             section = bisect.bisect_right(sections, seg.start)
             if section != part_section:
                 part = None  # a new section ("Exclusion Criteria:") is everyone's again
-        if part is not None and _ALL_PARTS.match(seg.text):
-            part = None
+        if _ALL_PARTS.match(seg.text):
+            part, found = None, None  # ("... apply to ALL (dose-escalation and expansion)")
         if found is not None:
             # a heading of its own may name its patients' disease ("Dose expansion
             # Cohort - TNBC"); a defining label's content is that item's own rule

@@ -407,6 +407,12 @@ def segment(text: str, default_kind: str = "inclusion") -> list[Segment]:
         out_since_label = True
         if label is not None and label.kind != item.kind:
             label = None
+        if label is not None and item.text.rstrip().endswith(":"):
+            # "Absence of known hypersensitivity:" then its items, then "No underlying
+            # conditions ..., including but not limited to:": an item opening a list of
+            # its own ends the label (in flattened text it ran to the section's end and
+            # its denial turned "WHO Performance status 0 - 2" round)
+            label = None
         if label is not None and item.indent > label.indent:
             nested_under_label = True
         elif label is not None and nested_under_label and item.indent <= label.indent:

@@ -3174,3 +3174,31 @@ def test_a_sentence_opening_the_exclusions_heads_them(intro):
 ])
 def test_over_an_age_in_whole_years(kind, text, age, expected):
     assert _status(text, {"age": age}, kind=kind) == expected
+
+
+def _statuses(text: str, doc: dict) -> list[str]:
+    facts = build_facts(parse_patient({"id": "p", "age": 60, "sex": "female", **doc}),
+                        date(2026, 11, 20), False)
+    return [evaluate_criterion(c, facts).status for c in compile_text("T", text)]
+
+
+def test_an_item_opening_its_own_list_ends_a_label():
+    # NCT01290939 (flattened): the denial label ran on to the section's end and turned
+    # "WHO Performance status 0 - 2" round (ECOG 0 failed it)
+    text = ("Inclusion Criteria:\n\n Absence of known hypersensitivity: \n\n to any part of the "
+            "bevacizumab formulation. \n\n No underlying or previous conditions that could "
+            "interfere with treatment, including but not limited to: \n\n No history of "
+            "intracranial abscess within 6 months prior to randomization \n\n Age ≥ 18 years \n\n"
+            " WHO Performance status 0 - 2 \n")
+    doc = {"performance_status": [{"scale": "ECOG", "value": 0, "date": "2026-11-15"}]}
+    assert _statuses(text, doc)[-2:] == ["pass", "pass"]
+
+
+def test_a_label_naming_a_part_heads_its_items():
+    # NCT03564691: "Expansion phase Arm B participants:" as the label of its items: its
+    # KPS >= 70 was everyone's (a patient of another arm with KPS 50 failed)
+    text = ("Inclusion Criteria:\n\n Expansion phase Arm A participants: \n\n Has histologically "
+            "confirmed metastatic pancreatic adenocarcinoma \n\n Expansion phase Arm B "
+            "participants: \n\n Has a Karnofsky performance status (KPS) ≥ 70 \n")
+    doc = {"performance_status": [{"scale": "Karnofsky", "value": 50, "date": "2026-11-15"}]}
+    assert _statuses(text, doc)[-1] == "review"
