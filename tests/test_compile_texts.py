@@ -3202,3 +3202,19 @@ def test_a_label_naming_a_part_heads_its_items():
             "participants: \n\n Has a Karnofsky performance status (KPS) ≥ 70 \n")
     doc = {"performance_status": [{"scale": "Karnofsky", "value": 50, "date": "2026-11-15"}]}
     assert _statuses(text, doc)[-1] == "review"
+
+
+@pytest.mark.parametrize("kind,text,ecog,expected", [
+    # PDQ "Menopausal status: Not specified": the "not" closes its own label's value
+    # (it turned the next label's "ECOG 0-2" round: ECOG 0 failed)
+    ("inclusion", "Menopausal status: Not specified Performance Status:\r\n        ECOG 0-2", 0,
+     "pass"),
+    ("inclusion", "Age: Not specified Performance Status: SWOG 0-1 Life Expectancy: Not specified",
+     2, "fail"),
+    # a year is no score ("(WHO 2000)" read as ECOG 0)
+    ("exclusion", "Signs or symptoms of severe/complicated malaria requiring parenteral "
+     "treatment (WHO 2000)", 1, "review"),
+])
+def test_performance_status_in_odd_company(kind, text, ecog, expected):
+    doc = {"performance_status": [{"scale": "ECOG", "value": ecog, "date": "2026-11-15"}]}
+    assert _status(text, doc, kind=kind) == expected

@@ -68,6 +68,10 @@ _OUT_OF_HEAD = re.compile(r"(?:;|(?<!\be\.g)(?<!\bi\.e)\.)\s(?!\s*(?:i\.e\.|e\.g
                           r"\b(?:but|except|unless)\b", re.IGNORECASE)
 
 
+_NOT_SPECIFIED = re.compile(r"\s+(?:specified|applicable|stated)\b", re.IGNORECASE)
+_LABEL_COLON = re.compile(r"[A-Za-z]\s*:")
+
+
 def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, int] | None]:
     """Is the mention at ``start`` negated by a cue shortly before it, in the
     same clause part (no ';' or '.' between)?  Returns the cue span."""
@@ -91,7 +95,11 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     if not hits:
         return False, None
     hits = [h for h in hits if not (h.group(0).lower() == "non" and
-                                    window_start + h.end() + 2 < start)]
+                                    window_start + h.end() + 2 < start)
+            # PDQ "Menopausal status: Not specified Performance status: ECOG 0-2": the
+            # "not" closes its own label's value
+            and not (_NOT_SPECIFIED.match(window, h.end())
+                     and _LABEL_COLON.search(text, window_start + h.end(), start + 25))]
     if not hits:
         return False, None
     cue = hits[-1]

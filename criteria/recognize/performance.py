@@ -20,9 +20,9 @@ _CMP = (r"(?:of\s+|is\s+|score\s+)?(?P<cmp>≤|£|<=|<\s*=|=<|<|≥|³|>=|>\s*=|
         r"greater\s+than|more\s+than|higher\s+than|less\s+th[ae]n|lower\s+than|above|below|"
         r"of|=|:)?\s*")
 # "0-1", "0～2", "0, 1 or 2", "0, 1" (a bare comma list only counts when its scores
-# follow each other: see _listed)
+# follow each other: see _listed); never the end of a number ("(WHO 2000)")
 _SCORE_LIST = re.compile(
-    r"(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*[,/]\s*[0-5])*\s*(?:,?\s*(?:or|and|&|/)\s*|"
+    r"(?<![\d.])(?P<a>[0-5])(?:\s*(?:-|–|~|～|to)\s*(?P<b>[0-5])|(?:\s*[,/]\s*[0-5])*\s*(?:,?\s*(?:or|and|&|/)\s*|"
     r"(?P<comma>,)\s*)(?P<c>[0-5]))?(?!\d|\.\d|\s*%|\s*(?:days?|weeks?|months?|years?|hours?)\b)"
 )
 # How far after the scale's name its score may start.
