@@ -3218,3 +3218,26 @@ def test_a_label_naming_a_part_heads_its_items():
 def test_performance_status_in_odd_company(kind, text, ecog, expected):
     doc = {"performance_status": [{"scale": "ECOG", "value": ecog, "date": "2026-11-15"}]}
     assert _status(text, doc, kind=kind) == expected
+
+
+_NEGATIVE_SEROLOGY = [{"name": n, "result": "negative", "date": "2026-11-15"}
+                      for n in ("HBsAg", "HCV antibody", "HIV antibody", "hCG")]
+
+
+@pytest.mark.parametrize("text,labs,expected", [
+    # a denied positive result (read without the denial, every negative test failed)
+    ("No positive pregnancy test.", _NEGATIVE_SEROLOGY, "pass"),
+    ("Not hepatitis B surface antigen positive", _NEGATIVE_SEROLOGY, "pass"),
+    ("Must not be positive for hepatitis B surface antigen (HBsAg), hepatitis C antibody (HCV "
+     "Ab), or HIV antibody", _NEGATIVE_SEROLOGY, "pass"),
+    # ... a denied list denies each ("neither A nor B nor C")
+    ("Must not be positive for hepatitis B surface antigen (HBsAg), hepatitis C antibody (HCV "
+     "Ab), or HIV antibody", [{"name": "HBsAg", "result": "negative", "date": "2026-11-15"},
+                              {"name": "HCV antibody", "result": "negative", "date": "2026-11-15"},
+                              {"name": "HIV antibody", "result": "positive", "date": "2026-11-15"}],
+     "fail"),
+    ("No positive pregnancy test.", [{"name": "hCG", "result": "positive",
+                                      "date": "2026-11-15"}], "fail"),
+])
+def test_a_denied_positive_result(text, labs, expected):
+    assert _status(text, {"labs": labs}) == expected

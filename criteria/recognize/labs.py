@@ -13,7 +13,7 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import IF_NOTE, MAY_HAVE_FOR, Clause, Found, connector
+from criteria.recognize.base import IF_NOTE, MAY_HAVE_FOR, Clause, Found, connector, negated
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -245,9 +245,14 @@ def _atom(analyte: vocab.Analyte, th: Threshold, window: int | None
                       note="; ".join(notes) or None), notes
 
 
+# Between a denial and a result it denies: nothing that joins another rule.
+_JOINED = re.compile(r"\b(?:and|or|but)\b|[,;]", re.IGNORECASE)
+
+
 def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
-                 ) -> list[tuple[vocab.Mention, ir.Node, tuple[int, int]]]:
-    """Mentions of qualitative analytes with a result word before or after."""
+                 ) -> list[tuple[vocab.Mention, ir.LabResultAtom, tuple[int, int], bool]]:
+    """Mentions of qualitative analytes with a result word before or after (and
+    whether the result is the list's, shared with the mention before)."""
     out = []
     for i, m in enumerate(mentions):
         analyte = vocab.analyte(m.id)
@@ -266,7 +271,7 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
             assert isinstance(prev_node, ir.LabResultAtom)
             node = ir.LabResultAtom(analyte=analyte.id, results=prev_node.results,
                                     within_days=window)
-            out.append((m, node, (m.start, m.end)))
+            out.append((m, node, (m.start, m.end), True))
             continue
         hit = after or before
         if hit is None:
@@ -290,7 +295,7 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
         else:
             results = ("negative",)
         node = ir.LabResultAtom(analyte=analyte.id, results=results, within_days=window)
-        out.append((m, node, (min(m.start, hit.start()), max(m.end, hit.end()))))
+        out.append((m, node, (min(m.start, hit.start()), max(m.end, hit.end())), False))
     return out
 
 
@@ -648,8 +653,22 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 start = first
             items.append((start, th.end, node, ""))
         prev_end = th.end
-    for m, node, (s, e) in _qualitative(text, mentions, window):
+    denied = False
+    for m, node, (s, e), shared in _qualitative(text, mentions, window):
         if m.start not in used_mentions:
+            if shared:
+                neg, cue = denied, None  # "... or HIV antibody": the list's denial
+            else:
+                neg, cue = negated(text, s) if clause.kind == "inclusion" and \
+                    node.results == ("positive",) else (False, None)
+                neg = neg and cue is not None and not _JOINED.search(text, cue[1], s)
+            if neg:
+                # "No positive pregnancy test", "Must not be positive for HBsAg, HCV
+                # antibody, or HIV antibody", "Not hepatitis B surface antigen positive"
+                # (read without the denial, every patient with a negative test failed;
+                # among exclusions such text is a requirement filed there, read so)
+                node, s = ir.Not(item=node), min(s, cue[0]) if cue else s
+            denied = neg
             items.append((s, e, node, ""))
             used_mentions.add(m.start)
     for m in mentions:
@@ -688,7 +707,10 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             own = _analytes_of(node)
             cut = next((m.start for m in all_mentions
                         if last_end <= m.start < start and m.id in own), start)
-            if connector(text[last_end:cut]) == "or":
+            if connector(text[last_end:cut]) == "or" and not (
+                    isinstance(node, ir.Not) and groups[-1] and isinstance(groups[-1][-1], ir.Not)):
+                # (a denied list is a denial of each: "must not be positive for A, B,
+                # or C" is neither A nor B nor C)
                 groups[-1].append(node)
             else:
                 groups.append([node])
