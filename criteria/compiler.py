@@ -39,6 +39,7 @@ from criteria.recognize.base import (
     IF_NOTE,
     LABEL,
     MAY_HAVE_FOR,
+    SUBGROUP_MUST,
     Clause,
     Found,
     connector,
@@ -655,7 +656,8 @@ def compile_clause(clause: Clause, context: int = 0
             subgroup = ir.Review(text=text[whom_cue.start():].strip())
             used.append((whom_cue.start(), len(text)))
         whom_cue = None
-    if subgroup is None and (allowed := MAY_HAVE_FOR.search(text, context)) is not None:
+    if subgroup is None and (allowed := MAY_HAVE_FOR.search(text, context)
+                             or SUBGROUP_MUST.search(text, context)) is not None:
         # "Total bilirubin <= 1.5 x ULN. Patients with Gilbert's syndrome may have a
         # total bilirubin > 1.5 x ULN": what some patients may have is another way to
         # meet the rule a person checks (read as a bound for everyone, the two

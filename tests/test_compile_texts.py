@@ -3241,3 +3241,20 @@ _NEGATIVE_SEROLOGY = [{"name": n, "result": "negative", "date": "2026-11-15"}
 ])
 def test_a_denied_positive_result(text, labs, expected):
     assert _status(text, {"labs": labs}) == expected
+
+
+@pytest.mark.parametrize("text,labs,expected", [
+    # "patients with X >= N must ..." after "X < N" is another way to meet it (read as a
+    # second requirement, the two bounds contradicted and everyone failed)
+    ("Urine protein/creatinine (UPC) ratio of < 1.0; patients with a UPC ratio >= 1.0 must "
+     "undergo a 24-hour urine collection, which must demonstrate < 1000 mg of protein in 24 "
+     "hours", [{"name": "UPCR", "value": 0.2, "unit": "mg/mg", "date": "2026-11-15"}], "pass"),
+    ("Urine protein/creatinine (UPC) ratio of < 1.0; patients with a UPC ratio >= 1.0 must "
+     "undergo a 24-hour urine collection, which must demonstrate < 1000 mg of protein in 24 "
+     "hours", [{"name": "UPCR", "value": 1.5, "unit": "mg/mg", "date": "2026-11-15"}], "review"),
+    ("Urine Dipstick for proteinuria < 2+ patients who have proteinuria ≥ 2 + on dipstick "
+     "urinalysis at baseline should undergo a 24 hours urine collection",
+     [{"name": "urine protein", "result": "negative", "date": "2026-11-15"}], "pass"),
+])
+def test_a_subgroup_that_must_do_more(text, labs, expected):
+    assert _status(text, {"labs": labs}) == expected

@@ -150,6 +150,18 @@ MAY_HAVE_FOR = re.compile(r"(?:(?<=[.;])|^)\s*(?:the\s+)?(?:patient'?s?|particip
                           re.IGNORECASE)
 
 
+# "UPC ratio < 1.0; patients with a UPC ratio >= 1.0 must undergo a 24-hour urine
+# collection and must demonstrate < 1000 mg", "proteinuria < 2+ patients who have
+# proteinuria >= 2+ should undergo ...": the rest of the sentence is another way to
+# meet the bound before it (read as a second requirement, the two contradicted and
+# everyone failed)
+SUBGROUP_MUST = re.compile(
+    r"(?:(?<=[.;])|(?<=\d\+))\s*(?:the\s+)?(?:patients?|participants?|subjects?)\s+"
+    r"(?:with|who\s+have|having)\s+[^.;]{1,60}?(?:≥|>=|=>|>|\bgreater\s+than|\bmore\s+than|"
+    r"\babove|\bin\s+excess\s+of)\s*(?:[^.;]|\.(?=\d)){0,40}?\s(?:must|should|will\s+need\s+to|"
+    r"need\s+to|are\s+required\s+to)\b(?:[^.;]|\.(?=\d))*", re.IGNORECASE)
+
+
 _LEADING_LABEL = re.compile(r"\s*" + LABEL)
 
 

@@ -13,7 +13,15 @@ import re
 
 from criteria import ir, units, vocab
 from criteria.grammar import Threshold, find_thresholds
-from criteria.recognize.base import IF_NOTE, MAY_HAVE_FOR, Clause, Found, connector, negated
+from criteria.recognize.base import (
+    IF_NOTE,
+    MAY_HAVE_FOR,
+    SUBGROUP_MUST,
+    Clause,
+    Found,
+    connector,
+    negated,
+)
 
 _CONNECT = re.compile(r"^[\s,/&()\-]*(?:(?:and/or|and|or|&)\b[\s,/()\-]*)?$", re.IGNORECASE)
 _OR = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
@@ -450,6 +458,8 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
         return reflex
     conditions = [(m.start(), m.end()) for m in _IF_THEN.finditer(text)]
     conditions += [m.span() for m in MAY_HAVE_FOR.finditer(text)] if "may" in text else []
+    conditions += [m.span() for m in SUBGROUP_MUST.finditer(text)] \
+        if "must" in text or "should" in text or "need" in text or "required" in text else []
     # "(if liver metastases are present, <= 5 x ULN)" is no note but the relaxed
     # bound of the threshold before it, under a condition
     if_notes = [(m.start(), m.end()) for m in _IF_NOTE.finditer(text)
