@@ -388,6 +388,11 @@ _EXCEPTION = re.compile(r"\b(?:except(?:\s+for)?|excluding|other\s+than|with\s+t
                         re.IGNORECASE)
 
 
+_CONFIRMED_ALTERNATIVE = re.compile(
+    r",?\s*\bor\s+(?:an?\s+)?positive\s+(?:[^.;]|\.(?=\d)){1,80}?\bfollowed\s+by\s+(?:an?\s+)?"
+    r"(?:negative|undetectable)\b(?:[^.;]|\.(?=\d))*", re.IGNORECASE)
+
+
 def _exception_end(text: str, start: int) -> int:
     """Where an exception ends: its closing parenthesis when it sits in one,
     else the end of its sentence."""
@@ -484,6 +489,20 @@ def compile_clause(clause: Clause, context: int = 0
         scoped = _scoped(clause, context, scope)
         if scoped is not None:
             return scoped
+    confirmed = _CONFIRMED_ALTERNATIVE.search(text, context) if clause.kind == "inclusion" \
+        and "followed" in text else None
+    if confirmed is not None:
+        # "Negative HCV antibody test at screening, or positive HCV antibody test
+        # followed by a negative HCV RNA test": the second way is one a person checks
+        # (read into the first, the test had to be positive and negative at once)
+        begin, end = confirmed.span()
+        masked = text[:begin] + " " * (end - begin) + text[end:]
+        logic, family, review, notes = compile_clause(dataclasses.replace(clause, text=masked),
+                                                      context)
+        shown = text[begin:end].strip(" ,;")
+        if logic is None:
+            return None, family, [text[context:].strip()], notes
+        return ir.Or(items=(logic, ir.Review(text=shown))), family, review, notes
     exception = _EXCEPTION.search(text, context)
     if exception is not None:
         # "No other malignancy within 5 years except basal cell carcinoma": what

@@ -3258,3 +3258,35 @@ def test_a_denied_positive_result(text, labs, expected):
 ])
 def test_a_subgroup_that_must_do_more(text, labs, expected):
     assert _status(text, {"labs": labs}) == expected
+
+
+_HCV_TEMPLATE = ("Negative hepatitis C virus (HCV) antibody test at screening, or positive HCV "
+                 "antibody test followed by a negative HCV RNA test at screening.")
+_HBV_TEMPLATE = ("Negative hepatitis B surface antigen (HBsAg) test and negative total hepatitis B "
+                 "core antibody (HBcAb) tests at screening, or positive total HBcAb test followed "
+                 "by a negative hepatitis B virus (HBV) DNA test at screening.")
+
+
+@pytest.mark.parametrize("kind,text,results,expected", [
+    # the second way ("positive ... followed by a negative RNA test") is one a person
+    # checks (read into the first, the antibody had to be positive and negative at once)
+    ("inclusion", _HCV_TEMPLATE, {"HCV antibody": "negative"}, "pass"),
+    ("inclusion", _HCV_TEMPLATE, {"HCV antibody": "positive"}, "review"),
+    ("inclusion", _HBV_TEMPLATE, {"HBsAg": "negative", "HBcAb": "negative"}, "pass"),
+    ("inclusion", _HBV_TEMPLATE, {"HBsAg": "negative", "HBcAb": "positive"}, "review"),
+    # an exclusion's list of tests: any one excludes (read "and", only whom all were
+    # positive was excluded)
+    ("exclusion", "HIV positive, Anti-HCV positive, HBsAg positive or Anti-HBc positive",
+     {"HBsAg": "positive", "HCV antibody": "negative", "HBcAb": "negative"}, "fail"),
+])
+def test_serology_templates(kind, text, results, expected):
+    labs = [{"name": n, "result": r, "date": "2026-11-15"} for n, r in results.items()]
+    assert _status(text, {"labs": labs}, kind=kind) == expected
+
+
+def test_an_exclusions_list_of_low_counts_excludes_on_any():
+    text = "ANC < 1,500/mm3, platelets < 100,000/mm3, hemoglobin < 9 g/dL"
+    labs = [{"name": "ANC", "value": 3000, "unit": "/uL", "date": "2026-11-15"},
+            {"name": "platelets", "value": 50, "unit": "10^9/L", "date": "2026-11-15"},
+            {"name": "hemoglobin", "value": 12, "unit": "g/dL", "date": "2026-11-15"}]
+    assert _status(text, {"labs": labs}, kind="exclusion") == "fail"

@@ -282,6 +282,12 @@ def _qualitative(text: str, mentions: list[vocab.Mention], window: int | None
             out.append((m, node, (m.start, m.end), True))
             continue
         hit = after or before
+        if before is not None and after is not None and i + 1 < len(mentions) and \
+                re.search(r"\b(?:and|or)\b", text[m.end:after.start()]) and \
+                re.fullmatch(r"\W*(?:[a-z]+\W+){0,2}", text[after.end():next_start]):
+            # "Negative HBsAg test and negative total HBcAb tests": the result after a
+            # mention that opens the next one's is the next one's
+            hit = before
         if hit is None:
             continue
         word = (hit.group("word") or "").lower()
@@ -354,6 +360,12 @@ def _condition_after(text: str, pos: int) -> tuple[ir.Node, int] | None:
 
 def _analytes_of(node: ir.Node) -> frozenset[str]:
     return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
+
+
+def _tests_of(node: ir.Node) -> frozenset[str]:
+    """The analytes a node reads, by value or by result."""
+    return frozenset(a.analyte for a in ir.atoms(node)
+                     if isinstance(a, ir.LabAtom | ir.LabResultAtom))
 
 
 def _bounds(group: list[vocab.Mention], th: Threshold, window: int | None
@@ -717,7 +729,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
             own = _analytes_of(node)
             cut = next((m.start for m in all_mentions
                         if last_end <= m.start < start and m.id in own), start)
-            if connector(text[last_end:cut]) == "or" and not (
+            joint = connector(text[last_end:cut])
+            if clause.kind == "exclusion" and not re.search(r"\band\b", text[last_end:cut],
+                                                            re.IGNORECASE) \
+                    and not _tests_of(node) & _tests_of(groups[-1][-1] if groups[-1] else node):
+                # an exclusion's list of tests: any of them excludes (as compiler._join
+                # joins an exclusion's parts; "ANC < 1,500, platelets < 100,000" excluded
+                # only whom both were low). The same test again is another matter ("If
+                # the urine test is positive or cannot be confirmed as negative")
+                joint = "or"
+            if joint == "or" and not (
                     isinstance(node, ir.Not) and groups[-1] and isinstance(groups[-1][-1], ir.Not)):
                 # (a denied list is a denial of each: "must not be positive for A, B,
                 # or C" is neither A nor B nor C)
