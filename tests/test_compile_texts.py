@@ -3290,3 +3290,12 @@ def test_an_exclusions_list_of_low_counts_excludes_on_any():
             {"name": "platelets", "value": 50, "unit": "10^9/L", "date": "2026-11-15"},
             {"name": "hemoglobin", "value": 12, "unit": "g/dL", "date": "2026-11-15"}]
     assert _status(text, {"labs": labs}, kind="exclusion") == "fail"
+
+
+def test_a_toxicity_grade_is_no_lab_value():
+    # "CTCAE grade <= 1" after lab names (read as magnesium <= 1 mg/dL and albumin <= 1
+    # g/dL, every patient with normal values failed)
+    text = "Potassium, sodium, calcium (corrected for serum albumin) and magnesium CTCAE grade ≤1"
+    labs = [{"name": "magnesium", "value": 2.0, "unit": "mg/dL", "date": "2026-11-15"},
+            {"name": "albumin", "value": 4.0, "unit": "g/dL", "date": "2026-11-15"}]
+    assert _status(text, {"labs": labs}) == "review"

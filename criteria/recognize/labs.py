@@ -362,6 +362,10 @@ def _analytes_of(node: ir.Node) -> frozenset[str]:
     return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
 
 
+_GRADE_BEFORE = re.compile(r"\b(?:CTCAE\s+(?:v(?:ersion)?\s*[\d.]+\s+)?)?grade\s*(?:of\s+)?$",
+                           re.IGNORECASE)
+
+
 def _tests_of(node: ir.Node) -> frozenset[str]:
     """The analytes a node reads, by value or by result."""
     return frozenset(a.analyte for a in ir.atoms(node)
@@ -575,6 +579,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                        and {a.analyte} == {m.id for m in group})
             items.append((whom.start(), th.end, None if said else
                           ir.Review(text=text[whom.start():th.end]), "cover" if said else ""))
+            used_mentions.update(m.start for m in group)
+            prev_end = th.end
+            continue
+        if _GRADE_BEFORE.search(text, max(0, th.start - 25), th.start):
+            # "Potassium, sodium, calcium and magnesium CTCAE grade <= 1": a toxicity
+            # grade, which no lab value gives (read as a value, magnesium <= 1 mg/dL
+            # and albumin <= 1 g/dL failed everyone); a person grades it
+            a, b = group[0].start, th.end
+            items.append((a, b, ir.Review(text=text[a:b].strip()), ""))
             used_mentions.update(m.start for m in group)
             prev_end = th.end
             continue
