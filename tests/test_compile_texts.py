@@ -3299,3 +3299,13 @@ def test_a_toxicity_grade_is_no_lab_value():
     labs = [{"name": "magnesium", "value": 2.0, "unit": "mg/dL", "date": "2026-11-15"},
             {"name": "albumin", "value": 4.0, "unit": "g/dL", "date": "2026-11-15"}]
     assert _status(text, {"labs": labs}) == "review"
+
+
+def test_a_required_negative_test_inside_an_exclusion():
+    # NCT05069038: the second sentence is a requirement filed inside an exclusion (read
+    # as excluding, every woman with a negative test was excluded)
+    text = ("Pregnant and/or breastfeeding. Women of childbearing potential must have a negative "
+            "pregnancy test within 7 days of study entry.")
+    doc = {"findings": {"pregnant": False, "breastfeeding": False},
+           "labs": [{"name": "hCG", "result": "negative", "date": "2026-11-15"}]}
+    assert _status(text, doc, kind="exclusion") == "pass"

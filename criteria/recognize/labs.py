@@ -362,6 +362,10 @@ def _analytes_of(node: ir.Node) -> frozenset[str]:
     return frozenset(a.analyte for a in ir.atoms(node) if isinstance(a, ir.LabAtom))
 
 
+_SENTENCE_END = re.compile(r"[.;](?:\s|$)")
+_REQUIRED_BEFORE = re.compile(r"\b(?:must|should|shall|will\s+need\s+to|need\s+to|"
+                              r"(?:is|are)\s+required\s+to)\s+(?:have|be|show|document)\b"
+                              r"[^.;]{0,25}$", re.IGNORECASE)
 _GRADE_BEFORE = re.compile(r"\b(?:CTCAE\s+(?:v(?:ersion)?\s*[\d.]+\s+)?)?grade\s*(?:of\s+)?$",
                            re.IGNORECASE)
 
@@ -704,6 +708,15 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the grammar in one
                 # among exclusions such text is a requirement filed there, read so)
                 node, s = ir.Not(item=node), min(s, cue[0]) if cue else s
             denied = neg
+            if clause.kind == "exclusion" and "negative" in node.results and \
+                    _REQUIRED_BEFORE.search(text, max(0, s - 40), s):
+                # "Pregnant or breastfeeding. Women of childbearing potential must have a
+                # negative pregnancy test": a requirement inside an exclusion (read as
+                # excluding, every woman with a negative test was excluded); a person
+                # checks it
+                stop = _SENTENCE_END.search(text, e)  # (its window is its own)
+                e = stop.start() if stop else len(text)
+                node = ir.Review(text=text[s:e].strip())
             items.append((s, e, node, ""))
             used_mentions.add(m.start)
     for m in mentions:
