@@ -353,7 +353,10 @@ _MIXED = re.compile(r"\b(?:no|not|without|except|unless|only|provided|if|must|bu
 _CHILDBEARING = re.compile(
     r"(?:\b(?:for|in)\s+)?(?:(?:all\s+)?(?:women|females?|female\s+(?:patients?|subjects?|participants?)|"
     r"patients?|subjects?|participants?)\s+(?:of|with)\s+(?:reproductive|child[\s-]?bearing)\s+"
-    r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?))(?:\s*\(WOCBP\))?"
+    r"(?:potential|age)|\bWOCBP\b|\bfertile\s+(?:women|females?|patients?)|"
+    # the NCI's plain-language template
+    r"\b(?:women|females?|patients?|participants?|subjects?)\s+who\s+are\s+having\s+sex\s+that\s+"
+    r"can\s+lead\s+to\s+pregnancy)(?:\s*\(WOCBP\))?"
     r"(?:\s+only)?", re.IGNORECASE)
 _NO_FIRST = re.compile(r"\W*(?:(?:(?:the\s+)?(?:patients?|subjects?|participants?)\s+)?"
                        r"(?:must\s+|should\s+)?"
@@ -622,8 +625,13 @@ def compile_clause(clause: Clause, context: int = 0
     # rule is for them; men and women who cannot bear children meet it.
     childbearing = [m.span() for m in _CHILDBEARING.finditer(text)] if any(
         f.node is not None and not isinstance(f.node, ir.Review) for f in found) and (
-        "bearing" in text or "WOCBP" in text or "ertile" in text) else []
+        "bearing" in text or "WOCBP" in text or "ertile" in text
+        or "lead to pregnancy" in text) else []
     used.extend(childbearing)
+    if childbearing:
+        # ("who are having sex that can lead to pregnancy" names them; its pregnancy
+        # is none of theirs: read, every woman of the rule had to be pregnant)
+        found = [f for f in found if not any(a <= f.start < b for a, b in childbearing)]
     # "Age 18 and over: WBC at least 4,000/mm^3", "Renal: Age 5 years and under:
     # Creatinine ...": an age ending a label says whom the rule is for; everyone
     # else meets it.

@@ -25,6 +25,9 @@ COMPARATORS: list[tuple[str, str]] = [
     (r"equal\s+to\s+or\s+(?:greater|more|higher)\s+than\s+", ">="),
     (r"equal\s+to\s+or\s+(?:less|lower)\s+than\s+", "<="),
     (r"(?:of\s+)?at\s+least\s+", ">="),
+    # "at or below the upper limit of normal" (read as "below", a value at the ULN failed)
+    (r"at\s+or\s+(?:below|under|less\s+than)\s+", "<="),
+    (r"at\s+or\s+(?:above|over|greater\s+than)\s+", ">="),
     (r"not\s+less\s+than\s+", ">="),
     (r"no\s+less\s+than\s+", ">="),
     (r"(?:a\s+)?minimum\s+(?:of\s+)?", ">="),

@@ -3309,3 +3309,20 @@ def test_a_required_negative_test_inside_an_exclusion():
     doc = {"findings": {"pregnant": False, "breastfeeding": False},
            "labs": [{"name": "hCG", "result": "negative", "date": "2026-11-15"}]}
     assert _status(text, doc, kind="exclusion") == "pass"
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # "at or below" includes the bound (read as "below", a value at the ULN failed)
+    ("Total bilirubin at or below the upper limit of normal (ULN)",
+     {"labs": [{"name": "total bilirubin", "value": 1.2, "unit": "mg/dL",
+                "upper_limit_normal": 1.2, "date": "2026-11-15"}]}, "pass"),
+    # the NCI's plain-language "women who are having sex that can lead to pregnancy" are
+    # women of childbearing potential (its "pregnancy" was read: every such woman had
+    # to be pregnant)
+    ("Women who are having sex that can lead to pregnancy must have a negative pregnancy "
+     "test within 28 days prior to enrollment",
+     {"findings": {"childbearing_potential": True, "pregnant": False},
+      "labs": [{"name": "hCG", "result": "negative", "date": "2026-11-15"}]}, "pass"),
+])
+def test_at_or_below_and_plain_language_childbearing(text, doc, expected):
+    assert _status(text, doc) == expected
