@@ -3326,3 +3326,17 @@ def test_a_required_negative_test_inside_an_exclusion():
 ])
 def test_at_or_below_and_plain_language_childbearing(text, doc, expected):
     assert _status(text, doc) == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # a denial inside a label says whom the label means (NCT04197687: ECOG 0 failed)
+    ("inclusion", "REGISTRATION - FOR PATIENTS WITH NO RESIDUAL DISEASE (pCR) - (PHASE II): ECOG "
+     "performance status (PS) 0, 1, 2",
+     {"performance_status": [{"scale": "ECOG", "value": 0, "date": "2026-11-15"}]}, "pass"),
+    # "Not Allowed:" heads what is not allowed (under exclusions its double denial
+    # excluded everyone not on corticosteroids)
+    ("exclusion", "Concomitant Medications and Treatments Not Allowed: Corticosteroids, "
+     "Cyclosporin A, cytotoxic chemotherapy.", {"treatments": []}, "pass"),
+])
+def test_a_denial_inside_a_label(kind, text, doc, expected):
+    assert _status(text, doc, True, kind) == expected

@@ -70,6 +70,8 @@ _OUT_OF_HEAD = re.compile(r"(?:;|(?<!\be\.g)(?<!\bi\.e)\.)\s(?!\s*(?:i\.e\.|e\.g
 
 _NOT_SPECIFIED = re.compile(r"\s+(?:specified|applicable|stated)\b", re.IGNORECASE)
 _LABEL_COLON = re.compile(r"[A-Za-z]\s*:")
+_LABEL_END = re.compile(r"[A-Za-z)]\s*:\s")
+_FOLLOWING = re.compile(r"\s*(?:\w+\s+){0,2}?(?:of\s+)?(?:the\s+)?following\b", re.IGNORECASE)
 
 
 def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, int] | None]:
@@ -109,6 +111,11 @@ def negated(text: str, start: int, scope: int = 40) -> tuple[bool, tuple[int, in
     between = re.sub(r"^\s*(?:have|has|had|be|been)\b", "", window[cue.end():])
     # "not previously received treatment with X": "with" belongs to the treatment.
     between = re.sub(r"\b(?:treat(?:ment|ed)|therapy)\s+with\b", " ", between, flags=re.IGNORECASE)
+    if _LABEL_END.search(between) and not _FOLLOWING.match(between):
+        # "FOR PATIENTS WITH NO RESIDUAL DISEASE (pCR) - (PHASE II): ECOG 0, 1, 2": a
+        # denial inside a label says whom the label means, not what the rule after it
+        # denies ("none of the following: ..." keeps its scope)
+        return False, None
     if re.search(r"\b(?:but|except|unless|however|with|has|have|had)\b", between, re.IGNORECASE):
         return False, None
     if _JUDGED.match(window, cue.end()) and re.search(r"[.;,]|\b(?:or|and)\b", between):
