@@ -664,7 +664,7 @@ def compile_clause(clause: Clause, context: int = 0
         if found and not _leftover(text, used):
             return None, family, [], notes  # understood, and imposes nothing ("both sexes")
         return None, family, [text[context:].strip()], notes
-    rules = [f for f in found if f.node is not None]
+    rules = _phenotypes(text, clause.kind, [f for f in found if f.node is not None])
     # "LVEF >= 50% in patients with prior anthracycline": what follows the cue says
     # whom the rule before it is for; everyone else meets it.
     whom_cue = _FOR_WHOM.search(text, context) if clause.kind == "inclusion" else None
@@ -1181,6 +1181,69 @@ _WHO_HAVE = re.compile(r"\s*(?:with|who|having|whose)\b", re.IGNORECASE)
 # Two mentions naming one thing: "insulin-dependent diabetes".
 _ONE_THING = re.compile(r"\s*-\s*(?:dependent|requiring|related|induced|associated)\s+",
                         re.IGNORECASE)
+
+
+# Between the markers of one phenotype ("ER-positive/HER2-negative, ..."), and
+# between the last of them and its disease ("HER2-positive breast cancer").
+_MARKER_GAP = re.compile(r"\s*(?:[,/]|\band\b)?\s*", re.IGNORECASE)
+_DISEASE_GAP = re.compile(r"[\s-]*")
+_OR_AGAIN = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
+
+
+def _phenotypes(text: str, kind: str, found: list[Found]) -> list[Found]:
+    """Markers written straight before the disease they qualify, merged with it
+    into one requirement: "HER2-positive breast cancer" is that cancer, not the
+    cancer and (under an exclusion's alternatives) every HER2-positive tumour;
+    read so, a breast cancer trial excluded all its patients.  "HER2-negative
+    breast cancer and/or HER2-positive, HR-negative breast cancer" is two such
+    phenotypes of one disease (read as one conjunction, it asked for HER2-negative
+    and HER2-positive at once)."""
+    out = list(found)
+    for dx in [f for f in found if isinstance(f.node, ir.DiagnosisAtom)]:
+        i = out.index(dx)
+
+        def marker(f: Found) -> bool:
+            return isinstance(f.node, ir.BiomarkerAtom)
+        # markers before it, or opening its own span ("HER2 Positive breast cancer")
+        first = [f for f in out if marker(f) and f.start == dx.start and f.end < dx.end]
+        j = i - 1
+        gap = _DISEASE_GAP
+        while j >= 0 and marker(out[j]) and out[j].end <= dx.start and gap.fullmatch(
+                text, out[j].end, (first or [out[j + 1]])[0].start if j == i - 1 else
+                out[j + 1].start):
+            first.insert(0, out[j])
+            gap = _MARKER_GAP
+            j -= 1
+        if not first or (j >= 0 and marker(out[j]) and out[j] not in first):
+            # none, or the run goes on by "or" ("ER+ PR+ or PR- HER2- breast
+            # cancer"): which markers qualify the disease is not plain
+            continue
+        # a second phenotype inside the disease's span, after "or"
+        inner = [f for f in out if marker(f) and dx.start < f.start and f.end <= dx.end
+                 and f not in first]
+        second: list[Found] = []
+        again = _OR_AGAIN.search(text, dx.start, inner[0].start) if inner else None
+        if again is not None and all(_MARKER_GAP.fullmatch(text, a.end, b.start)
+                                     for a, b in zip(inner, inner[1:], strict=False)):
+            second = inner
+        if kind == "inclusion" and not second:
+            continue  # an inclusion's parts are a conjunction already
+        merged = []
+        for markers in (first, second):
+            if markers:
+                span = (min(f.start for f in (*markers, dx)), max(f.end for f in (*markers, dx)))
+                merged.append(Found(ir.And(items=(*(f.node for f in markers), dx.node)),
+                                    span[0], span[1], markers[0].family,
+                                    [u for f in (*markers, dx) for u in f.used()],
+                                    [n for f in (*markers, dx) for n in f.notes]))
+        if len(merged) == 2 and again is not None:
+            # the first ends at its "or", the second begins at its markers: the
+            # joint between them is that "or"
+            merged[0].end, merged[1].start = again.start(), second[0].start
+        at = min(out.index(f) for f in (*first, dx))
+        out = [f for f in out if f not in (*first, *second, dx)]
+        out[at:at] = merged
+    return out
 
 
 def _join(text: str, kind: str, found: list[Found]) -> ir.Node:

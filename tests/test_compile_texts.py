@@ -3340,3 +3340,39 @@ def test_at_or_below_and_plain_language_childbearing(text, doc, expected):
 ])
 def test_a_denial_inside_a_label(kind, text, doc, expected):
     assert _status(text, doc, True, kind) == expected
+
+
+_HER2_POSITIVE_BREAST = {"diagnoses": [{"condition": "breast cancer"}],
+                         "biomarkers": [{"name": "HER2", "result": "positive"}]}
+_HER2_NEGATIVE_BREAST = {"diagnoses": [{"condition": "breast cancer"}],
+                         "biomarkers": [{"name": "HER2", "result": "negative"},
+                                        {"name": "HR", "result": "positive"}]}
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # markers written before a disease qualify it: the exclusion is of that cancer
+    # (read as alternatives, NCT03048942 and four more breast cancer trials excluded
+    # every patient with breast cancer)
+    ("exclusion", "HER2 Positive breast cancer", _HER2_NEGATIVE_BREAST, "pass"),
+    ("exclusion", "HER2 Positive breast cancer", _HER2_POSITIVE_BREAST, "fail"),
+    ("exclusion", "ER-negative breast cancer",
+     {"diagnoses": [{"condition": "breast cancer"}],
+      "biomarkers": [{"name": "ER", "result": "positive"}]}, "pass"),
+    # two phenotypes of one disease (NCT05306041; the exclusion excluded everyone
+    # with breast cancer, and as an inclusion it asked for HER2-negative and
+    # HER2-positive at once)
+    ("exclusion", "Patients with HER2-negative breast cancer and/or HER2-positive, HR-negative "
+     "breast cancer", {"diagnoses": [{"condition": "breast cancer"}],
+                       "biomarkers": [{"name": "HER2", "result": "positive"},
+                                      {"name": "HR", "result": "positive"}]}, "pass"),
+    ("inclusion", "Hormone receptor (HR) negative breast cancer or HR-positive breast cancer",
+     {"diagnoses": [{"condition": "breast cancer"}],
+      "biomarkers": [{"name": "HR", "result": "positive"}]}, "pass"),
+    # a list of alternatives stays one ("Known EGFR mutation, ALK rearrangement")
+    ("exclusion", "Known EGFR mutation, ALK rearrangement, lung cancer",
+     {"diagnoses": [{"condition": "lung adenocarcinoma"}],
+      "biomarkers": [{"name": "EGFR", "result": "negative"},
+                     {"name": "ALK", "result": "negative"}]}, "fail"),
+])
+def test_markers_qualify_the_disease_they_precede(kind, text, doc, expected):
+    assert _status(text, doc, True, kind) == expected
