@@ -615,6 +615,21 @@ def compile_clause(clause: Clause, context: int = 0
     if therapies and any(f.family == "diagnosis" for f in found):
         found = [f for f in found if not (f.family == "diagnosis" and any(
             a <= f.start and f.end <= b for g in therapies for a, b in g.used()))]
+        # ... and the cancer written straight before it ("Had breast cancer endocrine
+        # therapy within 2 weeks"), or the diagnosis it dates ("Prior adjuvant
+        # endocrine therapy since diagnosis of breast cancer"): read as a diagnosis
+        # of its own, the exclusion's alternatives excluded every patient with it.
+        # The date is left to a person beside the treatment.
+        aimed = [f for f in found if f.family == "diagnosis" and isinstance(
+            f.node, ir.DiagnosisAtom) and any(
+            _AIMED_GAP.fullmatch(text, f.end, g.start) and _names_therapy(text[g.start:])
+            for g in therapies)]
+        dated = [f for f in found if f.family == "diagnosis" and isinstance(
+            f.node, ir.DiagnosisAtom) and any(g.end <= f.start for g in therapies)
+            and _SINCE_DIAGNOSIS.search(text, 0, f.start)]
+        for f in dated:
+            used[:] = [u for u in used if u not in f.used()]
+        found = [f for f in found if f not in aimed and f not in dated]
     if clause.lab_window_days is not None and any(
             getattr(a, "within_days", None) == clause.lab_window_days
             for f in found if f.node is not None for a in ir.atoms(f.node)):
@@ -1183,6 +1198,25 @@ _ONE_THING = re.compile(r"\s*-\s*(?:dependent|requiring|related|induced|associat
                         re.IGNORECASE)
 
 
+# "breast cancer endocrine therapy": on one line, the treatment's noun next.
+_AIMED_GAP = re.compile(r"[ -]+")
+_THERAPY_NOUN = re.compile(r"(?:radio|chemo|immuno|hormon|endocrine|surg|radiation|systemic)",
+                           re.IGNORECASE)
+
+
+def _names_therapy(rest: str) -> bool:
+    """Does ``rest`` open with a treatment's own name (not "not amenable to surgery",
+    "progressing while on hormone therapy")?"""
+    if not rest[:1].islower():
+        return False  # "... carcinoma Radiation volume to encompass": the next item
+    return bool(_THERAPY_NOUN.match(rest)) or any(
+        m.start == 0 for m in (*vocab.find_drugs(rest[:60]), *vocab.find_drug_classes(rest[:60])))
+
+
+# "... since diagnosis of breast cancer": the diagnosis dates what comes before it.
+_SINCE_DIAGNOSIS = re.compile(r"\bsince\s+(?:the\s+)?(?:(?:initial|original|first|primary)\s+)?"
+                              r"diagnosis\s+(?:of\s+)?(?:(?:the|their|his|her)\s+)?$",
+                              re.IGNORECASE)
 # Between the markers of one phenotype ("ER-positive/HER2-negative, ..."), and
 # between the last of them and its disease ("HER2-positive breast cancer").
 _MARKER_GAP = re.compile(r"\s*(?:[,/]|\band\b)?\s*", re.IGNORECASE)

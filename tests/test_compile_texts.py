@@ -3376,3 +3376,20 @@ _HER2_NEGATIVE_BREAST = {"diagnoses": [{"condition": "breast cancer"}],
 ])
 def test_markers_qualify_the_disease_they_precede(kind, text, doc, expected):
     assert _status(text, doc, True, kind) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # the cancer a treatment is for is no diagnosis of its own (NCT05018676: read as an
+    # alternative, the exclusion excluded every breast cancer patient)
+    ("Had breast cancer endocrine therapy within 2 weeks before the first dose",
+     {"diagnoses": [{"condition": "breast cancer"}], "treatments": []}, "pass"),
+    ("Had breast cancer endocrine therapy within 2 weeks before the first dose",
+     {"diagnoses": [{"condition": "breast cancer"}],
+      "treatments": [{"kind": "drug", "name": "letrozole", "start": "2026-01-01",
+                      "ongoing": True}]}, "fail"),
+    # the diagnosis dates the treatment; a person checks the date (NCT04906395)
+    ("Prior neoadjuvant or adjuvant endocrine therapy since diagnosis of breast cancer",
+     {"diagnoses": [{"condition": "breast cancer"}], "treatments": []}, "pass"),
+])
+def test_the_cancer_a_treatment_is_for(text, doc, expected):
+    assert _status(text, doc, True, "exclusion") == expected
