@@ -899,7 +899,14 @@ def find_conditions(text: str) -> list[Mention]:
 
 @lru_cache(maxsize=8192)
 def _find_conditions_cached(text: str) -> tuple[Mention, ...]:
-    return tuple(_kb().condition_scanner.find(text))
+    found = _kb().condition_scanner.find(text)
+    if not found:
+        return ()
+    # A disease word inside a marker's name is part of that name: the "lymphoma" of
+    # "anaplastic lymphoma kinase (ALK)" is no lymphoma.
+    markers = [(m.start, m.end) for m in _find_biomarkers_cached(text)]
+    return tuple(m for m in found if not any(a <= m.start and m.end <= b and (a, b) != (
+        m.start, m.end) for a, b in markers))
 
 
 # --------------------------------------------------------------------------- biomarkers

@@ -936,7 +936,7 @@ def test_diagnosis_sites_and_status(text, doc, expected):
     # ages of others, or of whom something else applies to
     ("Consent of parent or guardian if under the age of 18.", 50, "review"),
     ("2 or more premenopausal (under age 50) first-degree relatives diagnosed with breast "
-     "cancer.", 60, "unknown"),
+     "cancer.", 60, "review"),  # (their cancer is theirs: nothing of the patient asked)
     # negated
     ("No patients above the age of 60 years.", 50, "pass"),
     ("Patients must not be less than or equal to 6 months of age.", 50, "pass"),
@@ -3393,3 +3393,37 @@ def test_markers_qualify_the_disease_they_precede(kind, text, doc, expected):
 ])
 def test_the_cancer_a_treatment_is_for(text, doc, expected):
     assert _status(text, doc, True, "exclusion") == expected
+
+
+_LUNG = {"diagnoses": [{"condition": "lung adenocarcinoma", "stage": "IV"}]}
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # the "lymphoma" of "anaplastic lymphoma kinase" is no lymphoma (NCT02578680 required
+    # one of every patient)
+    ("inclusion", "Has confirmation that epidermal growth factor receptor (EGFR) or anaplastic "
+     "lymphoma kinase (ALK)-directed therapy is not indicated.", _LUNG, "review"),
+    # a TNM "N0-1MO" is no age of 0 to 1 months (NCT00496236 failed every adult)
+    ("inclusion", "Patients > 18 years of age with intermediate stage disease, stages II-III "
+     "(T2-T3, N0-1MO) carcinoma of the head and neck",
+     {"diagnoses": [{"condition": "oral cavity squamous cell carcinoma", "stage": "III"}]},
+     "pass"),
+    # a cause the score is not based on is no disease to lack (NCT00492843 failed every
+    # cancer patient)
+    ("inclusion", "ECOG Performance status of 0-3 (patients with PS of 3 must have their score "
+     "based on bone pain, not underlying neoplastic disease)",
+     {**_LUNG, "performance_status": [{"scale": "ECOG", "value": 1}]}, "pass"),
+    # a relative's disease is not the patient's (read as hers, NCT00006425 required it)
+    ("inclusion", "Must be a known mutation carrier or be a first- or second-degree relative of "
+     "an individual with a tumor associated with the Breast-Ovarian Cancer Syndrome",
+     {"diagnoses": []}, "review"),
+    ("inclusion", "Family history of breast cancer", {"diagnoses": []}, "review"),
+])
+def test_words_that_name_no_disease_of_the_patient(kind, text, doc, expected):
+    assert _status(text, doc, True, kind) == expected
+
+
+def test_personal_or_family_history_names_the_patients_own():
+    (c,) = compile_text("T", "Exclusion Criteria:\n* Subjects with personal or family history "
+                             "of seizures")
+    assert "seizure-disorder" in c.rule

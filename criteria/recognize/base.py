@@ -228,6 +228,8 @@ _NOT_THE_SUBJECT = re.compile(
     # "therapy directed at management of breast cancer": what the therapy is for
     r"directed\s+(?:at|against|to)\s+(?:the\s+)?(?:management|treatment|control)\s+of|"
     r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
+    # "a PS of 3 must be based on bone pain, not underlying neoplastic disease": a cause
+    r"\bbased\s+on\s+[^.;]{0,40}?\bnot\s+(?:the\s+|an?\s+)?(?:underlying\s+)?$|"
     r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"
     r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,2}for\s+(?:the\s+)?"
     r"(?:treatment\s+of\s+)?(?:\w+\s+){0,3}$", re.IGNORECASE)
@@ -236,9 +238,26 @@ _NOT_THE_SUBJECT = re.compile(
 _FOR = re.compile(r"\bfor\s+(?:the\s+)?(?:treatment\s+of\s+)?(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 
 
+# A relative's disease is not the patient's: "Family history of breast cancer",
+# "a first- or second-degree relative of an individual with a tumor associated with
+# the Breast-Ovarian Cancer Syndrome" (read as the patient's, it was required).
+_RELATIVES = re.compile(
+    r"\b(?:family\s+(?:history|members?)|relatives?|siblings?|"
+    r"sisters?|brothers?|daughters?|offspring|kindreds?|pedigrees?)\b[^.;]{0,80}$",
+    re.IGNORECASE)
+
+
+# "personal or family history of seizures": the patient's own as well
+_ALSO_OWN = re.compile(r"\b(?:personal|own|history)\s+(?:and/or|or|and)\s+$", re.IGNORECASE)
+
+
 def not_the_subject(text: str, start: int) -> bool:
     """Is the mention at ``start`` only a reference point, not a requirement?"""
     if _NOT_THE_SUBJECT.search(text, max(0, start - 60), start) is not None:
+        return True
+    relatives = _RELATIVES.search(text, max(0, start - 120), start)
+    if relatives is not None and not _ALSO_OWN.search(text, max(0, relatives.start() - 30),
+                                                      relatives.start()):
         return True
     # "3 days for hydroxyurea for CML": a drug's indication.
     hit = _FOR.search(text, max(0, start - 40), start)

@@ -23,7 +23,8 @@ _RANGE = re.compile(
     r"(?:\bage[ds]?\b|between)[^0-9;.]{0,25}?(?P<lo>\d{1,3})\s*" + _UNIT.format(n=1) + "?"
     r"\s*(?:-|–|to|and)\s*(?P<hi>\d{1,3})\s*" + _UNIT.format(n=2) + "?"
     r"(?:\s+(?:of\s+age|old))?(?:,?\s*inclusive)?"
-    r"|(?P<lo2>\d{1,3})\s*(?:-|–|to)\s*(?P<hi2>\d{1,3})\s*" + _UNIT.format(n=3)
+    # (not a number glued to a letter: the "N0-1MO" of a TNM stage is no age in months)
+    r"|(?<![A-Za-z\d.])(?P<lo2>\d{1,3})\s*(?:-|–|to)\s*(?P<hi2>\d{1,3})\s*" + _UNIT.format(n=3)
     + r"\s*(?:of\s+age|old)?",
     re.IGNORECASE,
 )
