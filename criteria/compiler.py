@@ -65,7 +65,12 @@ RECOGNIZERS: list[Callable[[Clause], list[Found]]] = [
 ]
 
 _DIGIT = re.compile(r"\d")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d+(?:[.,]\d+)*")
+# The T, N and M of a TNM stage ("T1 N0 invasive breast cancer"): content no rule
+# reads, never dropped unsaid as a short word or a number glued to a letter.
+_TNM_TOKEN = r"[cpyr]?[TNM](?:[0-4](?:[a-d]|mi)?|is|x|X)"
+_TNM = re.compile(_TNM_TOKEN)
+_WORD = re.compile(r"(?<![A-Za-z0-9])" + _TNM_TOKEN + r"(?![A-Za-z0-9])|"
+                   r"[A-Za-z][A-Za-z'\-]+|\d+(?:[.,]\d+)*")
 # A short "Label:" before the requirements ("Liver:", "Bone marrow function:").
 _LABEL = re.compile(r"^\s*(?P<label>[A-Za-z][^:;.]{0,60}?):\s*")
 
@@ -157,7 +162,8 @@ def _leftover_spans(text: str, used: list[tuple[int, int]]) -> list[tuple[int, i
                 quiet += [q.span() for _, e in spans if (q := _ECHO.match(text, e))]
             is_content = free and not any(s <= ws and we <= e for s, e in quiet or ())
         else:
-            is_content = word.lower().strip("'-") not in stop and len(word) > 2
+            is_content = (word.lower().strip("'-") not in stop and len(word) > 2) \
+                or _TNM.fullmatch(word) is not None
         if free and is_content:
             current.append((m.start(), m.end()))
         elif free and current:
@@ -1114,6 +1120,53 @@ def _qualify(logic: ir.Node, parts: tuple[ir.Review, ...]) -> ir.Node:
     return ir.And(items=(logic, *parts))
 
 
+def _bound_key(atom: ir.Node) -> tuple | None:
+    """What a numeric atom bounds: bounds with one key must overlap."""
+    if isinstance(atom, ir.AgeAtom):
+        return ("age",)
+    if isinstance(atom, ir.PerformanceAtom):
+        return ("performance", atom.scale, atom.within_days)
+    if isinstance(atom, ir.LabAtom):
+        return ("lab", atom.analyte, atom.relative_to, atom.within_days)
+    return None
+
+
+def _contradictory(logic: ir.Node) -> bool:
+    """Do the bounds a conjunction requires leave no value at all ("Age > 60 years,
+    ii. Age < 60 years with amenorrhoea ...": a list of alternatives read as one
+    requirement)?  Such a reading fails every patient, or as an exclusion excludes
+    nobody; the text goes to a person instead."""
+    conjuncts: list[ir.Node] = []
+    stack = [logic]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.And):
+            stack.extend(node.items)
+        else:
+            conjuncts.append(node)
+    low: dict[tuple, tuple[float, bool]] = {}
+    high: dict[tuple, tuple[float, bool]] = {}
+    for atom in conjuncts:
+        key = _bound_key(atom)
+        if key is None or atom.op in ("!=",):
+            continue
+        value = atom.value
+        if atom.op in (">=", ">", "=="):
+            strict = atom.op == ">"
+            if key not in low or (value, strict) > low[key]:
+                low[key] = (value, strict)
+        if atom.op in ("<=", "<", "=="):
+            strict = atom.op == "<"
+            if key not in high or (value, not strict) < (high[key][0], not high[key][1]):
+                high[key] = (value, strict)
+    for key, (lo, lo_strict) in low.items():
+        if key in high:
+            hi, hi_strict = high[key]
+            if lo > hi or (lo == hi and (lo_strict or hi_strict)):
+                return True
+    return False
+
+
 @lru_cache(maxsize=32768)
 def _compile_clause_cached(clause: Clause, context: int
                            ) -> tuple[ir.Node | None, str, tuple[str, ...], tuple[str, ...]]:
@@ -1121,6 +1174,10 @@ def _compile_clause_cached(clause: Clause, context: int
     their boilerplate ("Pregnant or breast-feeding women"): about one clause in
     five of the corpus has been compiled before."""
     logic, family, review, notes = compile_clause(clause, context)
+    if logic is not None and _contradictory(logic):
+        return None, family, (clause.text[context:].strip(),), (
+            "its bounds read as one requirement contradict each other "
+            "(alternatives, most likely): read by a person",)
     return logic, family, tuple(review), tuple(notes)
 
 

@@ -3427,3 +3427,34 @@ def test_personal_or_family_history_names_the_patients_own():
     (c,) = compile_text("T", "Exclusion Criteria:\n* Subjects with personal or family history "
                              "of seizures")
     assert "seizure-disorder" in c.rule
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # a sex opening the item is the subject of the age after it (the age went to a
+    # person, NCT02530411 and more)
+    ("inclusion", "Female ≥ 18 years", {"age": 16}, "fail"),
+    ("inclusion", "Female patient who is ≥ 18yrs, and ≤ 70yrs.", {"age": 75}, "fail"),
+    ("inclusion", "Women aged 18 years or older and 75 years or younger", {"age": 80}, "fail"),
+    # whom a patient must keep away from is no fact of the patient (NCT00003761 required
+    # a pregnant child under 3)
+    ("inclusion", "Patients must be able to avoid close contact with children < 3 years of age, "
+     "pregnant women, individuals with eczema", {"age": 60}, "review"),
+    # the drug a study was of is no treatment the patient had (NCT04983121 required
+    # pyrotinib)
+    ("inclusion", "Female patients aged ≥ 18 but ≤ 75 years (The maximal age of the subjects "
+     "enrolled in the Phase 3 study of pyrotinib is 75 years old)",
+     {"age": 60, "treatments": []}, "pass"),
+    # bounds that contradict each other are alternatives read as one: a person reads
+    # them (NCT03192293 failed every woman)
+    ("inclusion", "Age > 60 years, ii. Age < 60 years with amenorrhoea for > 12 months in the "
+     "absence of endocrine therapy or chemotherapy iii. Bilateral oophorectomy",
+     {"age": 65, "treatments": []}, "review"),
+])
+def test_ages_subjects_and_contradictions(kind, text, doc, expected):
+    assert _status(text, {"sex": "female", **doc}, True, kind) == expected
+
+
+def test_a_tnm_stage_is_never_dropped_unsaid():
+    # NCT03564782: "T1 N0" went nowhere, and every breast cancer patient was excluded
+    (c,) = compile_text("T", "Exclusion Criteria:\n* T1 N0 invasive breast cancer")
+    assert c.compiled == "partial" and "T1 N0" in c.rule

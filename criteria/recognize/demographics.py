@@ -16,6 +16,13 @@ _AGE_CUE = re.compile(r"\bage[ds]?\b|\b(?:years?|months?)\s+(?:of\s+age|old)\b|"
 _SUBJECT_AGE_CUE = re.compile(
     r"\b(?:patients?|participants?|subjects?|individuals?)\s+(?:must|should|shall)\s+be\s+"
     r"(?=(?:≥|>=|=>|>|at\s+least|over|older\s+than)\s*\d{1,3}\s*(?:years?|yrs?)\b"
+    r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b))|"
+    # ... or the sex opening the item: "Female ≥18 years", "Female patient who is ≥ 18yrs,
+    # and ≤ 70yrs", "Female greater than or equal to 18 years"
+    r"(?P<sex>^\W*(?:females?|males?|women|men)(?:\s+(?:patients?|participants?|subjects?))?"
+    r"(?:\s+who\s+(?:is|are))?\s*,?\s*)"
+    r"(?=(?:≥|>=|=>|>|≤|<=|=<|<|at\s+least|over|older\s+than|greater\s+than(?:\s+or\s+equal\s+to)?)"
+    r"\s*\d{1,3}\s*(?:years?|yrs?)(?![a-z])"
     r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b))", re.IGNORECASE)
 _UNIT = r"(?P<u{n}>years?|yrs?|y\b|months?|mos?\b|weeks?|wks?|days?|hours?|h\b)"
 _YEARS_PER = {"y": 1.0, "m": 1 / 12, "w": 7 / 365.25, "d": 1 / 365.25, "h": 1 / 8766}
@@ -28,6 +35,9 @@ _RANGE = re.compile(
     + r"\s*(?:of\s+age|old)?",
     re.IGNORECASE,
 )
+# "... and 75 years or younger" beside a minimum read by _MIN_PLAIN
+_MAX_PLAIN = re.compile(r"(?P<n>\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age)?\s*(?:or|and)\s+"
+                        r"(?:younger|under|below)\b", re.IGNORECASE)
 _MIN_PLAIN = re.compile(
     r"(?P<n>\d{1,3})\s*(?:years?|yrs?)(?:\s+of\s+age)?\s*(?:or|and)\s+(?:older|over|above|greater)"
     r"(?!\s*(?:than\s*)?\d)|(?:over|older\s+than)\s+(?P<n2>\d{1,3})\s*(?:years?)"
@@ -206,7 +216,8 @@ def _age_thresholds(text: str) -> list[Found]:
             continue  # "(>= 20 years in Japan)": a bound for one country, left to a person
         out.append(Found(ir.AgeAtom(op=th.op, value=_years(th.value, unit)), th.start, end,
                          "age"))
-        if cue is not None and len(out) == 1:
+        if cue is not None and len(out) == 1 and not cue.groupdict().get("sex"):
+            # (a sex opening the item is the sex recognizer's to read)
             # (the cue once: two bounds sharing it would each look half read)
             out[-1].spans = [(cue.start(), cue.end()), (th.start, end)]
     return out
@@ -310,6 +321,12 @@ def recognize(clause: Clause) -> list[Found]:
                 n = int(m2.group("n") or m2.group("n2"))
                 op = ">=" if m2.group("n") else ">"
                 found.append(Found(ir.AgeAtom(op=op, value=n), m2.start(), m2.end(), "age"))
+        if len(found) == 1 and isinstance(low := found[0].node, ir.AgeAtom) and \
+                low.op in (">=", ">") and (top := _MAX_PLAIN.search(text, found[0].end)) \
+                is not None and int(top.group("n")) > low.value:
+            # "Women aged 18 years or older and 75 years or younger"
+            found.append(Found(ir.AgeAtom(op="<=", value=int(top.group("n"))),
+                               top.start(), top.end(), "age"))
         if not found:
             found = _age_thresholds(text)
             if len(found) > 1 and clause.kind == "exclusion":

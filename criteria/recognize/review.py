@@ -17,7 +17,10 @@ REVIEW_ONLY: list[tuple[str, str]] = [
     (r"\bgeographic\w*|\bfollow-?up\s+visits?\b", "logistics"),
     # What a patient may do once enrolled is a rule of the study, not a fact of history.
     (r"\b(?:while|during)\s+(?:on\s+)?(?:the\s+)?(?:study|trial|treatment\s+period)\b|"
-     r"\bon\s+study\b", "conduct"),
+     r"\bon\s+study\b|"
+     # "must be able to avoid close contact with children < 3 years of age, pregnant
+     # women, ...": whom the patient must keep away from, not the patient
+     r"\bavoid\w*\s+(?:close\s+|direct\s+)?contact\s+with\b", "conduct"),
     (r"\bcontracept\w+|\bbirth\s+control\b", "contraception"),
 ]
 # Lower-case words without which a family's pattern cannot match: most clauses
@@ -28,7 +31,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "compliance": ("complian", "comply", "adhere"),
     "capacity": ("willing", "understand"),
     "logistics": ("geographic", "follow"),
-    "conduct": ("study", "trial", "period"),
+    "conduct": ("study", "trial", "period", "contact"),
     "contraception": ("contracept", "birth"),
 }
 _FAMILIES = [(family, re.compile(p, re.IGNORECASE), _NEEDS[family]) for p, family in REVIEW_ONLY]

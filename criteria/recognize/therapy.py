@@ -127,7 +127,11 @@ _CONTRACEPTION = re.compile(r"contracept|birth\s+control|abstinen", re.IGNORECAS
 # or a lesion's history; not a treatment the patient must have had.
 _TOPIC = re.compile(r"\b(?:(?:use|toxicity|toxicities|safety|efficacy|effects?|dosing|"
                     r"pharmacokinetics|(?:last|first|final)\s+(?:doses?|administrations?|"
-                    r"infusions?))\s+(?:of|with)|swallow(?:ing)?|" + LESION_HISTORY + r")\s+"
+                    r"infusions?))\s+(?:of|with)|swallow(?:ing)?|"
+                    # "subjects enrolled in the Phase 3 study of pyrotinib": the drug a
+                    # study was of, not one the patient had
+                    r"enrolled\s+in\s+(?:the\s+|a\s+)?(?:phase\s+[\w/]+\s+)?(?:study|trial)\s+of|"
+                    + LESION_HISTORY + r")\s+"
                     r"(?:the\s+)?(?:study\s+)?"
                     r"(?:[\w-]+\s+){0,2}$", re.IGNORECASE)
 _THRESHOLD_CUE = re.compile(r"≥|≤|>=|<=|\d\s*(?:g/[dl]|x\s*10|\*\s*10|10\^)", re.IGNORECASE)
