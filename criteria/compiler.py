@@ -1450,6 +1450,11 @@ def _part_heading(text: str) -> tuple[ir.Node, bool] | None:
     own = len(_words(heading))
     if own <= 2:
         return _part_whom(heading), True
+    if not re.search(r"[a-z]", heading) and re.search(r"\b(?:ELIGIBILITY|CRITERIA)\b", heading):
+        # "PHASE II MEDI4736 PLUS OLAPARIB STUDY ELIGIBILITY CRITERIA - OVARIAN CANCER":
+        # a heading in capitals, whatever its length (read as a rule, every patient
+        # had to have had the study's drugs)
+        return ir.Review(text=heading), True
     if own > 5:
         return None  # a sentence naming a part ("Prior participation in a Phase 1 study")
     # "For triple-negative breast cancer patients (Cohort L)": a cohort by its disease

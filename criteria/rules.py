@@ -221,7 +221,9 @@ def _facet_any(values: tuple[str, ...] | None, known: str, var: str) -> Expr | N
     if not values:
         return None
     hit = _any_in(values, f"{var}.concepts")
-    return Expr(hit, hit, f"({hit} or not {var}.{known})")
+    broader = broader_concepts(tuple(values))
+    maybe = f" or {_any_in(broader, f'{var}.named')}" if broader else ""
+    return Expr(hit, hit, f"({hit} or not {var}.{known}{maybe})")
 
 
 def _diagnosis(node: ir.DiagnosisAtom) -> Expr:
@@ -284,6 +286,21 @@ def _treatment(node: ir.TreatmentAtom) -> Expr:
                     f"({plain} or not history_complete)")
     return _exists("treatments", var, match, _and(*facets) if facets else None,
                    closed_by_record=not timed)
+
+
+@lru_cache(maxsize=4096)
+def broader_concepts(values: tuple[str, ...]) -> tuple[str, ...]:
+    """What a record names when it is less specific than one of ``values``: their
+    ancestors, without the values.  A diagnosis recorded as "head and neck cancer"
+    may be the oral cavity cancer asked for: unknown, never a mismatch."""
+    wanted = set(values)
+    out: set[str] = set()
+    for cid in values:
+        try:
+            out |= vocab.condition_ancestors(cid)
+        except KeyError:
+            continue
+    return tuple(sorted(out - wanted))
 
 
 def _self_and_ancestors(concepts: tuple[str, ...]) -> tuple[str, ...]:

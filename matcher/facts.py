@@ -403,6 +403,17 @@ def _named(concepts: set[str]) -> list[str]:
     return sorted(concepts - implied)
 
 
+# Cancers named by their type rather than a site: the blood cancers and sarcomas.
+_TYPE_ROOTS = frozenset({"hematologic-malignancy", "sarcoma"})
+
+
+def _typed_cancer(concept_id: str) -> bool:
+    """Does the concept name a cancer by its type ("chronic lymphocytic leukaemia",
+    "sarcoma"), as specifically as a site would?"""
+    return concept_id != "hematologic-malignancy" and not _TYPE_ROOTS.isdisjoint(
+        vocab.condition_ancestors(concept_id))
+
+
 def _has_kind(concepts: set[str], kind: str) -> bool:
     for cid in concepts:
         concept = _condition(cid)
@@ -437,12 +448,18 @@ def _diagnoses(patient: PatientDocument, facts: Facts) -> None:
         concepts = _concepts(d.condition, d.histology, d.site, code=d.code)
         if not _has_kind(concepts, "site"):
             concepts |= vocab.site_concepts(" ".join(filter(None, (d.site, d.condition))))
+        named = _named(concepts)
         out.append({
             "concepts": sorted(concepts),
             # A facet is known only when a concept of its kind was recognized: text
             # nobody could read leaves it unknown, never a mismatch.
             "has_histology": _has_kind(concepts, "histology"),
-            "has_site": _has_kind(concepts, "site"),
+            # (a cancer named by its type, not its site, states it as well: a CLL is
+            # no breast cancer and no AML)
+            "has_site": _has_kind(concepts, "site") or any(_typed_cancer(c) for c in named),
+            # what the record itself names: a facet asked for more specifically
+            # than that ("oral cavity" of a "head and neck cancer") is unknown
+            "named": named,
             "statuses": list(d.status or []),
             "stage_keys": d.stage,  # keys below, once metastases have been seen
             "confirmed_by": d.confirmed_by,

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from criteria import ir, stages
-from criteria.rules import _self_and_ancestors
+from criteria.rules import _self_and_ancestors, broader_concepts
 
 Tri = bool | None  # True pass, False fail, None unknown
 
@@ -219,6 +219,8 @@ def _facet_any(values: tuple[str, ...] | None, known: str, d: dict[str, Any]) ->
     concepts = d["concepts"]
     if not frozenset(values).isdisjoint(concepts):
         return True
+    if not frozenset(broader_concepts(tuple(values))).isdisjoint(d["named"]):
+        return None  # the record names it less specifically
     return False if d[known] else None
 
 
@@ -263,6 +265,8 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
     """``_diagnosis`` with its facets bound once."""
     histologies = frozenset(atom.histologies or ())
     sites = frozenset(atom.sites or ())
+    broader_histology = frozenset(broader_concepts(tuple(atom.histologies or ())))
+    broader_site = frozenset(broader_concepts(tuple(atom.sites or ())))
     statuses = frozenset(atom.statuses or ())
     staged = frozenset(atom.stages or ())
     maybe = frozenset(stages.maybe_tokens(atom.stages or ()))
@@ -272,10 +276,12 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
         parts: list[Tri] = []
         if histologies:
             parts.append(True if not histologies.isdisjoint(d["concepts"])
-                         else (False if d["has_histology"] else None))
+                         else (False if d["has_histology"]
+                               and broader_histology.isdisjoint(d["named"]) else None))
         if sites:
             parts.append(True if not sites.isdisjoint(d["concepts"])
-                         else (False if d["has_site"] else None))
+                         else (False if d["has_site"]
+                               and broader_site.isdisjoint(d["named"]) else None))
         if statuses:
             parts.append(True if not statuses.isdisjoint(d["statuses"])
                          else (None if not d["statuses"] else False))

@@ -3458,3 +3458,26 @@ def test_a_tnm_stage_is_never_dropped_unsaid():
     # NCT03564782: "T1 N0" went nowhere, and every breast cancer patient was excluded
     (c,) = compile_text("T", "Exclusion Criteria:\n* T1 N0 invasive breast cancer")
     assert c.compiled == "partial" and "T1 N0" in c.rule
+
+
+@pytest.mark.parametrize("text,condition,expected", [
+    # a record less specific than the criterion may be what it asks for: unknown, not a
+    # fail ("Head and Neck Cancer" failed every oral cavity trial)
+    ("Histologically proven squamous cell carcinoma of the oral cavity or oropharynx",
+     "Head and Neck Cancer", "unknown"),
+    ("Adenocarcinoma of the lung", "carcinoma of the lung", "unknown"),
+    ("Acute myeloid leukemia", "leukemia", "unknown"),
+    # ... a record as specific, of another site or type, is not it
+    ("Histologically proven squamous cell carcinoma of the oral cavity or larynx",
+     "oropharyngeal squamous cell carcinoma", "fail"),
+    # subtypes are concepts of their own (as synonyms of "leukemia", an AML criterion
+    # passed a CLL)
+    ("Acute myeloid leukemia", "chronic lymphocytic leukemia", "fail"),
+    ("Leukemia", "chronic lymphocytic leukemia", "pass"),
+    ("Hodgkin lymphoma", "diffuse large B-cell lymphoma", "fail"),
+    # a cancer named by its type states it as a site would (a CLL was unknown for a
+    # breast cancer trial)
+    ("Histologically confirmed breast cancer", "chronic lymphocytic leukemia", "fail"),
+])
+def test_a_diagnosis_as_specific_as_its_record(text, condition, expected):
+    assert _status(text, {"diagnoses": [{"condition": condition}]}) == expected

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from test_service_fast_eval import AS_OF, BASES, corpus_trials, plan
 
 from criteria import ir, stages
+from criteria.rules import broader_concepts
 from matcher import fast_eval
 from matcher.cohort.synth import generate
 from matcher.match import match_patient
@@ -69,6 +70,9 @@ def vocabulary() -> dict[str, Any]:
             case ir.DiagnosisAtom():
                 concepts.update(a.histologies or ())
                 concepts.update(a.sites or ())
+                # (and what a less specific record names: "head and neck cancer")
+                concepts.update(broader_concepts(tuple(a.histologies or ())))
+                concepts.update(broader_concepts(tuple(a.sites or ())))
                 statuses.update(a.statuses or ())
             case ir.ConditionAtom():
                 concepts.update(a.concepts)
@@ -122,9 +126,12 @@ def facts_values(draw: st.DrawFn) -> dict[str, Any]:
         v["labs"][analyte] = lab
     concepts = st.lists(st.sampled_from(voc["concepts"]), max_size=4, unique=True)
     for _ in range(draw(st.integers(0, 2))):
+        have = draw(concepts)
         v["diagnoses"].append({
-            "concepts": draw(concepts), "has_histology": draw(st.booleans()),
+            "concepts": have, "has_histology": draw(st.booleans()),
             "has_site": draw(st.booleans()),
+            # (what the record names: broader than a facet asked for, it is unknown)
+            "named": have[:draw(st.integers(0, len(have)))],
             "statuses": draw(st.lists(st.sampled_from(voc["statuses"]), max_size=2,
                                       unique=True)),
             "stage_keys": list(draw(st.sampled_from(_STAGE_KEYS))),

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from criteria import ir, stages
-from criteria.rules import _self_and_ancestors
+from criteria.rules import _self_and_ancestors, broader_concepts
 from criteria.sql import columns as col
 from criteria.sql.dialects import Dialect
 
@@ -211,7 +211,9 @@ class Generator:
         for values, known in ((node.histologies, "has_histology"), (node.sites, "has_site")):
             if values:
                 hit = self.any_in(values, f"{v}.concepts")
-                facets.append(Pair(hit, f"({hit} OR NOT {v}.{known})"))
+                broader = broader_concepts(tuple(values))
+                maybe = f" OR {self.any_in(broader, f'{v}.named')}" if broader else ""
+                facets.append(Pair(hit, f"({hit} OR NOT {v}.{known}{maybe})"))
         if node.statuses:
             hit = self.any_in(node.statuses, f"{v}.statuses")
             facets.append(Pair(hit, f"({hit} OR {self.d.length(f'{v}.statuses')} = 0)"))

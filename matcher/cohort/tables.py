@@ -33,7 +33,7 @@ BIOMARKER = pa.struct([("result", pa.string()), ("value", pa.float64()),
                        ("method", pa.string()), ("days_ago", pa.int64())])
 STRINGS = pa.list_(pa.string())
 DIAGNOSIS = pa.struct([("concepts", STRINGS), ("has_histology", pa.bool_()),
-                       ("has_site", pa.bool_()), ("statuses", STRINGS),
+                       ("has_site", pa.bool_()), ("named", STRINGS), ("statuses", STRINGS),
                        ("stage_keys", STRINGS), ("confirmed_by", pa.string())])
 TREATMENT = pa.struct([("kind", pa.string()), ("drug", pa.string()), ("classes", STRINGS),
                        ("cycles", pa.int64()), ("ongoing", pa.bool_()),

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from criteria import ir, stages
+from criteria.rules import broader_concepts
 from matcher.fast_eval import (
     absent_concepts,
     atom_value,
@@ -186,6 +187,15 @@ class _DiagnosisBlock:
 
         self.histology = facet(lambda a: a.histologies)
         self.site = facet(lambda a: a.sites)
+        # A record naming a broader concept than an atom asks for ("head and neck
+        # cancer" for "oral cavity"): unknown, per atom and facet.
+        self.histology_maybe: dict[str, int] = {}
+        self.site_maybe: dict[str, int] = {}
+        for i, a in enumerate(atoms):
+            for values, maybe in ((a.histologies, self.histology_maybe),
+                                  (a.sites, self.site_maybe)):
+                for c in broader_concepts(tuple(values or ())):
+                    maybe[c] = maybe.get(c, 0) | mask([i], UNKNOWN)
         self.status = facet(lambda a: a.statuses)
         self.confirmed = facet(lambda a: a.confirmed_by)
         self.stage = facet(lambda a: a.stages)
@@ -200,11 +210,14 @@ class _DiagnosisBlock:
         for d in diagnoses:
             concepts = d["concepts"]
             record = -1  # all bits: AND's neutral
-            for (index, have, lack), known in ((self.histology, d["has_histology"]),
-                                               (self.site, d["has_site"])):
+            for (index, have, lack), known, maybe in (
+                    (self.histology, d["has_histology"], self.histology_maybe),
+                    (self.site, d["has_site"], self.site_maybe)):
                 hit = 0
                 for c in concepts:
                     hit |= index.get(c, 0)
+                for c in d["named"]:
+                    hit |= maybe.get(c, 0)
                 # met: pass; not met: fail if the record states one, else unknown
                 record &= hit | lack | (0 if known else have)
             index, have, lack = self.status
