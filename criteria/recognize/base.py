@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from criteria import ir, vocab
 
@@ -247,6 +248,17 @@ _RELATIVES = re.compile(
     re.IGNORECASE)
 
 
+_RELATIVE_WORDS = ("famil", "relative", "sibling", "sister", "brother", "daughter", "offspring",
+                   "kindred", "pedigree")
+
+
+@lru_cache(maxsize=8192)
+def _names_relatives(text: str) -> bool:
+    """A cheap gate before the search: most texts name no relative at all."""
+    low = text.lower()
+    return any(w in low for w in _RELATIVE_WORDS)
+
+
 # "personal or family history of seizures": the patient's own as well
 _ALSO_OWN = re.compile(r"\b(?:personal|own|history)\s+(?:and/or|or|and)\s+$", re.IGNORECASE)
 
@@ -255,7 +267,8 @@ def not_the_subject(text: str, start: int) -> bool:
     """Is the mention at ``start`` only a reference point, not a requirement?"""
     if _NOT_THE_SUBJECT.search(text, max(0, start - 60), start) is not None:
         return True
-    relatives = _RELATIVES.search(text, max(0, start - 120), start)
+    relatives = _RELATIVES.search(text, max(0, start - 120), start) \
+        if _names_relatives(text) else None
     if relatives is not None and not _ALSO_OWN.search(text, max(0, relatives.start() - 30),
                                                       relatives.start()):
         return True
