@@ -3481,3 +3481,20 @@ def test_a_tnm_stage_is_never_dropped_unsaid():
 ])
 def test_a_diagnosis_as_specific_as_its_record(text, condition, expected):
     assert _status(text, {"diagnoses": [{"condition": condition}]}) == expected
+
+
+@pytest.mark.parametrize("kind,text,doc,expected", [
+    # how a finding is checked is no finding (NCT04807192: read as an alternative of the
+    # exclusion, every woman who was not pregnant was excluded)
+    ("exclusion", "Breast-feeding women (absence of pregnancy should be confirmed by a negative "
+     "pregnancy test within 7 days of randomization)",
+     {"findings": {"pregnant": False, "breastfeeding": False}}, "review"),
+    # ... while "will be excluded" still excludes
+    ("exclusion", "Women who are pregnant will be excluded.",
+     {"findings": {"pregnant": True}}, "fail"),
+    # months of amenorrhoea are no age (NCT05286437 read "≥ 12 months" as age >= 1)
+    ("inclusion", "Age < 60 years and ≥ 12 months of amenorrhea plus FSH in the postmenopausal "
+     "range", {"age": 0}, "pass"),
+])
+def test_how_a_finding_is_checked_and_durations(kind, text, doc, expected):
+    assert _status(text, {"sex": "female", **doc}, True, kind) == expected

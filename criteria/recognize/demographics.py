@@ -253,8 +253,18 @@ _GATE = ("age", "year", "yr", "sex", "gender", "male", "men", "man", "month", "w
 
 # "has not had menses for >1 year", "amenorrhea for at least 12 months": a time,
 # not an age.
+# "≥ 12 months of amenorrhea", "12 months since last menses": a time, not an age.
+_DURATION_AFTER = re.compile(r"\s*(?:months?|mos?|weeks?|days?)\s+(?:of|since|without|after|"
+                             r"following|from)\s+(?![\s(]|(?:gestational\s+)?age\b)",
+                             re.IGNORECASE)
 _DURATION_BEFORE = re.compile(r"(?i:\b(?:for|since|during|over|menses|menstruation|amenorrh\w*)\s*"
                               r"(?:the\s+(?:past|last)\s+)?(?:at\s+least\s+)?)$")
+
+
+def _number_end(text: str, found: Found) -> int:
+    """Where the last number of an age reading ends (its unit may follow)."""
+    digits = list(re.finditer(r"\d+", text[found.start:found.end]))
+    return found.start + digits[-1].end() if digits else found.end
 
 
 def recognize(clause: Clause) -> list[Found]:
@@ -337,7 +347,8 @@ def recognize(clause: Clause) -> list[Found]:
                                spans=spans)]
     found = [_as_stated(text, _with_context(text, f)) for f in found
              if not _conditional(text, f) and not _DEFINES.match(text, f.end)
-             and not _DURATION_BEFORE.search(text, max(0, f.start - 25), f.start)]
+             and not _DURATION_BEFORE.search(text, max(0, f.start - 25), f.start)
+             and not _DURATION_AFTER.match(text, _number_end(text, f))]
     if clause.kind == "inclusion":
         found = [_lower_bound_in_whole_years(f) for f in found]
     m3 = _SEX_ANY.search(text)

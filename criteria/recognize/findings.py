@@ -233,6 +233,12 @@ def _pregnancy(text: str, kind: str = "inclusion") -> list[Found]:
             continue  # "a negative beta-hCG to exclude early pregnancy": the test's purpose
         if hit and re.search(r"\s+category\b", text[hit.end():hit.end() + 12], re.IGNORECASE):
             continue  # "pregnancy category D": a drug's label
+        if hit and re.match(r"\s+(?:should|must|will|shall|is\s+to)\s+be\s+(?:confirmed|documented|"
+                            r"verified)\b", text[hit.end():], re.IGNORECASE):
+            # "(absence of pregnancy should be confirmed by a negative pregnancy test)":
+            # how a finding is checked, not a finding (read in an exclusion as an
+            # alternative, every woman who was not pregnant was excluded)
+            continue
         if hit and re.search(r"\b(?:becom\w*|get(?:ting)?|fall)\s+$",
                              text[max(0, hit.start() - 12):hit.start()], re.IGNORECASE):
             continue  # "should a woman become pregnant": the future, not a finding
