@@ -3498,3 +3498,19 @@ def test_a_diagnosis_as_specific_as_its_record(text, condition, expected):
 ])
 def test_how_a_finding_is_checked_and_durations(kind, text, doc, expected):
     assert _status(text, {"sex": "female", **doc}, True, kind) == expected
+
+
+@pytest.mark.parametrize("kind,text,condition,status,expected", [
+    # "non-" denies the word of extent it makes, not the cancer (NCT05297617: "Non-invasive
+    # carcinoma" excluded every cancer patient; "non-metastatic breast cancer" passed a
+    # lung cancer)
+    ("exclusion", "Non-invasive carcinoma", "breast cancer", [], "review"),
+    ("inclusion", "Non-metastatic breast cancer", "lung cancer", ["locally advanced"], "fail"),
+    ("inclusion", "Non-metastatic breast cancer", "breast cancer", ["locally advanced"], "pass"),
+    ("inclusion", "Non-metastatic breast cancer", "breast cancer", ["metastatic"], "fail"),
+    # ... "non-prostate cancer" denies the cancer it is part of
+    ("inclusion", "Non-prostate cancer", "prostate cancer", [], "fail"),
+])
+def test_non_before_a_word_of_extent(kind, text, condition, status, expected):
+    doc = {"diagnoses": [{"condition": condition, "status": status}]}
+    assert _status(text, doc, True, kind) == expected

@@ -265,12 +265,40 @@ def recognize(clause: Clause) -> list[Found]:
         node = ir.And(items=(node, *stage_qualifiers))
     first = min(s for s, _ in spans)
     neg, cue = negated(text, first)
-    if neg and cue:
+    if neg and cue and text[cue[0]:cue[1]].lower() == "non" and _NON_QUALIFIER.match(text, cue[1]):
+        # "Non-metastatic breast cancer", "Non-invasive carcinoma": "non-" makes a
+        # word of the qualifier before the cancer, and denies it, not the cancer
+        # (read as "not a cancer", an exclusion of non-invasive carcinoma excluded
+        # every patient).  "Non-prostate cancer" denies the cancer it is part of.
+        if re.match(r"-\s*metasta", text[cue[1]:]) and any(
+                isinstance(a, ir.DiagnosisAtom) and a.statuses for a in ir.atoms(node)):
+            node = ir.And(items=(_without_statuses(node), ir.Not(item=node)))
+            spans.append(cue)
+        elif (word := re.match(r"-\s*[A-Za-z]+", text[cue[1]:])) is not None:
+            # any other "non-" word goes to a person beside the cancer
+            qualifier = (cue[0], cue[1] + word.end())
+            node = ir.And(items=(node, ir.Review(text=text[qualifier[0]:qualifier[1]])))
+            spans.append(qualifier)
+    elif neg and cue:
         # "No verrucous carcinoma or adenocarcinoma": a histology that excludes
         node = ir.Not(item=node)
         spans.append(cue)
     return [Found(node, min(s for s, _ in spans), max(e for _, e in spans), "diagnosis",
                   spans=spans)]
+
+
+# "non-" before a word of extent, not of the disease ("non-metastatic", "non-invasive")
+_NON_QUALIFIER = re.compile(
+    r"-\s*(?:metasta\w*|invasive|muscle[\s-]+invasive|resectable|operable)\b", re.IGNORECASE)
+
+
+def _without_statuses(node: ir.Node) -> ir.Node:
+    """The same cancer, whatever its status."""
+    if isinstance(node, ir.DiagnosisAtom):
+        return node.model_copy(update={"statuses": None})
+    if isinstance(node, ir.And | ir.Or):
+        return type(node)(items=tuple(_without_statuses(i) for i in node.items))
+    return node
 
 
 def _or_recorded_as_condition(atom: ir.DiagnosisAtom) -> ir.Node:
