@@ -3514,3 +3514,19 @@ def test_how_a_finding_is_checked_and_durations(kind, text, doc, expected):
 def test_non_before_a_word_of_extent(kind, text, condition, status, expected):
     doc = {"diagnoses": [{"condition": condition, "status": status}]}
     assert _status(text, doc, True, kind) == expected
+
+
+@pytest.mark.parametrize("text,doc,expected", [
+    # a denial after the whole list denies the list (NCT00005576 required every drug
+    # it forbids)
+    ("Corticosteroid, immunosuppressive drugs, myelosuppressive chemotherapy, and retinoic acid "
+     "must not be given within 14 days prior to study entry", {"treatments": []}, "pass"),
+    # what a drug may cause, and what a treatment was for, are no condition of the
+    # patient (NCT00002996 required a neuropathy; NCT00004125 a carcinoma in situ)
+    ("At least 2 weeks since prior chemotherapy that may cause neuropathy",
+     {"treatments": [], "conditions": []}, "pass"),
+    ("At least 2 weeks since prior radiotherapy to the breast for ductal carcinoma in situ",
+     {"treatments": [], "conditions": []}, "pass"),
+])
+def test_lists_denied_after_and_what_a_treatment_may_cause(text, doc, expected):
+    assert _status(text, doc, True) == expected

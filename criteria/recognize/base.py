@@ -229,10 +229,13 @@ _NOT_THE_SUBJECT = re.compile(
     # "therapy directed at management of breast cancer": what the therapy is for
     r"directed\s+(?:at|against|to)\s+(?:the\s+)?(?:management|treatment|control)\s+of|"
     r"other\s+than)\s+(?:the\s+|his\s+|her\s+|their\s+|a\s+)?(?:underlying\s+|primary\s+)?$|"
+    # "chemotherapy that may cause neuropathy": what a drug may do, not the patient's
+    r"\b(?:that|which)\s+(?:may|can|could|might|(?:is|are)\s+known\s+to)\s+(?:cause|induce|"
+    r"lead\s+to|worsen)\s+$|"
     # "a PS of 3 must be based on bone pain, not underlying neoplastic disease": a cause
     r"\bbased\s+on\s+[^.;]{0,40}?\bnot\s+(?:the\s+|an?\s+)?(?:underlying\s+)?$|"
     r"\b(?:therapy|therapies|chemotherapy|radiotherapy|radiation|treatment|surgery|regimens?|"
-    r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,2}for\s+(?:the\s+)?"
+    r"agents?|drugs?|immunotherapy|resection)\s+(?:\w+\s+){0,4}for\s+(?:the\s+)?"
     r"(?:treatment\s+of\s+)?(?:\w+\s+){0,3}$", re.IGNORECASE)
 
 

@@ -141,6 +141,8 @@ _SUPPORT = re.compile(r"\bwithout\b", re.IGNORECASE)
 _NOT_GIVEN = re.compile(r"\s+(?:(?:must|should|may|can|shall)\s+not|cannot)\s+(?:have\s+)?"
                         r"(?:be|been)\s+(?:given|used|administered|received|taken|started)\b",
                         re.IGNORECASE)
+# Between the treatments of one list: no sentence, no verb.
+_LIST_BETWEEN = re.compile(r"[^.;:()]{0,120}")
 _RECOVERED = re.compile(
     r"\brecover\w*\s+(?:fully\s+)?from\s+(?:(?:all|any|the)\s+)?(?:(?:acute\s+)?(?:toxic\s+|adverse\s+|"
     r"side\s+)?effects?\s+(?:of|from)\s+|toxicit\w+\s+(?:of|from|due\s+to|related\s+to)\s+)?"
@@ -609,8 +611,16 @@ def recognize(clause: Clause) -> list[Found]:  # noqa: C901 - the facets of one 
         return []
     first_end = max((e for s, e in spans if s == first), default=None)
     if not neg and first_end is not None:
-        # "Radiation therapy must not be given within 7 days": the negation follows
+        # "Radiation therapy must not be given within 7 days": the negation follows,
+        # the first treatment or the list it opens ("Corticosteroid, immunosuppressive
+        # drugs, ... and retinoic acid must not be given within 14 days": read after
+        # the first only, the list was required)
+        last_end = max(e for _, e in spans)
         after = _NOT_GIVEN.match(text, first_end)
+        if after is None and _LIST_BETWEEN.fullmatch(text, first_end, last_end):
+            after = _NOT_GIVEN.search(text, last_end, last_end + 60)
+            if after is not None and not _LIST_BETWEEN.fullmatch(text, last_end, after.start()):
+                after = None
         if after:
             neg, cue = True, (after.start(), after.end())
     if not neg and (untreated := _UNTREATED_WITH.search(text, max(0, first - 40), first)):
