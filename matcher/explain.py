@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from criteria import ir, vocab
+from criteria.rules import broader_concepts
 from matcher.facts import Facts
 
 _WORD = {True: "met", False: "not met", None: "unknown"}
@@ -136,11 +137,23 @@ def _matching_records(atom: ir.Node, facts: Facts, collection: str) -> list[str]
     return out
 
 
+def _less_specific(atom: ir.Node, facts: Facts) -> bool:
+    """Does a diagnosis record name, more broadly, what the atom asks for ("head and
+    neck cancer" for "oral cavity")?"""
+    if not isinstance(atom, ir.DiagnosisAtom):
+        return False
+    broader = set(broader_concepts(tuple(atom.sites or ()))) | set(
+        broader_concepts(tuple(atom.histologies or ())))
+    return any(broader & set(d.get("named", ())) for d in facts.values.get("diagnoses", []))
+
+
 def atom_reason(atom: ir.Node, value: bool | None, facts: Facts) -> tuple[str, list[str]]:
     paths = _paths(atom, facts)
     shown = [facts.evidence[p] for p in paths if p in facts.evidence]
     req = requirement(atom)
     if shown:
+        if value is None and _less_specific(atom, facts):
+            shown.append("recorded less specifically than asked")
         return f"{req}: {_WORD[value]} ({'; '.join(shown)})", paths
     if isinstance(atom, ir.TreatmentAtom | ir.ConditionAtom | ir.ParticipationAtom):
         collection = "treatments" if isinstance(atom, ir.TreatmentAtom) else "conditions"
@@ -171,4 +184,6 @@ def to_confirm_for(atom: ir.Node, facts: Facts) -> str:
         if paths:
             return f"Complete the record: {req}"
         return f"Confirm history: {req}"
+    if _less_specific(atom, facts):
+        return f"Record the diagnosis more specifically: {req}"
     return f"Obtain {req}"

@@ -3530,3 +3530,12 @@ def test_non_before_a_word_of_extent(kind, text, condition, status, expected):
 ])
 def test_lists_denied_after_and_what_a_treatment_may_cause(text, doc, expected):
     assert _status(text, doc, True) == expected
+
+
+def test_a_less_specific_record_is_said_so():
+    (c,) = compile_text("T", "Inclusion Criteria:\n* Squamous cell carcinoma of the oral cavity")
+    patient = parse_patient({"id": "p", "age": 60, "sex": "male",
+                             "diagnoses": [{"condition": "Head and Neck Cancer"}]})
+    result = evaluate_criterion(c, build_facts(patient, date(2026, 11, 20)))
+    assert result.status == "unknown"
+    assert "recorded less specifically than asked" in result.reason
