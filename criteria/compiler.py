@@ -1148,7 +1148,7 @@ def _contradictory(logic: ir.Node) -> bool:
     high: dict[tuple, tuple[float, bool]] = {}
     for atom in conjuncts:
         key = _bound_key(atom)
-        if key is None or atom.op in ("!=",):
+        if key is None or atom.op == "!=":
             continue
         value = atom.value
         if atom.op in (">=", ">", "=="):
@@ -1281,6 +1281,10 @@ _DISEASE_GAP = re.compile(r"[\s-]*")
 _OR_AGAIN = re.compile(r"\b(?:or|and/or)\b", re.IGNORECASE)
 
 
+def _is_marker(found: Found) -> bool:
+    return isinstance(found.node, ir.BiomarkerAtom)
+
+
 def _phenotypes(text: str, kind: str, found: list[Found]) -> list[Found]:
     """Markers written straight before the disease they qualify, merged with it
     into one requirement: "HER2-positive breast cancer" is that cancer, not the
@@ -1291,26 +1295,22 @@ def _phenotypes(text: str, kind: str, found: list[Found]) -> list[Found]:
     and HER2-positive at once)."""
     out = list(found)
     for dx in [f for f in found if isinstance(f.node, ir.DiagnosisAtom)]:
-        i = out.index(dx)
-
-        def marker(f: Found) -> bool:
-            return isinstance(f.node, ir.BiomarkerAtom)
-        # markers before it, or opening its own span ("HER2 Positive breast cancer")
-        first = [f for f in out if marker(f) and f.start == dx.start and f.end < dx.end]
-        j = i - 1
+        # markers opening the disease's own span ("HER2 Positive breast cancer"), then
+        # those before it, each ending where the phenotype read so far begins
+        first = [f for f in out if _is_marker(f) and f.start == dx.start and f.end < dx.end]
+        j = out.index(dx) - 1
         gap = _DISEASE_GAP
-        while j >= 0 and marker(out[j]) and out[j].end <= dx.start and gap.fullmatch(
-                text, out[j].end, (first or [out[j + 1]])[0].start if j == i - 1 else
-                out[j + 1].start):
+        while j >= 0 and _is_marker(out[j]) and out[j].end <= dx.start and gap.fullmatch(
+                text, out[j].end, first[0].start if first else dx.start):
             first.insert(0, out[j])
             gap = _MARKER_GAP
             j -= 1
-        if not first or (j >= 0 and marker(out[j]) and out[j] not in first):
+        if not first or (j >= 0 and _is_marker(out[j]) and out[j] not in first):
             # none, or the run goes on by "or" ("ER+ PR+ or PR- HER2- breast
             # cancer"): which markers qualify the disease is not plain
             continue
         # a second phenotype inside the disease's span, after "or"
-        inner = [f for f in out if marker(f) and dx.start < f.start and f.end <= dx.end
+        inner = [f for f in out if _is_marker(f) and dx.start < f.start and f.end <= dx.end
                  and f not in first]
         second: list[Found] = []
         again = _OR_AGAIN.search(text, dx.start, inner[0].start) if inner else None

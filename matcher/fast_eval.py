@@ -219,9 +219,14 @@ def _facet_any(values: tuple[str, ...] | None, known: str, d: dict[str, Any]) ->
     concepts = d["concepts"]
     if not frozenset(values).isdisjoint(concepts):
         return True
-    if not frozenset(broader_concepts(tuple(values))).isdisjoint(d["named"]):
+    if not _broader_set(tuple(values)).isdisjoint(d["named"]):
         return None  # the record names it less specifically
     return False if d[known] else None
+
+
+@lru_cache(maxsize=4096)
+def _broader_set(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(broader_concepts(values))
 
 
 def _diagnosis(atom: ir.DiagnosisAtom, diagnoses: list[dict[str, Any]]) -> Tri:
@@ -265,8 +270,8 @@ def _diagnosis_fn(atom: ir.DiagnosisAtom) -> Callable[[dict[str, Any]], Tri]:
     """``_diagnosis`` with its facets bound once."""
     histologies = frozenset(atom.histologies or ())
     sites = frozenset(atom.sites or ())
-    broader_histology = frozenset(broader_concepts(tuple(atom.histologies or ())))
-    broader_site = frozenset(broader_concepts(tuple(atom.sites or ())))
+    broader_histology = _broader_set(tuple(atom.histologies or ()))
+    broader_site = _broader_set(tuple(atom.sites or ()))
     statuses = frozenset(atom.statuses or ())
     staged = frozenset(atom.stages or ())
     maybe = frozenset(stages.maybe_tokens(atom.stages or ()))

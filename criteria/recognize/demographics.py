@@ -13,17 +13,17 @@ _AGE_CUE = re.compile(r"\bage[ds]?\b|\b(?:years?|months?)\s+(?:of\s+age|old)\b|"
                       re.IGNORECASE)
 # Without those, the subject of a bound in years: "Participant must be >= 18 years at
 # the time of screening" (not "must be >= 3 years from diagnosis")
+_NOT_FROM_AN_EVENT = r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b)"
 _SUBJECT_AGE_CUE = re.compile(
     r"\b(?:patients?|participants?|subjects?|individuals?)\s+(?:must|should|shall)\s+be\s+"
     r"(?=(?:≥|>=|=>|>|at\s+least|over|older\s+than)\s*\d{1,3}\s*(?:years?|yrs?)\b"
-    r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b))|"
+    + _NOT_FROM_AN_EVENT + r")|"
     # ... or the sex opening the item: "Female ≥18 years", "Female patient who is ≥ 18yrs,
     # and ≤ 70yrs", "Female greater than or equal to 18 years"
     r"(?P<sex>^\W*(?:females?|males?|women|men)(?:\s+(?:patients?|participants?|subjects?))?"
     r"(?:\s+who\s+(?:is|are))?\s*,?\s*)"
     r"(?=(?:≥|>=|=>|>|≤|<=|=<|<|at\s+least|over|older\s+than|greater\s+than(?:\s+or\s+equal\s+to)?)"
-    r"\s*\d{1,3}\s*(?:years?|yrs?)(?![a-z])"
-    r"(?!\s+(?:from|since|after|post|beyond|out|prior)\b))", re.IGNORECASE)
+    r"\s*\d{1,3}\s*(?:years?|yrs?)(?![a-z])" + _NOT_FROM_AN_EVENT + r")", re.IGNORECASE)
 _UNIT = r"(?P<u{n}>years?|yrs?|y\b|months?|mos?\b|weeks?|wks?|days?|hours?|h\b)"
 _YEARS_PER = {"y": 1.0, "m": 1 / 12, "w": 7 / 365.25, "d": 1 / 365.25, "h": 1 / 8766}
 _RANGE = re.compile(
@@ -253,12 +253,12 @@ _GATE = ("age", "year", "yr", "sex", "gender", "male", "men", "man", "month", "w
 
 # "has not had menses for >1 year", "amenorrhea for at least 12 months": a time,
 # not an age.
+_DURATION_BEFORE = re.compile(r"(?i:\b(?:for|since|during|over|menses|menstruation|amenorrh\w*)\s*"
+                              r"(?:the\s+(?:past|last)\s+)?(?:at\s+least\s+)?)$")
 # "≥ 12 months of amenorrhea", "12 months since last menses": a time, not an age.
 _DURATION_AFTER = re.compile(r"\s*(?:months?|mos?|weeks?|days?)\s+(?:of|since|without|after|"
                              r"following|from)\s+(?![\s(]|(?:gestational\s+)?age\b)",
                              re.IGNORECASE)
-_DURATION_BEFORE = re.compile(r"(?i:\b(?:for|since|during|over|menses|menstruation|amenorrh\w*)\s*"
-                              r"(?:the\s+(?:past|last)\s+)?(?:at\s+least\s+)?)$")
 
 
 def _number_end(text: str, found: Found) -> int:
